@@ -1,0 +1,34 @@
+//! Liveness and readiness probes.
+//!
+//! `/healthz` answers while the process runs; `/readyz` answers 200 only while the store
+//! answers too, so a load balancer stops sending users to a node that cannot save.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+
+/// `GET /healthz`: the process is alive.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: the store is reachable (200), or not (503 with a reason).
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let timeout = state.config.db_timeout;
+    match tokio::time::timeout(timeout, state.store.ping()).await {
+        Ok(Ok(())) => Ok(HttpResponse::Ok().json(json!({
+            "status": "ready",
+            "store": state.store.backend(),
+        }))),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %crate::http::error::chain(&e), "readiness: store unreachable");
+            Err(ApiError::Unavailable("the database is unreachable"))
+        }
+        Err(_) => {
+            tracing::warn!(?timeout, "readiness: store ping timed out");
+            Err(ApiError::Unavailable("the database did not answer in time"))
+        }
+    }
+}

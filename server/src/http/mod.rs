@@ -1,0 +1,48 @@
+//! The HTTP transport: routes, shared state handed to handlers, and static files.
+//!
+//! Owns the actix app: which path goes to which handler. Handlers reach storage only
+//! through the [`Store`] trait and never see SQL; error mapping lives in `error.rs`.
+
+pub mod error;
+mod health;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::store::Store;
+
+/// What every handler may use.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The keys that verify tokens.
+    pub keys: JwtKeys,
+    /// The running configuration.
+    pub config: Arc<Config>,
+}
+
+/// Registers every route on an actix app.
+pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let web_dir = state.config.web_dir.clone();
+        cfg.app_data(web::Data::new(state))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(1 << 20)
+                    .error_handler(error::json_error),
+            )
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz));
+        if web_dir.is_dir() {
+            cfg.service(actix_files::Files::new("/", web_dir).index_file("index.html"));
+        } else {
+            tracing::warn!(dir = %web_dir.display(), "EASEL_WEB_DIR does not exist: serving no web client");
+        }
+    }
+}

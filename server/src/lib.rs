@@ -1,0 +1,13 @@
+//! Easel: a self-hosted, multi-user collaborative whiteboard server.
+//!
+//! The library holds everything; `main.rs` only parses the command line and calls in.
+//! See `DESIGN.md` for the architecture: `http` (transport) sits on `auth` and `store`;
+//! `store` knows nothing of HTTP; `domain` and `config` do no I/O.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

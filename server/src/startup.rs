@@ -1,0 +1,125 @@
+//! Building and running the server: `Application::build(config)` opens the store, applies
+//! migrations, binds the listener and starts HTTP; `run_until_stopped` waits for the end.
+//!
+//! Owns the start-up and shutdown order: stop accepting, let in-flight requests finish
+//! (up to `EASEL_SHUTDOWN_TIMEOUT_SECS`), then close the store's pool. A second signal
+//! exits at once.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::store::{self, Store};
+use crate::telemetry;
+
+/// A built, listening, not yet awaited Easel server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: Arc<dyn Store>,
+}
+
+impl Application {
+    /// Opens and migrates the store, binds `config.bind` (port 0 picks a free port) and
+    /// starts serving. Fails with the cause when the store cannot be migrated or the
+    /// address cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let keys = JwtKeys::from_config(&config).context("loading the JWT signing key")?;
+        let store = store::open(&config).await.context("opening the store")?;
+        store
+            .migrate()
+            .await
+            .context("applying database migrations")?;
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("binding EASEL_BIND={}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let shutdown_timeout = config.shutdown_timeout.as_secs();
+        let state = AppState {
+            store: store.clone(),
+            keys,
+            config: Arc::new(config),
+        };
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(telemetry::request_span))
+                .configure(http::configure(state.clone()))
+                .default_service(web::to(http::error::not_found))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout)
+        .run();
+        tracing::info!(port, backend = ?store.backend(), "easel is listening");
+        Ok(Self {
+            port,
+            server,
+            store,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that stops the server (gracefully with `stop(true)`).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Stops gracefully on the first SIGINT or SIGTERM, and exits at once on the second.
+    pub fn stop_on_signals(&self) {
+        let handle = self.handle();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(
+                "shutting down: finishing in-flight requests (signal again to exit now)"
+            );
+            let stopping = tokio::spawn(handle.stop(true));
+            wait_for_signal().await;
+            tracing::warn!("second signal: exiting now");
+            stopping.abort();
+            std::process::exit(130);
+        });
+    }
+
+    /// Serves until stopped, then closes the store.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let result = self.server.await;
+        self.store.close().await;
+        tracing::info!("easel stopped");
+        result.context("running the HTTP server")
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,430 @@
+//! The [`Store`](super::Store) operations both backends share, written once.
+//!
+//! `impl_store!` expands to the whole trait impl for a backend type. The backend supplies
+//! only what truly differs: `begin_write` (a transaction that serialises writers to a
+//! board), `begin_snapshot` (a consistent read), `insert_updates` (a batch insert into
+//! the log) and `LOCK_BOARD` (the statement that locks a board's row for a transaction).
+//! Nothing here knows which database it talks to.
+
+/// Implements [`Store`](super::Store) for `$store`, a backend over `$db`.
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:expr, $migrator:expr) => {
+        impl $store {
+            /// Locks a board's row for the rest of the transaction and returns its last seq.
+            async fn lock_board(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                board: BoardId,
+            ) -> Result<i64> {
+                sqlx::query_scalar::<_, i64>(Self::LOCK_BOARD)
+                    .bind(board.as_uuid())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("board"))
+            }
+
+            /// The role a member holds now, with the board locked.
+            async fn locked_member_role(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                board: BoardId,
+                user: &UserId,
+            ) -> Result<Role> {
+                Self::lock_board(tx, board).await?;
+                let role: String = sqlx::query_scalar(sql::MEMBER_ROLE)
+                    .bind(board.as_uuid())
+                    .bind(user.as_str())
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("member"))?;
+                Ok(Role::parse(&role)?)
+            }
+
+            async fn ensure_not_last_owner(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                board: BoardId,
+            ) -> Result<()> {
+                let owners: i64 = sqlx::query_scalar(sql::COUNT_OWNERS)
+                    .bind(board.as_uuid())
+                    .fetch_one(&mut **tx)
+                    .await?;
+                if owners <= 1 {
+                    return Err(StoreError::LastOwner);
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> Result<()> {
+                $migrator.run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            async fn create_board(&self, new: &NewBoard) -> Result<Board> {
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                let row: BoardRow = sqlx::query_as(sql::INSERT_BOARD)
+                    .bind(new.id.as_uuid())
+                    .bind(new.name.as_str())
+                    .bind(new.owner.as_str())
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| conflict_on_unique(e, "a board with this id already exists"))?;
+                sqlx::query(sql::INSERT_MEMBER)
+                    .bind(new.id.as_uuid())
+                    .bind(new.owner.as_str())
+                    .bind(Role::Owner.as_str())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn get_board(&self, id: BoardId) -> Result<Board> {
+                sqlx::query_as::<_, BoardRow>(sql::GET_BOARD)
+                    .bind(id.as_uuid())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("board"))?
+                    .try_into()
+            }
+
+            async fn list_boards(&self, query: &BoardQuery) -> Result<BoardPage> {
+                let size = query.page_size()?;
+                let rows: Vec<BoardRow> = sqlx::query_as(sql::LIST_BOARDS)
+                    .bind(query.member.as_ref().map(UserId::as_str))
+                    .bind(query.name_pattern())
+                    .bind(query.archived as i32)
+                    .bind(query.after.map(|c| c.updated_at))
+                    .bind(query.after.map(|c| c.id.as_uuid()))
+                    .bind(i64::from(size) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(BoardPage::from_rows(convert(rows)?, size))
+            }
+
+            async fn rename_board(&self, id: BoardId, name: &BoardName) -> Result<Board> {
+                sqlx::query_as::<_, BoardRow>(sql::RENAME_BOARD)
+                    .bind(id.as_uuid())
+                    .bind(name.as_str())
+                    .bind(now_ms())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("board"))?
+                    .try_into()
+            }
+
+            async fn set_archived(&self, id: BoardId, archived: bool) -> Result<Board> {
+                sqlx::query_as::<_, BoardRow>(sql::ARCHIVE_BOARD)
+                    .bind(id.as_uuid())
+                    .bind(archived)
+                    .bind(now_ms())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("board"))?
+                    .try_into()
+            }
+
+            async fn delete_board(&self, id: BoardId) -> Result<()> {
+                let done = sqlx::query(sql::DELETE_BOARD)
+                    .bind(id.as_uuid())
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("board"));
+                }
+                Ok(())
+            }
+
+            async fn add_member(
+                &self,
+                board: BoardId,
+                user: &UserId,
+                role: Role,
+            ) -> Result<Member> {
+                let now = now_ms();
+                sqlx::query(sql::INSERT_MEMBER)
+                    .bind(board.as_uuid())
+                    .bind(user.as_str())
+                    .bind(role.as_str())
+                    .bind(now)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                            StoreError::NotFound("board")
+                        }
+                        _ => conflict_on_unique(e, "the user is already a member of this board"),
+                    })?;
+                Ok(Member {
+                    user: user.clone(),
+                    role,
+                    added_at: now,
+                })
+            }
+
+            async fn set_member_role(
+                &self,
+                board: BoardId,
+                user: &UserId,
+                role: Role,
+            ) -> Result<Member> {
+                let mut tx = self.begin_write().await?;
+                let current = Self::locked_member_role(&mut tx, board, user).await?;
+                if current == Role::Owner && role != Role::Owner {
+                    Self::ensure_not_last_owner(&mut tx, board).await?;
+                }
+                let row: MemberRow = sqlx::query_as(sql::UPDATE_MEMBER)
+                    .bind(board.as_uuid())
+                    .bind(user.as_str())
+                    .bind(role.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn remove_member(&self, board: BoardId, user: &UserId) -> Result<()> {
+                let mut tx = self.begin_write().await?;
+                if Self::locked_member_role(&mut tx, board, user).await? == Role::Owner {
+                    Self::ensure_not_last_owner(&mut tx, board).await?;
+                }
+                sqlx::query(sql::DELETE_MEMBER)
+                    .bind(board.as_uuid())
+                    .bind(user.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn list_members(&self, board: BoardId) -> Result<Vec<Member>> {
+                let rows: Vec<MemberRow> = sqlx::query_as(sql::LIST_MEMBERS)
+                    .bind(board.as_uuid())
+                    .fetch_all(&self.pool)
+                    .await?;
+                if rows.is_empty() {
+                    self.get_board(board).await?;
+                }
+                convert(rows)
+            }
+
+            async fn role_of(&self, board: BoardId, user: &UserId) -> Result<Option<Role>> {
+                let row: Option<Option<String>> = sqlx::query_scalar(sql::ROLE_OF)
+                    .bind(board.as_uuid())
+                    .bind(user.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?;
+                match row {
+                    None => Err(StoreError::NotFound("board")),
+                    Some(role) => Ok(role.as_deref().map(Role::parse).transpose()?),
+                }
+            }
+
+            async fn append_updates(
+                &self,
+                board: BoardId,
+                updates: &[Vec<u8>],
+            ) -> Result<SeqRange> {
+                validate_batch(updates)?;
+                let n = updates.len() as i64;
+                let now = now_ms();
+                let mut tx = self.begin_write().await?;
+                // The write lock this UPDATE takes on the board's row is held until commit, so a
+                // second appender to the same board waits here: numbers are handed out and become
+                // visible in one order, with no gaps.
+                let last: i64 = sqlx::query_scalar(sql::BUMP_SEQ)
+                    .bind(board.as_uuid())
+                    .bind(n)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("board"))?;
+                let first = last - n + 1;
+                Self::insert_updates(&mut tx, board, first, updates, now).await?;
+                tx.commit().await?;
+                Ok(SeqRange { first, last })
+            }
+
+            async fn load(&self, board: BoardId) -> Result<StoredDoc> {
+                // One consistent read, so a concurrent compaction cannot make us see the old
+                // snapshot together with a log it has already trimmed.
+                let mut tx = self.begin_snapshot().await?;
+                let last_seq: i64 = sqlx::query_scalar(sql::LAST_SEQ)
+                    .bind(board.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("board"))?;
+                let snapshot: Option<(i64, Vec<u8>)> = sqlx::query_as(sql::SNAPSHOT)
+                    .bind(board.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let after = snapshot.as_ref().map_or(0, |s| s.0);
+                let updates: Vec<(i64, Vec<u8>)> = sqlx::query_as(sql::UPDATES_AFTER)
+                    .bind(board.as_uuid())
+                    .bind(after)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(StoredDoc {
+                    snapshot: snapshot.map(|(seq, state)| Snapshot { seq, state }),
+                    updates: updates
+                        .into_iter()
+                        .map(|(seq, data)| LoggedUpdate { seq, data })
+                        .collect(),
+                    last_seq,
+                })
+            }
+
+            async fn compact(&self, board: BoardId, state: &[u8], up_to_seq: i64) -> Result<bool> {
+                let mut tx = self.begin_write().await?;
+                let last_seq = Self::lock_board(&mut tx, board).await?;
+                validate_up_to(up_to_seq, last_seq)?;
+                let current: Option<i64> = sqlx::query_scalar(sql::SNAPSHOT_SEQ)
+                    .bind(board.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if current.is_some_and(|seq| seq >= up_to_seq) {
+                    return Ok(false);
+                }
+                sqlx::query(sql::UPSERT_SNAPSHOT)
+                    .bind(board.as_uuid())
+                    .bind(up_to_seq)
+                    .bind(state)
+                    .bind(now_ms())
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(sql::DELETE_COVERED)
+                    .bind(board.as_uuid())
+                    .bind(up_to_seq)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn create_version(&self, new: &NewVersion<'_>) -> Result<Version> {
+                let version = Version {
+                    id: uuid::Uuid::now_v7(),
+                    board: new.board,
+                    label: new.validated_label()?,
+                    seq: new.seq,
+                    created_by: new.created_by.cloned(),
+                    created_at: now_ms(),
+                };
+                sqlx::query(sql::INSERT_VERSION)
+                    .bind(version.id)
+                    .bind(new.board.as_uuid())
+                    .bind(&version.label)
+                    .bind(version.seq)
+                    .bind(new.state)
+                    .bind(new.created_by.map(UserId::as_str))
+                    .bind(version.created_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                            StoreError::NotFound("board")
+                        }
+                        _ => e.into(),
+                    })?;
+                Ok(version)
+            }
+
+            async fn list_versions(&self, board: BoardId) -> Result<Vec<Version>> {
+                self.get_board(board).await?;
+                let rows: Vec<VersionRow> = sqlx::query_as(sql::LIST_VERSIONS)
+                    .bind(board.as_uuid())
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
+            }
+
+            async fn get_version(
+                &self,
+                board: BoardId,
+                version: uuid::Uuid,
+            ) -> Result<(Version, Vec<u8>)> {
+                sqlx::query_as::<_, VersionStateRow>(sql::GET_VERSION)
+                    .bind(board.as_uuid())
+                    .bind(version)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("version"))?
+                    .try_into()
+            }
+
+            async fn create_user(&self, new: &NewUser) -> Result<User> {
+                let email = new.normalized_email()?;
+                sqlx::query_as::<_, UserRow>(sql::INSERT_USER)
+                    .bind(new.id.as_str())
+                    .bind(email)
+                    .bind(&new.name)
+                    .bind(new.password_hash.as_deref())
+                    .bind(new.admin)
+                    .bind(now_ms())
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| {
+                        conflict_on_unique(e, "a user with this email or id already exists")
+                    })?
+                    .try_into()
+            }
+
+            async fn get_user(&self, id: &UserId) -> Result<User> {
+                sqlx::query_as::<_, UserRow>(sql::GET_USER)
+                    .bind(id.as_str())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?
+                    .try_into()
+            }
+
+            async fn find_user_by_email(&self, email: &str) -> Result<Option<User>> {
+                sqlx::query_as::<_, UserRow>(sql::USER_BY_EMAIL)
+                    .bind(email.trim().to_lowercase())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(User::try_from)
+                    .transpose()
+            }
+
+            async fn list_users(&self, query: &UserQuery) -> Result<UserPage> {
+                let size = page_size(query.limit)?;
+                let rows: Vec<UserRow> = sqlx::query_as(sql::LIST_USERS)
+                    .bind(query.after.as_ref().map(UserId::as_str))
+                    .bind(i64::from(size) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(UserPage::from_rows(convert(rows)?, size))
+            }
+
+            async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<User> {
+                sqlx::query_as::<_, UserRow>(sql::DISABLE_USER)
+                    .bind(id.as_str())
+                    .bind(disabled)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?
+                    .try_into()
+            }
+        }
+    };
+}
+
+pub(super) use impl_store;

@@ -1,0 +1,543 @@
+//! Durable storage of boards, members, users and board documents.
+//!
+//! Owns the [`Store`] trait, its data types and [`StoreError`], and the two backends
+//! (Postgres for production and multi-node, SQLite embedded). It deals in bytes: it knows
+//! nothing of yrs, WebSockets or HTTP. Every backend passes the same contract suite
+//! (`tests/tests/store_contract.rs`).
+
+mod common;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::config::{Config, Database};
+use crate::domain::{BoardId, BoardName, DomainError, Role, UserId};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Most rows one page of a listing may hold.
+pub const MAX_PAGE_SIZE: u32 = 500;
+/// Most updates one `append_updates` call may carry.
+pub const MAX_APPEND_BATCH: usize = 10_000;
+/// Longest version label, in characters.
+pub const MAX_VERSION_LABEL_CHARS: usize = 200;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The named thing (board, member, user, version) does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The thing already exists (a member already on the board, an email already registered).
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// The change would leave a board without an owner.
+    #[error("a board must keep at least one owner")]
+    LastOwner,
+    /// The input breaks a rule the store enforces.
+    #[error("invalid input: {0}")]
+    Invalid(String),
+    /// The database could not be reached (connection refused, pool timeout, I/O error).
+    #[error("database unavailable")]
+    Unavailable(#[source] sqlx::Error),
+    /// The database answered with an error.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    /// Applying the schema migrations failed.
+    #[error("migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The SQLite data directory could not be created.
+    #[error("cannot create the data directory")]
+    DataDir(#[source] std::io::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound("row"),
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(e),
+            sqlx::Error::Database(ref db) if is_unavailable_code(db.code().as_deref()) => {
+                StoreError::Unavailable(e)
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}
+
+impl From<DomainError> for StoreError {
+    fn from(e: DomainError) -> Self {
+        StoreError::Invalid(e.to_string())
+    }
+}
+
+/// Postgres "cannot connect now", admin shutdown and friends; SQLite busy/locked.
+fn is_unavailable_code(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("57P01" | "57P02" | "57P03" | "53300" | "5" | "6")
+    )
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed (the database was unreachable).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// Shorthand for store results.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Milliseconds since the Unix epoch: how every timestamp is stored.
+pub type Millis = i64;
+
+/// The current time in [`Millis`].
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A board's metadata (its document lives in the log and snapshots).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Board {
+    /// The board's id.
+    pub id: BoardId,
+    /// Its display name.
+    pub name: String,
+    /// The user who created it.
+    pub owner: UserId,
+    /// When it was created.
+    pub created_at: Millis,
+    /// Last change to its metadata or its document.
+    pub updated_at: Millis,
+    /// When it was archived, if it is.
+    pub archived_at: Option<Millis>,
+    /// Sequence number of the last update appended to its log (0 if none).
+    pub last_seq: i64,
+}
+
+/// What creating a board needs.
+#[derive(Debug, Clone)]
+pub struct NewBoard {
+    /// The id to give it (callers choose, so retries are idempotent).
+    pub id: BoardId,
+    /// Its name.
+    pub name: BoardName,
+    /// Its creator, who becomes its first owner.
+    pub owner: UserId,
+}
+
+/// Which boards a listing includes, by archive state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArchivedFilter {
+    /// Only boards that are not archived.
+    #[default]
+    Exclude = 0,
+    /// Archived and active boards alike.
+    Include = 1,
+    /// Only archived boards.
+    Only = 2,
+}
+
+/// Where a board listing resumes: the last row of the previous page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BoardCursor {
+    /// `updated_at` of the last row seen.
+    pub updated_at: Millis,
+    /// `id` of the last row seen.
+    pub id: BoardId,
+}
+
+impl BoardCursor {
+    /// Opaque text for clients to hand back.
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.updated_at, self.id.as_uuid().simple())
+    }
+
+    /// Parses what [`BoardCursor::encode`] produced.
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
+        let bad = || StoreError::Invalid("malformed cursor".into());
+        let (ms, id) = s.split_once('.').ok_or_else(bad)?;
+        Ok(Self {
+            updated_at: ms.parse().map_err(|_| bad())?,
+            id: BoardId::parse(id).map_err(|_| bad())?,
+        })
+    }
+}
+
+/// A board listing request. Results are sorted by `updated_at` descending, then id.
+#[derive(Debug, Clone, Default)]
+pub struct BoardQuery {
+    /// Only boards this user is a member of.
+    pub member: Option<UserId>,
+    /// Only boards whose name contains this text (case-insensitive).
+    pub name_contains: Option<String>,
+    /// Archive filter.
+    pub archived: ArchivedFilter,
+    /// Page size, 1..=[`MAX_PAGE_SIZE`] (0 means the default of 50).
+    pub limit: u32,
+    /// Resume after this row.
+    pub after: Option<BoardCursor>,
+}
+
+impl BoardQuery {
+    fn page_size(&self) -> Result<u32> {
+        match self.limit {
+            0 => Ok(50),
+            n if n <= MAX_PAGE_SIZE => Ok(n),
+            n => Err(StoreError::Invalid(format!(
+                "page size {n} exceeds {MAX_PAGE_SIZE}"
+            ))),
+        }
+    }
+
+    fn name_pattern(&self) -> Option<String> {
+        self.name_contains.as_deref().map(|s| {
+            let escaped = s
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        })
+    }
+}
+
+/// One page of boards.
+#[derive(Debug, Clone)]
+pub struct BoardPage {
+    /// The boards on this page.
+    pub items: Vec<Board>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<BoardCursor>,
+}
+
+impl BoardPage {
+    fn from_rows(mut items: Vec<Board>, page_size: u32) -> Self {
+        let next = if items.len() > page_size as usize {
+            items.truncate(page_size as usize);
+            items.last().map(|b| BoardCursor {
+                updated_at: b.updated_at,
+                id: b.id,
+            })
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}
+
+/// A user's membership of a board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Member {
+    /// The user.
+    pub user: UserId,
+    /// Their role on the board.
+    pub role: Role,
+    /// When they were added.
+    pub added_at: Millis,
+}
+
+/// The sequence numbers given to one appended batch, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeqRange {
+    /// The first update's sequence number.
+    pub first: i64,
+    /// The last update's sequence number.
+    pub last: i64,
+}
+
+/// A compacted state of a board's document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The last log sequence number this state includes.
+    pub seq: i64,
+    /// The encoded state (yrs v2 update encoding; opaque here).
+    pub state: Vec<u8>,
+}
+
+/// One update from a board's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedUpdate {
+    /// Its sequence number.
+    pub seq: i64,
+    /// The update bytes (yrs v1 update encoding; opaque here).
+    pub data: Vec<u8>,
+}
+
+/// Everything needed to rebuild a board's document: the latest snapshot, then the log after it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// The latest snapshot, if any.
+    pub snapshot: Option<Snapshot>,
+    /// Every update after the snapshot, in sequence order.
+    pub updates: Vec<LoggedUpdate>,
+    /// The board's last sequence number.
+    pub last_seq: i64,
+}
+
+/// A named, saved state of a board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Version {
+    /// The version's id.
+    pub id: Uuid,
+    /// The board it belongs to.
+    pub board: BoardId,
+    /// Its label.
+    pub label: String,
+    /// The log sequence number its state covers.
+    pub seq: i64,
+    /// Who saved it, if known.
+    pub created_by: Option<UserId>,
+    /// When it was saved.
+    pub created_at: Millis,
+}
+
+/// What saving a version needs.
+#[derive(Debug, Clone)]
+pub struct NewVersion<'a> {
+    /// The board.
+    pub board: BoardId,
+    /// The label, 1..=[`MAX_VERSION_LABEL_CHARS`] characters.
+    pub label: &'a str,
+    /// The log sequence number the state covers.
+    pub seq: i64,
+    /// The encoded state.
+    pub state: &'a [u8],
+    /// Who saves it.
+    pub created_by: Option<&'a UserId>,
+}
+
+impl NewVersion<'_> {
+    fn validated_label(&self) -> Result<String> {
+        let label = self.label.trim();
+        if label.is_empty() || label.chars().count() > MAX_VERSION_LABEL_CHARS {
+            return Err(StoreError::Invalid(format!(
+                "version label must be 1 to {MAX_VERSION_LABEL_CHARS} characters"
+            )));
+        }
+        Ok(label.to_owned())
+    }
+}
+
+/// A built-in account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// The user id (the JWT `sub`).
+    pub id: UserId,
+    /// Email, stored lowercased; unique.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The argon2 hash of the password, if the account has one.
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+    /// Whether the user is an administrator.
+    pub admin: bool,
+    /// Whether the account is disabled.
+    pub disabled: bool,
+    /// When the account was created.
+    pub created_at: Millis,
+}
+
+/// What creating an account needs.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The id to give it.
+    pub id: UserId,
+    /// Email (lowercased by the store).
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The password hash, if any.
+    pub password_hash: Option<String>,
+    /// Whether the user is an administrator.
+    pub admin: bool,
+}
+
+impl NewUser {
+    fn normalized_email(&self) -> Result<String> {
+        let email = self.email.trim().to_lowercase();
+        let valid = email.len() <= 320
+            && email
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && !d.is_empty())
+            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        if !valid {
+            return Err(StoreError::Invalid("email address is malformed".into()));
+        }
+        Ok(email)
+    }
+}
+
+/// A user listing request, in id order.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Page size, 1..=[`MAX_PAGE_SIZE`] (0 means 50).
+    pub limit: u32,
+    /// Resume after this user id.
+    pub after: Option<UserId>,
+}
+
+/// One page of users.
+#[derive(Debug, Clone)]
+pub struct UserPage {
+    /// The users on this page.
+    pub items: Vec<User>,
+    /// The id to pass as `after` for the next page, if there is one.
+    pub next: Option<UserId>,
+}
+
+impl UserPage {
+    fn from_rows(mut items: Vec<User>, page_size: u32) -> Self {
+        let next = if items.len() > page_size as usize {
+            items.truncate(page_size as usize);
+            items.last().map(|u| u.id.clone())
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}
+
+/// Which backend a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Postgres.
+    Postgres,
+    /// Embedded SQLite.
+    Sqlite,
+}
+
+/// Durable storage for everything Easel keeps. Both backends implement it identically.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+    /// Applies pending schema migrations.
+    async fn migrate(&self) -> Result<()>;
+    /// Checks the database answers.
+    async fn ping(&self) -> Result<()>;
+    /// Closes the connection pool, waiting for connections in use.
+    async fn close(&self);
+
+    /// Creates a board and makes its creator an owner, atomically.
+    async fn create_board(&self, new: &NewBoard) -> Result<Board>;
+    /// Fetches a board's metadata.
+    async fn get_board(&self, id: BoardId) -> Result<Board>;
+    /// Lists boards, newest change first.
+    async fn list_boards(&self, query: &BoardQuery) -> Result<BoardPage>;
+    /// Renames a board.
+    async fn rename_board(&self, id: BoardId, name: &BoardName) -> Result<Board>;
+    /// Archives (`true`) or restores (`false`) a board.
+    async fn set_archived(&self, id: BoardId, archived: bool) -> Result<Board>;
+    /// Deletes a board and everything it holds: members, log, snapshots, versions.
+    async fn delete_board(&self, id: BoardId) -> Result<()>;
+
+    /// Adds a member; [`StoreError::Conflict`] if they already are one.
+    async fn add_member(&self, board: BoardId, user: &UserId, role: Role) -> Result<Member>;
+    /// Changes a member's role; refuses to demote the last owner.
+    async fn set_member_role(&self, board: BoardId, user: &UserId, role: Role) -> Result<Member>;
+    /// Removes a member; refuses to remove the last owner.
+    async fn remove_member(&self, board: BoardId, user: &UserId) -> Result<()>;
+    /// Lists a board's members, owners first.
+    async fn list_members(&self, board: BoardId) -> Result<Vec<Member>>;
+    /// A user's role on a board, `None` if not a member; [`StoreError::NotFound`] if no such board.
+    async fn role_of(&self, board: BoardId, user: &UserId) -> Result<Option<Role>>;
+
+    /// Appends updates to a board's log, atomically, and returns their sequence numbers:
+    /// per board strictly increasing and gap-free, and visible to readers in that order.
+    async fn append_updates(&self, board: BoardId, updates: &[Vec<u8>]) -> Result<SeqRange>;
+    /// The latest snapshot plus every logged update after it, read consistently.
+    async fn load(&self, board: BoardId) -> Result<StoredDoc>;
+    /// Stores `state` as the snapshot covering the log up to `up_to_seq` and deletes the
+    /// updates it covers, in one transaction. Returns `false` (and changes nothing) when an
+    /// equal or newer snapshot is already stored.
+    async fn compact(&self, board: BoardId, state: &[u8], up_to_seq: i64) -> Result<bool>;
+
+    /// Saves a named version of a board.
+    async fn create_version(&self, new: &NewVersion<'_>) -> Result<Version>;
+    /// Lists a board's versions, newest first.
+    async fn list_versions(&self, board: BoardId) -> Result<Vec<Version>>;
+    /// Fetches a version and its state.
+    async fn get_version(&self, board: BoardId, version: Uuid) -> Result<(Version, Vec<u8>)>;
+
+    /// Creates an account; [`StoreError::Conflict`] if the email is taken.
+    async fn create_user(&self, new: &NewUser) -> Result<User>;
+    /// Fetches an account by id.
+    async fn get_user(&self, id: &UserId) -> Result<User>;
+    /// Fetches an account by email (case-insensitive), if there is one.
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>>;
+    /// Lists accounts in id order.
+    async fn list_users(&self, query: &UserQuery) -> Result<UserPage>;
+    /// Disables or re-enables an account.
+    async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<User>;
+}
+
+/// Opens the store the configuration selects (Postgres for `DATABASE_URL`, SQLite otherwise).
+/// Connections are made lazily, so this succeeds even while the database is down.
+pub async fn open(config: &Config) -> Result<Arc<dyn Store>> {
+    Ok(match &config.database {
+        Database::Postgres(url) => Arc::new(PostgresStore::connect(
+            url.expose(),
+            config.db_max_connections,
+            config.db_timeout,
+        )?),
+        Database::Sqlite(path) => {
+            Arc::new(SqliteStore::open(path, config.db_max_connections, config.db_timeout).await?)
+        }
+    })
+}
+
+fn page_size(limit: u32) -> Result<u32> {
+    BoardQuery {
+        limit,
+        ..Default::default()
+    }
+    .page_size()
+}
+
+fn validate_batch(updates: &[Vec<u8>]) -> Result<()> {
+    if updates.is_empty() {
+        return Err(StoreError::Invalid("no updates to append".into()));
+    }
+    if updates.len() > MAX_APPEND_BATCH {
+        return Err(StoreError::Invalid(format!(
+            "more than {MAX_APPEND_BATCH} updates in one batch"
+        )));
+    }
+    Ok(())
+}
+
+fn validate_up_to(up_to_seq: i64, last_seq: i64) -> Result<()> {
+    if up_to_seq < 0 || up_to_seq > last_seq {
+        return Err(StoreError::Invalid(format!(
+            "cannot compact up to seq {up_to_seq}: the log ends at {last_seq}"
+        )));
+    }
+    Ok(())
+}
+
+/// Maps a unique-key violation to [`StoreError::Conflict`], anything else through `From`.
+fn conflict_on_unique(e: sqlx::Error, what: &'static str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => e.into(),
+    }
+}

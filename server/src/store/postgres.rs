@@ -1,0 +1,70 @@
+//! The Postgres backend: production, and the source of truth when several nodes share boards.
+//!
+//! Owns the connection pool and what is Postgres-specific: `SELECT ... FOR UPDATE` row
+//! locks that keep sequence numbers gap-free and in commit order, the `UNNEST` batch
+//! insert, repeatable-read loads. The shared operations come from `common.rs`.
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use super::common::impl_store;
+use super::sql::{self, BoardRow, MemberRow, UserRow, VersionRow, VersionStateRow, convert};
+use super::*;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// A [`Store`] on Postgres.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    const LOCK_BOARD: &str = "SELECT last_seq FROM boards WHERE id = $1 FOR UPDATE";
+
+    /// Builds a lazily-connecting pool for `url`; fails only on a malformed URL.
+    pub fn connect(url: &str, max_connections: u32, timeout: Duration) -> Result<Self> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|_| StoreError::Invalid("DATABASE_URL is not a valid Postgres URL".into()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(timeout)
+            .connect_lazy_with(options.application_name("easel"));
+        Ok(Self { pool })
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    async fn begin_snapshot(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        self.pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+    }
+
+    async fn insert_updates(
+        tx: &mut Transaction<'static, Postgres>,
+        board: BoardId,
+        first: i64,
+        updates: &[Vec<u8>],
+        now: Millis,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO board_updates (board_id, seq, data, created_at) \
+             SELECT $1, $2 + t.ord - 1, t.data, $4 FROM UNNEST($3::bytea[]) WITH ORDINALITY AS t(data, ord)",
+        )
+        .bind(board.as_uuid())
+        .bind(first)
+        .bind(updates)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+impl_store!(PostgresStore, Postgres, Backend::Postgres, MIGRATOR);

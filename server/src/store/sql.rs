@@ -1,0 +1,200 @@
+//! SQL text and row types shared by both backends.
+//!
+//! Every statement here is portable between Postgres and SQLite (both accept `$N`
+//! placeholders). Statements that differ per backend live in that backend's file.
+//! Owns the mapping from rows to the store's types; knows nothing beyond SQL.
+
+use uuid::Uuid;
+
+use super::{Board, Member, StoreError, User, Version};
+use crate::domain::{BoardId, Role, UserId};
+
+pub(super) const INSERT_BOARD: &str = concat!(
+    "INSERT INTO boards (id, name, owner, created_at, updated_at, archived_at, last_seq) ",
+    "VALUES ($1, $2, $3, $4, $4, NULL, 0) ",
+    "RETURNING id, name, owner, created_at, updated_at, archived_at, last_seq"
+);
+pub(super) const GET_BOARD: &str = "SELECT id, name, owner, created_at, updated_at, archived_at, last_seq FROM boards WHERE id = $1";
+pub(super) const LIST_BOARDS: &str = concat!(
+    "SELECT b.id, b.name, b.owner, b.created_at, b.updated_at, b.archived_at, b.last_seq FROM boards b ",
+    "WHERE ($1 IS NULL OR EXISTS (SELECT 1 FROM board_members m WHERE m.board_id = b.id AND m.user_id = $1)) ",
+    "AND ($2 IS NULL OR lower(b.name) LIKE $2 ESCAPE '\\') ",
+    "AND (($3 = 0 AND b.archived_at IS NULL) OR $3 = 1 OR ($3 = 2 AND b.archived_at IS NOT NULL)) ",
+    "AND ($4 IS NULL OR b.updated_at < $4 OR (b.updated_at = $4 AND b.id < $5)) ",
+    "ORDER BY b.updated_at DESC, b.id DESC LIMIT $6"
+);
+pub(super) const RENAME_BOARD: &str = concat!(
+    "UPDATE boards SET name = $2, updated_at = $3 WHERE id = $1 ",
+    "RETURNING id, name, owner, created_at, updated_at, archived_at, last_seq"
+);
+pub(super) const ARCHIVE_BOARD: &str = concat!(
+    "UPDATE boards SET archived_at = CASE WHEN $2 THEN COALESCE(archived_at, $3) ELSE NULL END, updated_at = $3 ",
+    "WHERE id = $1 RETURNING id, name, owner, created_at, updated_at, archived_at, last_seq"
+);
+pub(super) const DELETE_BOARD: &str = "DELETE FROM boards WHERE id = $1";
+
+pub(super) const INSERT_MEMBER: &str =
+    "INSERT INTO board_members (board_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)";
+pub(super) const MEMBER_ROLE: &str =
+    "SELECT role FROM board_members WHERE board_id = $1 AND user_id = $2";
+pub(super) const COUNT_OWNERS: &str =
+    "SELECT COUNT(*) FROM board_members WHERE board_id = $1 AND role = 'owner'";
+pub(super) const UPDATE_MEMBER: &str = "UPDATE board_members SET role = $3 WHERE board_id = $1 AND user_id = $2 \
+     RETURNING user_id, role, created_at";
+pub(super) const DELETE_MEMBER: &str =
+    "DELETE FROM board_members WHERE board_id = $1 AND user_id = $2";
+pub(super) const LIST_MEMBERS: &str = "SELECT user_id, role, created_at FROM board_members WHERE board_id = $1 \
+     ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'editor' THEN 1 ELSE 2 END, created_at, user_id";
+pub(super) const ROLE_OF: &str = "SELECT m.role FROM boards b \
+     LEFT JOIN board_members m ON m.board_id = b.id AND m.user_id = $2 WHERE b.id = $1";
+
+pub(super) const BUMP_SEQ: &str =
+    "UPDATE boards SET last_seq = last_seq + $2, updated_at = $3 WHERE id = $1 RETURNING last_seq";
+pub(super) const LAST_SEQ: &str = "SELECT last_seq FROM boards WHERE id = $1";
+pub(super) const SNAPSHOT: &str = "SELECT seq, state FROM board_snapshots WHERE board_id = $1";
+pub(super) const SNAPSHOT_SEQ: &str = "SELECT seq FROM board_snapshots WHERE board_id = $1";
+pub(super) const UPDATES_AFTER: &str =
+    "SELECT seq, data FROM board_updates WHERE board_id = $1 AND seq > $2 ORDER BY seq";
+pub(super) const UPSERT_SNAPSHOT: &str = "INSERT INTO board_snapshots (board_id, seq, state, created_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (board_id) DO UPDATE \
+     SET seq = excluded.seq, state = excluded.state, created_at = excluded.created_at";
+pub(super) const DELETE_COVERED: &str =
+    "DELETE FROM board_updates WHERE board_id = $1 AND seq <= $2";
+
+pub(super) const INSERT_VERSION: &str = "INSERT INTO board_versions \
+     (id, board_id, label, seq, state, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(super) const LIST_VERSIONS: &str = "SELECT id, board_id, label, seq, created_by, created_at \
+     FROM board_versions WHERE board_id = $1 ORDER BY created_at DESC, id DESC";
+pub(super) const GET_VERSION: &str = "SELECT id, board_id, label, seq, created_by, created_at, state \
+     FROM board_versions WHERE board_id = $1 AND id = $2";
+
+pub(super) const INSERT_USER: &str = "INSERT INTO users (id, email, name, password_hash, admin, disabled, created_at) \
+     VALUES ($1, $2, $3, $4, $5, FALSE, $6) \
+     RETURNING id, email, name, password_hash, admin, disabled, created_at";
+pub(super) const GET_USER: &str =
+    "SELECT id, email, name, password_hash, admin, disabled, created_at FROM users WHERE id = $1";
+pub(super) const USER_BY_EMAIL: &str = "SELECT id, email, name, password_hash, admin, disabled, created_at FROM users WHERE email = $1";
+pub(super) const LIST_USERS: &str = "SELECT id, email, name, password_hash, admin, disabled, created_at FROM users \
+     WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2";
+pub(super) const DISABLE_USER: &str = "UPDATE users SET disabled = $2 WHERE id = $1 \
+     RETURNING id, email, name, password_hash, admin, disabled, created_at";
+
+/// A `boards` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct BoardRow {
+    id: Uuid,
+    name: String,
+    owner: String,
+    created_at: i64,
+    updated_at: i64,
+    archived_at: Option<i64>,
+    last_seq: i64,
+}
+
+impl TryFrom<BoardRow> for Board {
+    type Error = StoreError;
+    fn try_from(r: BoardRow) -> Result<Self, StoreError> {
+        Ok(Board {
+            id: BoardId::from(r.id),
+            name: r.name,
+            owner: UserId::parse(&r.owner)?,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            archived_at: r.archived_at,
+            last_seq: r.last_seq,
+        })
+    }
+}
+
+/// A `board_members` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct MemberRow {
+    user_id: String,
+    role: String,
+    created_at: i64,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+    fn try_from(r: MemberRow) -> Result<Self, StoreError> {
+        Ok(Member {
+            user: UserId::parse(&r.user_id)?,
+            role: Role::parse(&r.role)?,
+            added_at: r.created_at,
+        })
+    }
+}
+
+/// A `board_versions` row without its state.
+#[derive(sqlx::FromRow)]
+pub(super) struct VersionRow {
+    id: Uuid,
+    board_id: Uuid,
+    label: String,
+    seq: i64,
+    created_by: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<VersionRow> for Version {
+    type Error = StoreError;
+    fn try_from(r: VersionRow) -> Result<Self, StoreError> {
+        Ok(Version {
+            id: r.id,
+            board: BoardId::from(r.board_id),
+            label: r.label,
+            seq: r.seq,
+            created_by: r.created_by.as_deref().map(UserId::parse).transpose()?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A `board_versions` row with its state.
+#[derive(sqlx::FromRow)]
+pub(super) struct VersionStateRow {
+    #[sqlx(flatten)]
+    version: VersionRow,
+    state: Vec<u8>,
+}
+
+impl TryFrom<VersionStateRow> for (Version, Vec<u8>) {
+    type Error = StoreError;
+    fn try_from(r: VersionStateRow) -> Result<Self, StoreError> {
+        Ok((r.version.try_into()?, r.state))
+    }
+}
+
+/// A `users` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    id: String,
+    email: String,
+    name: String,
+    password_hash: Option<String>,
+    admin: bool,
+    disabled: bool,
+    created_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            id: UserId::parse(&r.id)?,
+            email: r.email,
+            name: r.name,
+            password_hash: r.password_hash,
+            admin: r.admin,
+            disabled: r.disabled,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// Converts rows, failing on the first that does not map.
+pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(
+    rows: Vec<R>,
+) -> Result<Vec<T>, StoreError> {
+    rows.into_iter().map(T::try_from).collect()
+}
