@@ -40,6 +40,9 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("binding EASEL_BIND={}", config.bind))?;
         let port = listener.local_addr()?.port();
+        if !config.web_dir.is_dir() {
+            tracing::warn!(dir = %config.web_dir.display(), "EASEL_WEB_DIR does not exist: serving no web client");
+        }
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let state = AppState {
             store: store.clone(),

@@ -1,1 +1,262 @@
+//! Shared helpers for Easel's integration tests: a fresh Postgres database per test,
+//! `spawn_app()` that starts the real server on port 0, and a TCP proxy a test can cut
+//! to simulate a database outage without touching the shared Postgres server.
+//!
+//! Nothing here is used by the server itself.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use easel::config::Config;
+use easel::startup::Application;
+use sqlx::Connection;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// The server every test database is created on. Override with `EASEL_TEST_DATABASE_URL`;
+/// the default is what `scripts/test` sets up.
+pub fn admin_database_url() -> String {
+    std::env::var("EASEL_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://easel_test:easel_test@127.0.0.1:5432/postgres".into())
+}
+
+/// A JWT secret the test apps share, so tests can mint tokens for them.
+pub const TEST_JWT_SECRET: &str = "easel-integration-tests-secret-0123456789";
+
+/// A Postgres database created for one test and dropped when this value is dropped.
+pub struct TestDb {
+    name: String,
+    admin_url: String,
+}
+
+impl TestDb {
+    /// Creates an empty database with a unique name.
+    pub async fn create() -> Self {
+        let admin_url = admin_database_url();
+        let name = format!("easel_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| {
+                panic!("cannot reach the test Postgres at {admin_url} (run scripts/test): {e}")
+            });
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+        Self { name, admin_url }
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A URL for this database.
+    pub fn url(&self) -> String {
+        with_database(&self.admin_url, &self.name)
+    }
+
+    /// A URL for this database, reached through `addr` instead of the real server.
+    pub fn url_via(&self, addr: SocketAddr) -> String {
+        let url = self.url();
+        let (scheme, rest) = url.split_once("://").expect("a postgres:// URL");
+        let (creds, after_at) = rest.rsplit_once('@').map_or(("", rest), |(c, r)| (c, r));
+        let path = &after_at[after_at.find('/').unwrap_or(after_at.len())..];
+        let at = if creds.is_empty() {
+            String::new()
+        } else {
+            format!("{creds}@")
+        };
+        format!("{scheme}://{at}{addr}{path}")
+    }
+
+    /// The real server's address, for a proxy to forward to.
+    pub fn server_addr(&self) -> SocketAddr {
+        let url = self.url();
+        let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+        let host_port = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+        let host_port = &host_port[..host_port.find('/').unwrap_or(host_port.len())];
+        let host_port = if host_port.contains(':') {
+            host_port.to_string()
+        } else {
+            format!("{host_port}:5432")
+        };
+        host_port
+            .replace("localhost", "127.0.0.1")
+            .parse()
+            .expect("host:port of the test Postgres")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs outside async context guarantees: use a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .ok()?;
+                conn.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// A running Easel server for one test.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// Its database, dropped with the app (absent for SQLite apps).
+    pub db: Option<TestDb>,
+    /// Its data directory, removed with the app.
+    pub data_dir: tempfile::TempDir,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    /// `GET address + path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request to the test app")
+    }
+
+    /// Stops the server gracefully.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+/// Starts the real server on port 0 against a fresh, migrated Postgres database.
+pub async fn spawn_app() -> TestApp {
+    let db = TestDb::create().await;
+    let url = db.url();
+    spawn_app_with(Some(db), &[("DATABASE_URL", &url)]).await
+}
+
+/// Starts the real server on port 0 against an embedded SQLite file in a temp dir.
+pub async fn spawn_sqlite_app() -> TestApp {
+    spawn_app_with(None, &[]).await
+}
+
+/// Starts the real server with extra environment settings on top of the test defaults.
+pub async fn spawn_app_with(db: Option<TestDb>, vars: &[(&str, &str)]) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let mut env: HashMap<String, String> = HashMap::from([
+        ("EASEL_BIND".into(), "127.0.0.1:0".into()),
+        (
+            "EASEL_DATA_DIR".into(),
+            data_dir.path().display().to_string(),
+        ),
+        ("EASEL_JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+        (
+            "EASEL_LOG".into(),
+            std::env::var("EASEL_TEST_LOG").unwrap_or_else(|_| "error".into()),
+        ),
+        ("EASEL_DB_TIMEOUT_MS".into(), "2000".into()),
+        ("EASEL_SHUTDOWN_TIMEOUT_SECS".into(), "5".into()),
+    ]);
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("test config");
+    easel::telemetry::init(&config);
+    let app = Application::build(config).await.expect("build the app");
+    let port = app.port();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::new(),
+        db,
+        data_dir,
+        handle,
+    }
+}
+
+/// A TCP proxy owned by one test: forwards to `upstream` until cut, so a test can make a
+/// server unreachable (and reachable again) without touching the server itself.
+pub struct TcpProxy {
+    addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+    kill: watch::Sender<u64>,
+}
+
+impl TcpProxy {
+    /// Starts forwarding from a fresh local port to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let cut = Arc::new(AtomicBool::new(false));
+        let (kill, _) = watch::channel(0u64);
+        let (cut2, kill2) = (cut.clone(), kill.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if cut2.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let mut killed = kill2.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = killed.changed() => {}
+                    }
+                });
+            }
+        });
+        Self { addr, cut, kill }
+    }
+
+    /// Where clients should connect.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Drops every open connection and refuses new ones until [`TcpProxy::restore`].
+    pub fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.kill.send_modify(|n| *n += 1);
+    }
+
+    /// Forwards new connections again.
+    pub fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+    }
+}

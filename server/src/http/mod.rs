@@ -40,9 +40,11 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz));
         if web_dir.is_dir() {
-            cfg.service(actix_files::Files::new("/", web_dir).index_file("index.html"));
-        } else {
-            tracing::warn!(dir = %web_dir.display(), "EASEL_WEB_DIR does not exist: serving no web client");
+            cfg.service(
+                actix_files::Files::new("/", web_dir)
+                    .index_file("index.html")
+                    .default_handler(web::to(error::not_found)),
+            );
         }
     }
 }

@@ -1,0 +1,1064 @@
+//! The store contract: the same test bodies run against Postgres and SQLite.
+//!
+//! Each test gets a fresh database (a new Postgres database, or a new SQLite file) and a
+//! [`Fixture`] that can open a second, independent store on it, as a second node would.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use easel::domain::{BoardId, BoardName, DomainError, Role, UserId};
+use easel::store::{
+    ArchivedFilter, BoardCursor, BoardQuery, NewBoard, NewUser, NewVersion, PostgresStore,
+    SqliteStore, Store, StoreError, StoredDoc, UserQuery,
+};
+use easel_tests::TestDb;
+use yrs::types::ToJson;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
+
+/// A fresh database and a way to open stores on it.
+enum Fixture {
+    Postgres(TestDb),
+    Sqlite(tempfile::TempDir),
+}
+
+impl Fixture {
+    async fn postgres() -> Self {
+        Fixture::Postgres(TestDb::create().await)
+    }
+
+    fn sqlite() -> Self {
+        Fixture::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// Opens a store with its own connection pool, and migrates it.
+    async fn open(&self) -> Arc<dyn Store> {
+        let store: Arc<dyn Store> = match self {
+            Fixture::Postgres(db) => {
+                Arc::new(PostgresStore::connect(&db.url(), 10, Duration::from_secs(10)).unwrap())
+            }
+            Fixture::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&dir.path().join("easel.db"), 4, Duration::from_secs(10))
+                    .await
+                    .unwrap(),
+            ),
+        };
+        store.migrate().await.unwrap();
+        store
+    }
+}
+
+/// Runs `body` once per backend.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let fx = super::Fixture::postgres().await;
+                super::$name(&fx).await;
+            })*
+        }
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let fx = super::Fixture::sqlite();
+                super::$name(&fx).await;
+            })*
+        }
+    };
+}
+
+contract!(
+    boards_are_created_read_renamed_archived_and_deleted,
+    board_listing_filters_and_paginates,
+    members_are_granted_changed_and_revoked,
+    a_board_always_keeps_an_owner,
+    appended_updates_get_gap_free_sequence_numbers,
+    concurrent_appenders_stay_gap_free_and_in_commit_order,
+    two_pools_appending_to_one_board_stay_gap_free,
+    compaction_keeps_the_document_identical,
+    compaction_racing_appends_loses_and_duplicates_nothing,
+    a_board_with_ten_thousand_logged_updates_loads,
+    versions_are_saved_listed_and_fetched,
+    users_are_created_found_listed_and_disabled,
+    bad_input_gives_typed_errors,
+    deleting_a_board_removes_all_its_data,
+    migrations_are_idempotent,
+);
+
+fn user(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+
+async fn new_board(store: &dyn Store, name: &str, owner: &str) -> BoardId {
+    let new = NewBoard {
+        id: BoardId::new(),
+        name: BoardName::parse(name).unwrap(),
+        owner: user(owner),
+    };
+    store.create_board(&new).await.unwrap().id
+}
+
+fn payload(i: usize) -> Vec<u8> {
+    format!("update-{i}").into_bytes()
+}
+
+async fn boards_are_created_read_renamed_archived_and_deleted(fx: &Fixture) {
+    let store = fx.open().await;
+    let new = NewBoard {
+        id: BoardId::new(),
+        name: BoardName::parse("Roadmap").unwrap(),
+        owner: user("alice"),
+    };
+    let board = store.create_board(&new).await.unwrap();
+    assert_eq!(board.id, new.id);
+    assert_eq!(board.name, "Roadmap");
+    assert_eq!(board.owner, user("alice"));
+    assert_eq!(board.last_seq, 0);
+    assert_eq!(board.archived_at, None);
+    assert_eq!(store.get_board(board.id).await.unwrap(), board);
+    assert!(
+        matches!(store.create_board(&new).await, Err(StoreError::Conflict(_))),
+        "same id twice"
+    );
+
+    let renamed = store
+        .rename_board(board.id, &BoardName::parse("Roadmap 2027").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Roadmap 2027");
+    assert!(renamed.updated_at >= board.updated_at);
+
+    let archived = store.set_archived(board.id, true).await.unwrap();
+    let when = archived.archived_at.expect("archived");
+    assert_eq!(
+        store
+            .set_archived(board.id, true)
+            .await
+            .unwrap()
+            .archived_at,
+        Some(when),
+        "archiving twice keeps the first time"
+    );
+    assert_eq!(
+        store
+            .set_archived(board.id, false)
+            .await
+            .unwrap()
+            .archived_at,
+        None
+    );
+
+    store.delete_board(board.id).await.unwrap();
+    assert!(matches!(
+        store.get_board(board.id).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.delete_board(board.id).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    let ghost = BoardId::new();
+    assert!(matches!(
+        store
+            .rename_board(ghost, &BoardName::parse("x").unwrap())
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.set_archived(ghost, true).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn board_listing_filters_and_paginates(fx: &Fixture) {
+    let store = fx.open().await;
+    let mut alice_boards = BTreeSet::new();
+    for i in 0..7 {
+        alice_boards.insert(new_board(&*store, &format!("Sprint {i}"), "alice").await);
+    }
+    let bobs = new_board(&*store, "Bob's 100%_plan", "bob").await;
+    store
+        .add_member(bobs, &user("alice"), Role::Viewer)
+        .await
+        .unwrap();
+    let archived = new_board(&*store, "Old sprint", "alice").await;
+    store.set_archived(archived, true).await.unwrap();
+
+    // Pages of 3 over alice's active boards: every board exactly once, newest change first.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_boards(&BoardQuery {
+                member: Some(user("alice")),
+                limit: 3,
+                after,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items.iter().map(|b| (b.updated_at, b.id)));
+        match page.next {
+            Some(c) => after = Some(BoardCursor::parse(&c.encode()).unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        8,
+        "7 own boards + bob's shared one, archived excluded"
+    );
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "sorted by updated_at desc, id desc");
+    let ids: BTreeSet<BoardId> = seen.iter().map(|s| s.1).collect();
+    assert!(alice_boards.is_subset(&ids) && ids.contains(&bobs));
+
+    let only_bob = store
+        .list_boards(&BoardQuery {
+            member: Some(user("bob")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        only_bob.items.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![bobs]
+    );
+    assert!(only_bob.next.is_none());
+
+    let search = |q: &str| BoardQuery {
+        name_contains: Some(q.into()),
+        archived: ArchivedFilter::Include,
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .list_boards(&search("SPRINT"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        8,
+        "case-insensitive"
+    );
+    assert_eq!(
+        store
+            .list_boards(&search("100%_"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1,
+        "wildcards are literal"
+    );
+    assert_eq!(
+        store.list_boards(&search("%")).await.unwrap().items.len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_boards(&search("nothing like it"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        0
+    );
+
+    let only_archived = store
+        .list_boards(&BoardQuery {
+            archived: ArchivedFilter::Only,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        only_archived.items.iter().map(|b| b.id).collect::<Vec<_>>(),
+        vec![archived]
+    );
+    let all = store
+        .list_boards(&BoardQuery {
+            archived: ArchivedFilter::Include,
+            limit: 500,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.items.len(), 9);
+}
+
+async fn members_are_granted_changed_and_revoked(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Team", "alice").await;
+    assert_eq!(
+        store.role_of(board, &user("alice")).await.unwrap(),
+        Some(Role::Owner),
+        "creator owns it"
+    );
+    assert_eq!(store.role_of(board, &user("bob")).await.unwrap(), None);
+
+    store
+        .add_member(board, &user("bob"), Role::Viewer)
+        .await
+        .unwrap();
+    store
+        .add_member(board, &user("carol"), Role::Editor)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.add_member(board, &user("bob"), Role::Editor).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.role_of(board, &user("bob")).await.unwrap(),
+        Some(Role::Viewer),
+        "duplicate did not change it"
+    );
+
+    let changed = store
+        .set_member_role(board, &user("bob"), Role::Editor)
+        .await
+        .unwrap();
+    assert_eq!(changed.role, Role::Editor);
+    assert_eq!(
+        store.role_of(board, &user("bob")).await.unwrap(),
+        Some(Role::Editor)
+    );
+
+    let members = store.list_members(board).await.unwrap();
+    let summary: Vec<(String, Role)> = members
+        .iter()
+        .map(|m| (m.user.to_string(), m.role))
+        .collect();
+    assert_eq!(summary[0], ("alice".into(), Role::Owner), "owners first");
+    assert_eq!(summary.len(), 3);
+
+    store.remove_member(board, &user("bob")).await.unwrap();
+    assert_eq!(store.role_of(board, &user("bob")).await.unwrap(), None);
+    assert!(matches!(
+        store.remove_member(board, &user("bob")).await,
+        Err(StoreError::NotFound("member"))
+    ));
+    assert!(matches!(
+        store
+            .set_member_role(board, &user("dave"), Role::Viewer)
+            .await,
+        Err(StoreError::NotFound("member"))
+    ));
+
+    let ghost = BoardId::new();
+    assert!(matches!(
+        store.add_member(ghost, &user("bob"), Role::Viewer).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.role_of(ghost, &user("bob")).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.list_members(ghost).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.remove_member(ghost, &user("bob")).await,
+        Err(StoreError::NotFound("board"))
+    ));
+}
+
+async fn a_board_always_keeps_an_owner(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Owned", "alice").await;
+    assert!(matches!(
+        store.remove_member(board, &user("alice")).await,
+        Err(StoreError::LastOwner)
+    ));
+    assert!(matches!(
+        store
+            .set_member_role(board, &user("alice"), Role::Editor)
+            .await,
+        Err(StoreError::LastOwner)
+    ));
+    store
+        .add_member(board, &user("bob"), Role::Owner)
+        .await
+        .unwrap();
+    store
+        .set_member_role(board, &user("alice"), Role::Editor)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.remove_member(board, &user("bob")).await,
+        Err(StoreError::LastOwner)
+    ));
+    store
+        .set_member_role(board, &user("alice"), Role::Owner)
+        .await
+        .unwrap();
+    store.remove_member(board, &user("bob")).await.unwrap();
+
+    // Two owners demoting each other at once: exactly one succeeds.
+    store
+        .add_member(board, &user("bob"), Role::Owner)
+        .await
+        .unwrap();
+    let other = fx.open().await;
+    let (alice, bob) = (user("alice"), user("bob"));
+    let (a, b) = tokio::join!(
+        store.set_member_role(board, &alice, Role::Viewer),
+        other.set_member_role(board, &bob, Role::Viewer),
+    );
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "one demotion wins, the other sees LastOwner: {a:?} {b:?}"
+    );
+    let owners = store
+        .list_members(board)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.role == Role::Owner)
+        .count();
+    assert_eq!(owners, 1);
+}
+
+async fn appended_updates_get_gap_free_sequence_numbers(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Log", "alice").await;
+    let r1 = store.append_updates(board, &[payload(1)]).await.unwrap();
+    assert_eq!((r1.first, r1.last), (1, 1));
+    let r2 = store
+        .append_updates(board, &[payload(2), payload(3), payload(4)])
+        .await
+        .unwrap();
+    assert_eq!((r2.first, r2.last), (2, 4));
+    let doc = store.load(board).await.unwrap();
+    assert_eq!(doc.snapshot, None);
+    assert_eq!(doc.last_seq, 4);
+    let got: Vec<(i64, Vec<u8>)> = doc.updates.into_iter().map(|u| (u.seq, u.data)).collect();
+    assert_eq!(
+        got,
+        (1..=4).map(|i| (i as i64, payload(i))).collect::<Vec<_>>()
+    );
+    assert_eq!(store.get_board(board).await.unwrap().last_seq, 4);
+
+    // Other boards have their own numbering.
+    let other = new_board(&*store, "Other", "alice").await;
+    assert_eq!(
+        store
+            .append_updates(other, &[payload(9)])
+            .await
+            .unwrap()
+            .first,
+        1
+    );
+
+    assert!(matches!(
+        store.append_updates(board, &[]).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.append_updates(BoardId::new(), &[payload(1)]).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.load(BoardId::new()).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    // Empty and large updates are stored byte for byte.
+    let big = vec![7u8; 1 << 20];
+    let r = store
+        .append_updates(board, &[Vec::new(), big.clone()])
+        .await
+        .unwrap();
+    let doc = store.load(board).await.unwrap();
+    assert_eq!(doc.updates[(r.first - 1) as usize].data, Vec::<u8>::new());
+    assert_eq!(doc.updates[(r.last - 1) as usize].data, big);
+}
+
+/// `writers` tasks append tagged batches (spread over `stores`) while a reader checks that
+/// what it can see is always a gap-free prefix 1..=k. Afterwards every update is in the
+/// log exactly once, each writer's in its own order, and the returned ranges tile 1..=N.
+async fn append_concurrently(
+    stores: Vec<Arc<dyn Store>>,
+    board: BoardId,
+    writers: usize,
+    batches: usize,
+) {
+    let reader_store = stores[0].clone();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader_done = done.clone();
+    let reader = tokio::spawn(async move {
+        let mut checks = 0;
+        while !reader_done.load(std::sync::atomic::Ordering::SeqCst) {
+            let doc = reader_store.load(board).await.unwrap();
+            for (i, u) in doc.updates.iter().enumerate() {
+                assert_eq!(u.seq, i as i64 + 1, "a reader saw a gap");
+            }
+            assert!(doc.last_seq >= doc.updates.len() as i64);
+            checks += 1;
+        }
+        checks
+    });
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let store = stores[w % stores.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ranges = Vec::new();
+            for b in 0..batches {
+                let n = 1 + (w + b) % 3;
+                let batch: Vec<Vec<u8>> = (0..n)
+                    .map(|k| format!("{w}:{b}:{k}").into_bytes())
+                    .collect();
+                let r = store.append_updates(board, &batch).await.unwrap();
+                assert_eq!(r.last - r.first + 1, n as i64);
+                ranges.push(r);
+            }
+            ranges
+        }));
+    }
+    let mut ranges = Vec::new();
+    for t in tasks {
+        ranges.extend(t.await.unwrap());
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let checks = reader.await.unwrap();
+    assert!(checks > 0);
+
+    ranges.sort_by_key(|r| r.first);
+    let mut expect = 1;
+    for r in &ranges {
+        assert_eq!(r.first, expect, "ranges tile the log");
+        expect = r.last + 1;
+    }
+    let doc = stores[0].load(board).await.unwrap();
+    let total = (expect - 1) as usize;
+    assert_eq!(doc.updates.len(), total);
+    assert_eq!(doc.last_seq, total as i64);
+    let mut per_writer: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
+    for (i, u) in doc.updates.iter().enumerate() {
+        assert_eq!(u.seq, i as i64 + 1);
+        let text = String::from_utf8(u.data.clone()).unwrap();
+        let parts: Vec<usize> = text.split(':').map(|p| p.parse().unwrap()).collect();
+        per_writer
+            .entry(parts[0])
+            .or_default()
+            .push((parts[1], parts[2]));
+    }
+    assert_eq!(per_writer.len(), writers);
+    for (w, seen) in per_writer {
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted, "writer {w}'s updates are in its own order");
+        let expected: usize = (0..batches).map(|b| 1 + (w + b) % 3).sum();
+        assert_eq!(seen.len(), expected, "writer {w} lost nothing");
+    }
+}
+
+async fn concurrent_appenders_stay_gap_free_and_in_commit_order(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Busy", "alice").await;
+    append_concurrently(vec![store], board, 8, 40).await;
+}
+
+async fn two_pools_appending_to_one_board_stay_gap_free(fx: &Fixture) {
+    let (a, b) = (fx.open().await, fx.open().await);
+    let board = new_board(&*a, "Two nodes", "alice").await;
+    append_concurrently(vec![a, b], board, 8, 30).await;
+}
+
+/// Makes `n` real yrs updates: shapes in an `elements` map and words in a `Y.Text`.
+fn yrs_updates(n: usize) -> Vec<Vec<u8>> {
+    let doc = Doc::new();
+    let elements = doc.get_or_insert_map("elements");
+    let title = doc.get_or_insert_text("title");
+    (0..n)
+        .map(|i| {
+            let mut txn = doc.transact_mut();
+            elements.insert(
+                &mut txn,
+                format!("shape-{i}"),
+                format!("rect {i} at {},{}", i * 10, i * 7),
+            );
+            if i % 3 == 0 {
+                elements.remove(&mut txn, &format!("shape-{}", i / 2));
+            }
+            title.push(&mut txn, &format!("w{i} "));
+            txn.encode_update_v1()
+        })
+        .collect()
+}
+
+/// Rebuilds a document from what the store returned: snapshot (v2), then the log (v1).
+fn rebuild(stored: &StoredDoc) -> (serde_json::Value, String) {
+    let doc = Doc::new();
+    let elements = doc.get_or_insert_map("elements");
+    let title = doc.get_or_insert_text("title");
+    {
+        let mut txn = doc.transact_mut();
+        if let Some(s) = &stored.snapshot {
+            txn.apply_update(Update::decode_v2(&s.state).unwrap())
+                .unwrap();
+        }
+        for u in &stored.updates {
+            txn.apply_update(Update::decode_v1(&u.data).unwrap())
+                .unwrap();
+        }
+    }
+    let txn = doc.transact();
+    let mut json = String::new();
+    elements.to_json(&txn).to_json(&mut json);
+    (serde_json::from_str(&json).unwrap(), title.get_string(&txn))
+}
+
+fn state_v2(stored: &StoredDoc) -> Vec<u8> {
+    let doc = Doc::new();
+    {
+        let mut txn = doc.transact_mut();
+        if let Some(s) = &stored.snapshot {
+            txn.apply_update(Update::decode_v2(&s.state).unwrap())
+                .unwrap();
+        }
+        for u in &stored.updates {
+            txn.apply_update(Update::decode_v1(&u.data).unwrap())
+                .unwrap();
+        }
+    }
+    doc.transact()
+        .encode_state_as_update_v2(&StateVector::default())
+}
+
+async fn compaction_keeps_the_document_identical(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Compacted", "alice").await;
+    let updates = yrs_updates(30);
+    store.append_updates(board, &updates[..20]).await.unwrap();
+    let before = store.load(board).await.unwrap();
+    let expected_20 = rebuild(&before);
+
+    // Compact the first 15 only: the rest of the log must survive.
+    let first_15 = StoredDoc {
+        updates: before.updates[..15].to_vec(),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .compact(board, &state_v2(&first_15), 15)
+            .await
+            .unwrap()
+    );
+    let after = store.load(board).await.unwrap();
+    assert_eq!(after.snapshot.as_ref().map(|s| s.seq), Some(15));
+    assert_eq!(
+        after.updates.iter().map(|u| u.seq).collect::<Vec<_>>(),
+        (16..=20).collect::<Vec<_>>()
+    );
+    assert_eq!(rebuild(&after), expected_20, "load before == load after");
+
+    // An older or equal snapshot changes nothing; beyond the log is refused.
+    assert!(!store.compact(board, b"stale", 10).await.unwrap());
+    assert!(!store.compact(board, b"stale", 15).await.unwrap());
+    assert!(matches!(
+        store.compact(board, b"future", 21).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.compact(BoardId::new(), b"x", 0).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert_eq!(rebuild(&store.load(board).await.unwrap()), expected_20);
+
+    // Appends continue the numbering after compaction, and a full compaction empties the log.
+    let r = store.append_updates(board, &updates[20..]).await.unwrap();
+    assert_eq!((r.first, r.last), (21, 30));
+    let full = store.load(board).await.unwrap();
+    let expected_30 = rebuild(&full);
+    assert!(store.compact(board, &state_v2(&full), 30).await.unwrap());
+    let compacted = store.load(board).await.unwrap();
+    assert!(compacted.updates.is_empty());
+    assert_eq!(compacted.last_seq, 30);
+    assert_eq!(rebuild(&compacted), expected_30);
+    let shapes = expected_30.0.as_object().unwrap().len();
+    assert!(
+        shapes > 10,
+        "the document really holds shapes: {}",
+        expected_30.0
+    );
+}
+
+async fn compaction_racing_appends_loses_and_duplicates_nothing(fx: &Fixture) {
+    // The "state" here is the JSON list of update ids it covers, so the test can check
+    // that every id ends up exactly once in snapshot + log.
+    let store = fx.open().await;
+    let board = new_board(&*store, "Racing", "alice").await;
+    let writer_store = fx.open().await;
+    let writer = tokio::spawn(async move {
+        for i in 0..200usize {
+            writer_store
+                .append_updates(board, &[i.to_string().into_bytes()])
+                .await
+                .unwrap();
+        }
+    });
+    let covered = |doc: &StoredDoc| -> Vec<usize> {
+        let mut ids: Vec<usize> = doc
+            .snapshot
+            .as_ref()
+            .map_or_else(Vec::new, |s| serde_json::from_slice(&s.state).unwrap());
+        ids.extend(
+            doc.updates
+                .iter()
+                .map(|u| String::from_utf8_lossy(&u.data).parse::<usize>().unwrap()),
+        );
+        ids
+    };
+    let mut compactions = 0;
+    while !writer.is_finished() {
+        let doc = store.load(board).await.unwrap();
+        let ids = covered(&doc);
+        assert_eq!(
+            ids,
+            (0..ids.len()).collect::<Vec<_>>(),
+            "every load is a gap-free, duplicate-free prefix"
+        );
+        if store
+            .compact(board, &serde_json::to_vec(&ids).unwrap(), doc.last_seq)
+            .await
+            .unwrap()
+        {
+            compactions += 1;
+        }
+    }
+    writer.await.unwrap();
+    let ids = covered(&store.load(board).await.unwrap());
+    assert_eq!(ids, (0..200).collect::<Vec<_>>());
+    assert!(compactions > 0);
+}
+
+async fn a_board_with_ten_thousand_logged_updates_loads(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Big", "alice").await;
+    let updates = yrs_updates(10_000);
+    let started = Instant::now();
+    for chunk in updates.chunks(1000) {
+        store.append_updates(board, chunk).await.unwrap();
+    }
+    let appended = started.elapsed();
+    let started = Instant::now();
+    let doc = store.load(board).await.unwrap();
+    let loaded = started.elapsed();
+    assert_eq!(doc.updates.len(), 10_000);
+    assert!(
+        doc.updates
+            .iter()
+            .enumerate()
+            .all(|(i, u)| u.seq == i as i64 + 1 && u.data == updates[i])
+    );
+    let (_, title) = rebuild(&doc);
+    assert!(title.ends_with("w9999 "));
+    println!(
+        "{:?}: appended 10,000 updates in {appended:?}, loaded them in {loaded:?}",
+        store.backend()
+    );
+}
+
+async fn versions_are_saved_listed_and_fetched(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Versioned", "alice").await;
+    let alice = user("alice");
+    let v1 = store
+        .create_version(&NewVersion {
+            board,
+            label: "  Draft ",
+            seq: 3,
+            state: b"state-1",
+            created_by: Some(&alice),
+        })
+        .await
+        .unwrap();
+    assert_eq!(v1.label, "Draft");
+    let v2 = store
+        .create_version(&NewVersion {
+            board,
+            label: "Final",
+            seq: 9,
+            state: b"state-2",
+            created_by: None,
+        })
+        .await
+        .unwrap();
+    let listed = store.list_versions(board).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|v| v.id).collect::<Vec<_>>(),
+        vec![v2.id, v1.id],
+        "newest first"
+    );
+    let (got, state) = store.get_version(board, v1.id).await.unwrap();
+    assert_eq!(got, v1);
+    assert_eq!(state, b"state-1");
+    assert_eq!(got.created_by, Some(alice));
+
+    let other = new_board(&*store, "Other", "bob").await;
+    assert!(
+        matches!(
+            store.get_version(other, v1.id).await,
+            Err(StoreError::NotFound("version"))
+        ),
+        "scoped to its board"
+    );
+    assert!(matches!(
+        store.get_version(board, uuid::Uuid::new_v4()).await,
+        Err(StoreError::NotFound("version"))
+    ));
+    for label in ["", "   ", &"x".repeat(201)] {
+        let bad = NewVersion {
+            board,
+            label,
+            seq: 1,
+            state: b"s",
+            created_by: None,
+        };
+        assert!(
+            matches!(
+                store.create_version(&bad).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{label:?}"
+        );
+    }
+    let ghost = NewVersion {
+        board: BoardId::new(),
+        label: "x",
+        seq: 1,
+        state: b"s",
+        created_by: None,
+    };
+    assert!(matches!(
+        store.create_version(&ghost).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.list_versions(BoardId::new()).await,
+        Err(StoreError::NotFound("board"))
+    ));
+}
+
+async fn users_are_created_found_listed_and_disabled(fx: &Fixture) {
+    let store = fx.open().await;
+    let new = |id: &str, email: &str| NewUser {
+        id: user(id),
+        email: email.into(),
+        name: format!("User {id}"),
+        password_hash: Some("$argon2id$fake".into()),
+        admin: id == "u0",
+    };
+    let u0 = store
+        .create_user(&new("u0", " Ada@Example.COM "))
+        .await
+        .unwrap();
+    assert_eq!(u0.email, "ada@example.com");
+    assert!(u0.admin && !u0.disabled);
+    assert_eq!(store.get_user(&user("u0")).await.unwrap(), u0);
+    assert_eq!(
+        store.find_user_by_email("ADA@example.com").await.unwrap(),
+        Some(u0.clone())
+    );
+    assert_eq!(
+        store
+            .find_user_by_email("nobody@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.create_user(&new("u1", "ada@EXAMPLE.com")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.create_user(&new("u0", "other@example.com")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    for bad in ["", "no-at-sign", "@example.com", "a b@example.com"] {
+        assert!(
+            matches!(
+                store.create_user(&new("u9", bad)).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    for i in 1..=6 {
+        store
+            .create_user(&new(&format!("u{i}"), &format!("u{i}@example.com")))
+            .await
+            .unwrap();
+    }
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_users(&UserQuery { limit: 4, after })
+            .await
+            .unwrap();
+        all.extend(page.items.into_iter().map(|u| u.id.to_string()));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(all, (0..=6).map(|i| format!("u{i}")).collect::<Vec<_>>());
+    assert!(
+        store
+            .set_user_disabled(&user("u3"), true)
+            .await
+            .unwrap()
+            .disabled
+    );
+    assert!(store.get_user(&user("u3")).await.unwrap().disabled);
+    assert!(
+        !store
+            .set_user_disabled(&user("u3"), false)
+            .await
+            .unwrap()
+            .disabled
+    );
+    assert!(matches!(
+        store.get_user(&user("ghost")).await,
+        Err(StoreError::NotFound("user"))
+    ));
+    assert!(matches!(
+        store.set_user_disabled(&user("ghost"), true).await,
+        Err(StoreError::NotFound("user"))
+    ));
+}
+
+async fn bad_input_gives_typed_errors(fx: &Fixture) {
+    let store = fx.open().await;
+    assert!(matches!(
+        BoardName::parse(""),
+        Err(DomainError::BoardName(_))
+    ));
+    assert!(matches!(
+        BoardName::parse(&"n".repeat(201)),
+        Err(DomainError::BoardName(_))
+    ));
+    assert!(matches!(UserId::parse(""), Err(DomainError::UserId(_))));
+    assert!(matches!(
+        Role::parse("superuser"),
+        Err(DomainError::Role(_))
+    ));
+    assert!(matches!(
+        BoardId::parse("not-a-uuid"),
+        Err(DomainError::BoardId(_))
+    ));
+    assert!(matches!(
+        BoardCursor::parse("garbage"),
+        Err(StoreError::Invalid(_))
+    ));
+    let too_big = BoardQuery {
+        limit: 501,
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.list_boards(&too_big).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let board = new_board(&*store, &"n".repeat(200), "alice").await;
+    assert_eq!(
+        store.get_board(board).await.unwrap().name.chars().count(),
+        200,
+        "200 characters is the limit, not over it"
+    );
+    assert!(matches!(
+        store.add_member(board, &user("alice"), Role::Editor).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.compact(board, b"x", -1).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let huge_batch = vec![Vec::new(); easel::store::MAX_APPEND_BATCH + 1];
+    assert!(matches!(
+        store.append_updates(board, &huge_batch).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn deleting_a_board_removes_all_its_data(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Doomed", "alice").await;
+    let keep = new_board(&*store, "Kept", "alice").await;
+    store
+        .add_member(board, &user("bob"), Role::Editor)
+        .await
+        .unwrap();
+    store.append_updates(board, &yrs_updates(5)).await.unwrap();
+    store.append_updates(keep, &yrs_updates(2)).await.unwrap();
+    let doc = store.load(board).await.unwrap();
+    store.compact(board, &state_v2(&doc), 3).await.unwrap();
+    let v = store
+        .create_version(&NewVersion {
+            board,
+            label: "v",
+            seq: 5,
+            state: b"s",
+            created_by: None,
+        })
+        .await
+        .unwrap();
+    store.delete_board(board).await.unwrap();
+    assert!(matches!(
+        store.load(board).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.list_members(board).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.get_version(board, v.id).await,
+        Err(StoreError::NotFound("version"))
+    ));
+    assert!(matches!(
+        store.role_of(board, &user("bob")).await,
+        Err(StoreError::NotFound("board"))
+    ));
+    let listed = store
+        .list_boards(&BoardQuery {
+            member: Some(user("bob")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(listed.items.is_empty());
+    // Recreating a board with the same id starts from nothing.
+    let again = NewBoard {
+        id: board,
+        name: BoardName::parse("Reborn").unwrap(),
+        owner: user("carol"),
+    };
+    store.create_board(&again).await.unwrap();
+    let reborn = store.load(board).await.unwrap();
+    assert_eq!(
+        (reborn.snapshot, reborn.updates.len(), reborn.last_seq),
+        (None, 0, 0)
+    );
+    assert_eq!(store.role_of(board, &user("bob")).await.unwrap(), None);
+    assert_eq!(
+        store.load(keep).await.unwrap().updates.len(),
+        2,
+        "other boards untouched"
+    );
+}
+
+async fn migrations_are_idempotent(fx: &Fixture) {
+    let store = fx.open().await;
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+    let board = new_board(&*store, "Survives", "alice").await;
+    let again = fx.open().await;
+    assert_eq!(again.get_board(board).await.unwrap().name, "Survives");
+}
