@@ -5,9 +5,11 @@
 //! `store` knows nothing of HTTP; `domain` and `config` do no I/O.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod protocol;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
