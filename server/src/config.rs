@@ -100,6 +100,42 @@ pub struct Config {
     pub web_dir: PathBuf,
     /// `EASEL_SHUTDOWN_TIMEOUT_SECS`: how long a graceful shutdown may take before exiting anyway.
     pub shutdown_timeout: Duration,
+    /// `EASEL_ALLOWED_ORIGINS`: browser origins allowed to open WebSockets; `None` means
+    /// only the server's own origin (the request's `Host`).
+    pub allowed_origins: Option<Vec<String>>,
+    /// The realtime limits and timings.
+    pub realtime: Realtime,
+}
+
+/// Settings of the realtime core (rooms and WebSocket connections).
+#[derive(Debug, Clone)]
+pub struct Realtime {
+    /// `EASEL_ROOM_IDLE_SECS`: unload a room this long after its last member left.
+    pub room_idle: Duration,
+    /// `EASEL_COMPACT_EVERY`: compact a board after this many logged updates.
+    pub compact_every: u64,
+    /// `EASEL_COMPACT_BYTES`: compact a board after this many logged bytes.
+    pub compact_bytes: u64,
+    /// `EASEL_MAX_MESSAGE_BYTES`: largest inbound WebSocket message.
+    pub max_message_bytes: usize,
+    /// `EASEL_MAX_DOC_BYTES`: largest document a board may grow to.
+    pub max_doc_bytes: u64,
+    /// `EASEL_MAX_PENDING_BYTES`: unsaved bytes a room holds while the store is down.
+    pub max_pending_bytes: u64,
+    /// `EASEL_OUTBOUND_QUEUE`: frames queued per connection before it counts as too slow.
+    pub outbound_queue: usize,
+    /// `EASEL_MAX_CONNECTIONS`: WebSocket connections this node accepts.
+    pub max_connections: usize,
+    /// `EASEL_MAX_ROOM_CONNECTIONS`: connections one board accepts.
+    pub max_room_connections: usize,
+    /// `EASEL_RATE_LIMIT`: inbound messages per second a connection may sustain.
+    pub rate_per_sec: u32,
+    /// `EASEL_RATE_BURST`: inbound messages a connection may send in a burst.
+    pub rate_burst: u32,
+    /// `EASEL_PING_SECS`: how often the server pings each connection.
+    pub ping_every: Duration,
+    /// `EASEL_SILENCE_TIMEOUT_SECS`: close a connection that sent nothing for this long.
+    pub silence_timeout: Duration,
 }
 
 /// Shortest accepted `EASEL_JWT_SECRET`, in bytes (HS256 wants at least 256 bits).
@@ -182,6 +218,42 @@ impl Config {
         let shutdown_timeout =
             Duration::from_secs(parse_num(&get, "EASEL_SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600)?);
 
+        let allowed_origins = get("EASEL_ALLOWED_ORIGINS").map(|v| {
+            v.split(',')
+                .map(|o| o.trim().trim_end_matches('/').to_owned())
+                .filter(|o| !o.is_empty())
+                .collect()
+        });
+        let realtime = Realtime {
+            room_idle: Duration::from_secs(parse_num(&get, "EASEL_ROOM_IDLE_SECS", 30, 0, 86_400)?),
+            compact_every: parse_num(&get, "EASEL_COMPACT_EVERY", 1000, 1, 10_000_000)?,
+            compact_bytes: parse_num(&get, "EASEL_COMPACT_BYTES", 8 << 20, 1024, 1 << 40)?,
+            max_message_bytes: parse_num(&get, "EASEL_MAX_MESSAGE_BYTES", 16 << 20, 1024, 1 << 30)?
+                as usize,
+            max_doc_bytes: parse_num(&get, "EASEL_MAX_DOC_BYTES", 256 << 20, 1024, 1 << 40)?,
+            max_pending_bytes: parse_num(&get, "EASEL_MAX_PENDING_BYTES", 64 << 20, 1024, 1 << 40)?,
+            outbound_queue: parse_num(&get, "EASEL_OUTBOUND_QUEUE", 1024, 1, 1 << 20)? as usize,
+            max_connections: parse_num(&get, "EASEL_MAX_CONNECTIONS", 50_000, 1, 10_000_000)?
+                as usize,
+            max_room_connections: parse_num(
+                &get,
+                "EASEL_MAX_ROOM_CONNECTIONS",
+                2_000,
+                1,
+                1_000_000,
+            )? as usize,
+            rate_per_sec: parse_num(&get, "EASEL_RATE_LIMIT", 200, 1, 1_000_000)? as u32,
+            rate_burst: parse_num(&get, "EASEL_RATE_BURST", 2_000, 1, 10_000_000)? as u32,
+            ping_every: Duration::from_secs(parse_num(&get, "EASEL_PING_SECS", 30, 1, 3600)?),
+            silence_timeout: Duration::from_secs(parse_num(
+                &get,
+                "EASEL_SILENCE_TIMEOUT_SECS",
+                60,
+                1,
+                86_400,
+            )?),
+        };
+
         Ok(Self {
             bind,
             mode,
@@ -194,6 +266,8 @@ impl Config {
             log_format,
             web_dir,
             shutdown_timeout,
+            allowed_origins,
+            realtime,
         })
     }
 }

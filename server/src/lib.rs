@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod protocol;
+pub mod rooms;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

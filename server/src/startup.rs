@@ -16,6 +16,7 @@ use anyhow::Context;
 use crate::auth::JwtKeys;
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::rooms::{Hub, RoomSettings};
 use crate::store::{self, Store};
 use crate::telemetry;
 
@@ -24,6 +25,23 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Arc<dyn Store>,
+    hub: Arc<Hub>,
+}
+
+/// Stops a running [`Application`] in the documented order.
+#[derive(Clone)]
+pub struct Shutdown {
+    server: ServerHandle,
+    hub: Arc<Hub>,
+}
+
+impl Shutdown {
+    /// Refuses new WebSockets, saves and snapshots every room, closes its sockets with
+    /// 1001, then stops HTTP (in-flight requests finish). The store closes after.
+    pub async fn shutdown(&self) {
+        self.hub.shutdown().await;
+        self.server.stop(true).await;
+    }
 }
 
 impl Application {
@@ -44,10 +62,24 @@ impl Application {
             tracing::warn!(dir = %config.web_dir.display(), "EASEL_WEB_DIR does not exist: serving no web client");
         }
         let shutdown_timeout = config.shutdown_timeout.as_secs();
+        let r = &config.realtime;
+        let hub = Arc::new(Hub::new(
+            store.clone(),
+            RoomSettings {
+                idle: r.room_idle,
+                compact_every: r.compact_every,
+                compact_bytes: r.compact_bytes,
+                max_doc_bytes: r.max_doc_bytes,
+                max_pending_bytes: r.max_pending_bytes,
+                outbound_queue: r.outbound_queue,
+                command_queue: 256,
+            },
+        ));
         let state = AppState {
             store: store.clone(),
             keys,
             config: Arc::new(config),
+            hub: hub.clone(),
         };
         let server = HttpServer::new(move || {
             App::new()
@@ -64,6 +96,7 @@ impl Application {
             port,
             server,
             store,
+            hub,
         })
     }
 
@@ -72,20 +105,23 @@ impl Application {
         self.port
     }
 
-    /// A handle that stops the server (gracefully with `stop(true)`).
-    pub fn handle(&self) -> ServerHandle {
-        self.server.handle()
+    /// A handle that shuts the server down gracefully.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        Shutdown {
+            server: self.server.handle(),
+            hub: self.hub.clone(),
+        }
     }
 
     /// Stops gracefully on the first SIGINT or SIGTERM, and exits at once on the second.
     pub fn stop_on_signals(&self) {
-        let handle = self.handle();
+        let handle = self.shutdown_handle();
         tokio::spawn(async move {
             wait_for_signal().await;
             tracing::info!(
-                "shutting down: finishing in-flight requests (signal again to exit now)"
+                "shutting down: saving boards, closing sockets (signal again to exit now)"
             );
-            let stopping = tokio::spawn(handle.stop(true));
+            let stopping = tokio::spawn(async move { handle.shutdown().await });
             wait_for_signal().await;
             tracing::warn!("second signal: exiting now");
             stopping.abort();
@@ -96,6 +132,7 @@ impl Application {
     /// Serves until stopped, then closes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = self.server.await;
+        self.hub.shutdown().await;
         self.store.close().await;
         tracing::info!("easel stopped");
         result.context("running the HTTP server")

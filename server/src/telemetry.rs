@@ -57,3 +57,15 @@ pub async fn request_span(
     }
     result
 }
+
+/// An error and all its causes on one line, for logs.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

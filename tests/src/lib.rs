@@ -9,6 +9,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+pub mod yclient;
+
 use easel::config::Config;
 use easel::startup::Application;
 use sqlx::Connection;
@@ -142,7 +144,7 @@ pub struct TestApp {
     pub db: Option<TestDb>,
     /// Its data directory, removed with the app.
     pub data_dir: tempfile::TempDir,
-    handle: actix_web::dev::ServerHandle,
+    shutdown: easel::startup::Shutdown,
 }
 
 impl TestApp {
@@ -155,9 +157,9 @@ impl TestApp {
             .expect("request to the test app")
     }
 
-    /// Stops the server gracefully.
+    /// Stops the server gracefully (saves rooms, closes sockets with 1001).
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        self.shutdown.shutdown().await;
     }
 }
 
@@ -195,7 +197,7 @@ pub async fn spawn_app_with(db: Option<TestDb>, vars: &[(&str, &str)]) -> TestAp
     easel::telemetry::init(&config);
     let app = Application::build(config).await.expect("build the app");
     let port = app.port();
-    let handle = app.handle();
+    let shutdown = app.shutdown_handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
@@ -203,7 +205,7 @@ pub async fn spawn_app_with(db: Option<TestDb>, vars: &[(&str, &str)]) -> TestAp
         client: reqwest::Client::new(),
         db,
         data_dir,
-        handle,
+        shutdown,
     }
 }
 
@@ -259,4 +261,79 @@ impl TcpProxy {
     pub fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
     }
+}
+
+impl TestApp {
+    /// The WebSocket URL of a board, with a token.
+    pub fn ws_url(&self, board: &str, token: &str) -> String {
+        format!(
+            "ws://127.0.0.1:{}/ws/boards/{board}?token={token}",
+            self.port
+        )
+    }
+
+    /// The store this app runs on, opened separately (as another process would).
+    pub async fn store(&self) -> std::sync::Arc<dyn easel::store::Store> {
+        let store: std::sync::Arc<dyn easel::store::Store> = match &self.db {
+            Some(db) => std::sync::Arc::new(
+                easel::store::PostgresStore::connect(
+                    &db.url(),
+                    4,
+                    std::time::Duration::from_secs(5),
+                )
+                .unwrap(),
+            ),
+            None => std::sync::Arc::new(
+                easel::store::SqliteStore::open(
+                    &self.data_dir.path().join("easel.db"),
+                    4,
+                    std::time::Duration::from_secs(5),
+                )
+                .await
+                .unwrap(),
+            ),
+        };
+        store
+    }
+}
+
+/// Signs a token with the test apps' secret.
+pub fn token(user: &str, admin: bool, ttl: std::time::Duration) -> String {
+    let keys = easel::auth::JwtKeys::from_secret(&easel::config::Secret::new(TEST_JWT_SECRET));
+    keys.issue(&easel::auth::TokenRequest {
+        user: easel::domain::UserId::parse(user).unwrap(),
+        name: Some(user.to_owned()),
+        admin,
+        ttl,
+    })
+    .unwrap()
+}
+
+/// Creates a board owned by `owner` with extra members, through the app's store.
+pub async fn board_with(
+    app: &TestApp,
+    owner: &str,
+    members: &[(&str, easel::domain::Role)],
+) -> String {
+    let store = app.store().await;
+    let board = store
+        .create_board(&easel::store::NewBoard {
+            id: easel::domain::BoardId::new(),
+            name: easel::domain::BoardName::parse("Test board").unwrap(),
+            owner: easel::domain::UserId::parse(owner).unwrap(),
+        })
+        .await
+        .unwrap();
+    for (user, role) in members {
+        store
+            .add_member(
+                board.id,
+                &easel::domain::UserId::parse(user).unwrap(),
+                *role,
+            )
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    board.id.to_string()
 }

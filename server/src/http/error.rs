@@ -11,7 +11,10 @@ use serde_json::json;
 
 use crate::auth::AuthError;
 use crate::domain::DomainError;
+use crate::protocol::ProtocolError;
+use crate::rooms::{JoinError, Kick};
 use crate::store::StoreError;
+use crate::telemetry::chain;
 
 /// An error a handler returns; each variant has one status and one machine-readable code.
 #[derive(Debug, thiserror::Error)]
@@ -101,18 +104,6 @@ pub fn error_body(status: StatusCode, code: &str, message: &str) -> HttpResponse
     HttpResponse::build(status).json(json!({ "error": { "code": code, "message": message } }))
 }
 
-/// An error and all its causes on one line, for logs.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
 /// Malformed or oversized JSON bodies become a 400 (or 413) in the usual shape.
 pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     use actix_web::error::JsonPayloadError;
@@ -152,6 +143,104 @@ pub fn query_error(
 /// Unknown routes get a JSON 404.
 pub async fn not_found() -> HttpResponse {
     error_body(StatusCode::NOT_FOUND, "not_found", "no such route")
+}
+
+/// Why the server closes a WebSocket. Codes follow the stock y-websocket client's
+/// convention: 4400–4499 means "do not reconnect", anything else is transient.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SocketClose {
+    /// 4401: missing, invalid or expired token.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// 4403: no access to this board (or access revoked).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// 4404: no such board, or it was deleted.
+    #[error("board not found")]
+    NotFound,
+    /// Dropped by the room for a reason of its own.
+    #[error(transparent)]
+    Kicked(#[from] Kick),
+    /// 1007: a frame that does not decode.
+    #[error("invalid frame: {0}")]
+    Malformed(#[from] ProtocolError),
+    /// 1003: a text frame (y-sync is binary).
+    #[error("binary frames only")]
+    TextFrame,
+    /// 1009: a frame over `EASEL_MAX_MESSAGE_BYTES`.
+    #[error("message too big")]
+    TooBig,
+    /// 1008: sustained flooding past the rate limit.
+    #[error("rate limit exceeded")]
+    RateLimited,
+    /// 1002: a WebSocket protocol violation.
+    #[error("websocket protocol error")]
+    Protocol,
+    /// 1001: nothing heard from the client for too long.
+    #[error("no traffic; reconnect")]
+    Silent,
+    /// 1011: the board could not be loaded.
+    #[error("internal error")]
+    Internal,
+}
+
+impl SocketClose {
+    /// The close code sent to the client.
+    pub fn code(&self) -> u16 {
+        match self {
+            SocketClose::Unauthorized(_) => 4401,
+            SocketClose::Forbidden(_) => 4403,
+            SocketClose::NotFound => 4404,
+            SocketClose::Kicked(kick) => match kick {
+                Kick::ReadOnly => 4403,
+                Kick::BoardDeleted => 4404,
+                Kick::DocumentTooLarge => 4413,
+                Kick::SlowConsumer => 1013,
+                Kick::BacklogFull | Kick::Unavailable => 4503,
+                Kick::ShuttingDown => 1001,
+                Kick::Invalid(_) => 1007,
+            },
+            SocketClose::Malformed(_) => 1007,
+            SocketClose::TextFrame => 1003,
+            SocketClose::TooBig => 1009,
+            SocketClose::RateLimited => 1008,
+            SocketClose::Protocol => 1002,
+            SocketClose::Silent => 1001,
+            SocketClose::Internal => 1011,
+        }
+    }
+
+    /// The close frame: code plus a short reason (a close reason may hold at most 123 bytes).
+    pub fn reason(&self) -> actix_ws::CloseReason {
+        let mut text = self.to_string();
+        while text.len() > 123 {
+            text.pop();
+        }
+        actix_ws::CloseReason {
+            code: actix_ws::CloseCode::from(self.code()),
+            description: Some(text),
+        }
+    }
+}
+
+impl From<AuthError> for SocketClose {
+    fn from(e: AuthError) -> Self {
+        SocketClose::Unauthorized(e.to_string())
+    }
+}
+
+impl From<JoinError> for SocketClose {
+    fn from(e: JoinError) -> Self {
+        match e {
+            JoinError::NotFound => SocketClose::NotFound,
+            JoinError::ShuttingDown => SocketClose::Kicked(Kick::ShuttingDown),
+            JoinError::Load(e) if e.is_unavailable() => SocketClose::Kicked(Kick::Unavailable),
+            other => {
+                tracing::error!(error = %chain(&other), "joining a room failed");
+                SocketClose::Internal
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             "store": state.store.backend(),
         }))),
         Ok(Err(e)) => {
-            tracing::warn!(error = %crate::http::error::chain(&e), "readiness: store unreachable");
+            tracing::warn!(error = %crate::telemetry::chain(&e), "readiness: store unreachable");
             Err(ApiError::Unavailable("the database is unreachable"))
         }
         Err(_) => {

@@ -5,6 +5,7 @@
 
 pub mod error;
 mod health;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use actix_web::web;
 
 use crate::auth::JwtKeys;
 use crate::config::Config;
+use crate::rooms::Hub;
 use crate::store::Store;
 
 /// What every handler may use.
@@ -23,6 +25,8 @@ pub struct AppState {
     pub keys: JwtKeys,
     /// The running configuration.
     pub config: Arc<Config>,
+    /// The live rooms.
+    pub hub: Arc<Hub>,
 }
 
 /// Registers every route on an actix app.
@@ -38,7 +42,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz));
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/ws/boards/{board_id}", web::get().to(ws::board_socket));
         if web_dir.is_dir() {
             cfg.service(
                 actix_files::Files::new("/", web_dir)

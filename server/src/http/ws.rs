@@ -1,0 +1,294 @@
+//! `GET /ws/boards/{board_id}`: the WebSocket handshake and the connection loop.
+//!
+//! Owns admission (Origin, token, role and capacity are all checked while handling the
+//! upgrade request, before any room is touched) and each connection's one `select!` over
+//! inbound frames, the room's outbound frames, pings, token expiry and kicks. Decoding is
+//! `protocol`'s job; applying is the room's. A refused client gets no board data: the
+//! upgrade completes and the socket closes at once with 4401/4403/4404 and a reason.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, Session};
+use governor::{Quota, RateLimiter};
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::AppState;
+use super::error::{ApiError, SocketClose};
+use crate::auth::{AuthError, Principal};
+use crate::config::Realtime;
+use crate::domain::{BoardId, Role};
+use crate::protocol;
+use crate::rooms::{ConnId, Hub, Joining, RoomHandle};
+use crate::store::StoreError;
+
+/// The cookie a browser may carry its token in.
+pub const TOKEN_COOKIE: &str = "easel_token";
+
+#[derive(Deserialize)]
+struct Params {
+    token: Option<String>,
+}
+
+/// Who may join, as decided at the handshake.
+struct Admitted {
+    board: BoardId,
+    role: Role,
+    principal: Principal,
+}
+
+/// `GET /ws/boards/{board_id}`.
+pub async fn board_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    if !is_websocket_upgrade(&req) {
+        return Err(ApiError::BadRequest(
+            "this endpoint needs a WebSocket upgrade".into(),
+        ));
+    }
+    if !origin_allowed(&req, state.config.allowed_origins.as_deref()) {
+        return Err(ApiError::Forbidden("origin not allowed"));
+    }
+    let realtime = &state.config.realtime;
+    if state.hub.is_shutting_down() {
+        return Err(ApiError::Unavailable("the server is shutting down"));
+    }
+    if state.hub.connections() >= realtime.max_connections {
+        return Err(ApiError::Unavailable(
+            "this server is at its connection limit",
+        ));
+    }
+    let decision = admit(&req, &path, &state).await?;
+    if let Ok(a) = &decision
+        && state.hub.members(a.board) >= realtime.max_room_connections
+    {
+        return Err(ApiError::Unavailable(
+            "this board is at its connection limit",
+        ));
+    }
+    let (response, session, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::BadRequest(format!("websocket handshake failed: {e}")))?;
+    match decision {
+        Err(refusal) => {
+            tracing::debug!(code = refusal.code(), reason = %refusal, "websocket refused");
+            actix_web::rt::spawn(async move {
+                let _ = session.close(Some(refusal.reason())).await;
+            });
+        }
+        Ok(admitted) => {
+            let stream = stream
+                .max_frame_size(realtime.max_message_bytes)
+                .aggregate_continuations()
+                .max_continuation_size(realtime.max_message_bytes);
+            let hub = state.hub.clone();
+            let realtime = realtime.clone();
+            actix_web::rt::spawn(connection(session, stream, hub, admitted, realtime));
+        }
+    }
+    Ok(response)
+}
+
+/// Checks token and role. `Err(ApiError)` refuses with an HTTP status (store down);
+/// `Ok(Err(close))` completes the upgrade and closes with a 44xx code.
+async fn admit(
+    req: &HttpRequest,
+    path: &str,
+    state: &AppState,
+) -> Result<Result<Admitted, SocketClose>, ApiError> {
+    let token = web::Query::<Params>::from_query(req.query_string())
+        .ok()
+        .and_then(|p| p.into_inner().token)
+        .or_else(|| req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned()));
+    let principal = match token.as_deref().map(|t| state.keys.verify(t)) {
+        None => return Ok(Err(AuthError::Missing.into())),
+        Some(Err(e)) => return Ok(Err(e.into())),
+        Some(Ok(p)) => p,
+    };
+    let Ok(board) = BoardId::parse(path) else {
+        return Ok(Err(SocketClose::NotFound));
+    };
+    let role = match state.store.role_of(board, &principal.user).await {
+        Ok(Some(role)) => role,
+        Ok(None) if principal.admin => Role::Owner,
+        Ok(None) => {
+            return Ok(Err(SocketClose::Forbidden(
+                "you are not a member of this board",
+            )));
+        }
+        Err(StoreError::NotFound(_)) => return Ok(Err(SocketClose::NotFound)),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Ok(Admitted {
+        board,
+        role,
+        principal,
+    }))
+}
+
+fn is_websocket_upgrade(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Requests without an Origin come from non-browser clients and are allowed; browsers
+/// must come from an allowed origin (by default, this server's own).
+fn origin_allowed(req: &HttpRequest, allowed: Option<&[String]>) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let origin = origin.trim_end_matches('/');
+    match allowed {
+        Some(list) => list
+            .iter()
+            .any(|a| a == "*" || a.eq_ignore_ascii_case(origin)),
+        None => {
+            let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok());
+            host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(board_id = %admitted.board, conn_id))]
+async fn connection(
+    mut session: Session,
+    mut stream: actix_ws::AggregatedMessageStream,
+    hub: Arc<Hub>,
+    admitted: Admitted,
+    realtime: Realtime,
+) {
+    let conn: ConnId = hub.next_conn_id();
+    tracing::Span::current().record("conn_id", conn);
+    let (out, mut outbound) = mpsc::channel(realtime.outbound_queue);
+    let (kick, mut kicked) = oneshot::channel();
+    let joining = Joining {
+        conn,
+        role: admitted.role,
+        out,
+        kick,
+    };
+    let room = match hub.join(admitted.board, joining).await {
+        Ok(room) => room,
+        Err(e) => {
+            let _ = session.close(Some(SocketClose::from(e).reason())).await;
+            return;
+        }
+    };
+    let close = serve(
+        &mut session,
+        &mut stream,
+        &room,
+        conn,
+        &mut outbound,
+        &mut kicked,
+        &admitted,
+        &realtime,
+    )
+    .await;
+    room.leave(conn).await;
+    hub.connection_closed();
+    tracing::debug!(
+        code = close.as_ref().map(SocketClose::code),
+        "connection closed"
+    );
+    let _ = session.close(close.map(|c| c.reason())).await;
+}
+
+/// The connection loop; returns why it ended (`None`: the client closed or vanished).
+#[allow(clippy::too_many_arguments)]
+async fn serve(
+    session: &mut Session,
+    stream: &mut actix_ws::AggregatedMessageStream,
+    room: &RoomHandle,
+    conn: ConnId,
+    outbound: &mut mpsc::Receiver<bytes::Bytes>,
+    kicked: &mut oneshot::Receiver<crate::rooms::Kick>,
+    admitted: &Admitted,
+    realtime: &Realtime,
+) -> Option<SocketClose> {
+    let per_sec = NonZeroU32::new(realtime.rate_per_sec).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(realtime.rate_burst).unwrap_or(per_sec);
+    let limiter = RateLimiter::direct(Quota::per_second(per_sec).allow_burst(burst));
+    let mut ping =
+        tokio::time::interval_at(Instant::now() + realtime.ping_every, realtime.ping_every);
+    let mut last_heard = Instant::now();
+    let expiry = tokio::time::sleep_until(expiry_instant(admitted.principal.expires_at));
+    tokio::pin!(expiry);
+    loop {
+        tokio::select! {
+            biased;
+            why = &mut *kicked => return why.ok().map(SocketClose::Kicked),
+            frame = outbound.recv() => match frame {
+                Some(frame) => {
+                    if session.binary(frame).await.is_err() {
+                        return None;
+                    }
+                }
+                None => return Some(SocketClose::Kicked(crate::rooms::Kick::ShuttingDown)),
+            },
+            msg = stream.recv() => {
+                last_heard = Instant::now();
+                match msg {
+                    Some(Ok(AggregatedMessage::Binary(bytes))) => {
+                        if limiter.check().is_err() {
+                            return Some(SocketClose::RateLimited);
+                        }
+                        match protocol::decode_frame(&bytes) {
+                            Ok(messages) if messages.is_empty() => {}
+                            Ok(messages) => {
+                                if !room.send(conn, messages).await {
+                                    return Some(SocketClose::Kicked(crate::rooms::Kick::ShuttingDown));
+                                }
+                            }
+                            Err(e) => return Some(SocketClose::Malformed(e)),
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Text(_))) => return Some(SocketClose::TextFrame),
+                    Some(Ok(AggregatedMessage::Ping(p))) => {
+                        if session.pong(&p).await.is_err() {
+                            return None;
+                        }
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Close(_))) | None => return None,
+                    Some(Err(actix_ws::ProtocolError::Overflow)) => return Some(SocketClose::TooBig),
+                    Some(Err(_)) => return Some(SocketClose::Protocol),
+                }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= realtime.silence_timeout {
+                    return Some(SocketClose::Silent);
+                }
+                if session.ping(b"").await.is_err() {
+                    return None;
+                }
+            }
+            _ = &mut expiry => return Some(SocketClose::Unauthorized(AuthError::Expired.to_string())),
+        }
+    }
+}
+
+fn expiry_instant(exp: u64) -> Instant {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let left = exp.saturating_sub(now);
+    Instant::now() + Duration::from_secs(left.min(10 * 365 * 86_400))
+}

@@ -1,0 +1,562 @@
+//! One live board: the task that owns its `yrs::Doc` and `Awareness`.
+//!
+//! Owns applying client messages, making every accepted update durable in the store
+//! **before** anyone else sees it (group commit: updates that arrive while a write is in
+//! flight share the next one), fanning out, awareness, compaction and idle unload. It is
+//! the only code that touches its Doc. Knows nothing of sockets or SQL.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use yrs::sync::{Awareness, AwarenessUpdate};
+use yrs::updates::decoder::Decode;
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+
+use super::{ConnId, Joining, Kick, Unloader};
+use crate::domain::{BoardId, Role};
+use crate::protocol::{self, ClientMessage, DocUpdate};
+use crate::store::{SeqRange, Store, StoreError, StoredDoc};
+
+/// Limits and timings of every room.
+#[derive(Debug, Clone)]
+pub struct RoomSettings {
+    /// Unload a room this long after its last member left.
+    pub idle: Duration,
+    /// Compact when this many updates are logged after the snapshot.
+    pub compact_every: u64,
+    /// Compact when this many bytes are logged after the snapshot.
+    pub compact_bytes: u64,
+    /// Refuse updates that would grow the document past this many bytes (close 4413).
+    pub max_doc_bytes: u64,
+    /// Most bytes of accepted-but-unsaved updates a room holds while the store is down.
+    pub max_pending_bytes: u64,
+    /// Frames queued for one connection before it counts as too slow (close 1013).
+    pub outbound_queue: usize,
+    /// Commands queued for one room before senders wait.
+    pub command_queue: usize,
+}
+
+pub(super) enum Command {
+    Join {
+        who: Joining,
+        reply: oneshot::Sender<Result<(), Joining>>,
+    },
+    Messages {
+        conn: ConnId,
+        messages: Vec<ClientMessage>,
+    },
+    Leave {
+        conn: ConnId,
+    },
+    Deleted,
+}
+
+struct Member {
+    role: Role,
+    out: mpsc::Sender<Bytes>,
+    kick: Option<oneshot::Sender<Kick>>,
+    clients: HashSet<ClientID>,
+}
+
+struct Pending {
+    from: ConnId,
+    raw: Vec<u8>,
+}
+
+type Flush = (JoinHandle<Result<SeqRange, StoreError>>, Vec<Pending>);
+
+pub(super) struct Room {
+    board: BoardId,
+    awareness: Awareness,
+    members: HashMap<ConnId, Member>,
+    member_count: Arc<AtomicUsize>,
+    store: Arc<dyn Store>,
+    settings: RoomSettings,
+    /// Applied to the Doc, not yet handed to the store.
+    pending: Vec<Pending>,
+    pending_bytes: u64,
+    /// Handed to the store, not yet committed.
+    inflight: Option<Flush>,
+    /// Sync step 1 requests waiting until everything in the Doc is durable.
+    deferred: Vec<(ConnId, StateVector)>,
+    retry_at: Option<Instant>,
+    backoff: Duration,
+    last_seq: i64,
+    snapshot_seq: i64,
+    logged_updates: u64,
+    logged_bytes: u64,
+    doc_bytes: u64,
+}
+
+impl Room {
+    pub(super) fn new(
+        board: BoardId,
+        stored: StoredDoc,
+        store: Arc<dyn Store>,
+        settings: RoomSettings,
+        member_count: Arc<AtomicUsize>,
+    ) -> Result<Self, String> {
+        let doc = Doc::new();
+        let mut doc_bytes = 0;
+        {
+            let mut txn = doc.transact_mut();
+            if let Some(s) = &stored.snapshot {
+                let u = Update::decode_v2(&s.state).map_err(|e| format!("snapshot: {e}"))?;
+                txn.apply_update(u).map_err(|e| format!("snapshot: {e}"))?;
+                doc_bytes += s.state.len() as u64;
+            }
+            for u in &stored.updates {
+                let update =
+                    Update::decode_v1(&u.data).map_err(|e| format!("update {}: {e}", u.seq))?;
+                txn.apply_update(update)
+                    .map_err(|e| format!("update {}: {e}", u.seq))?;
+                doc_bytes += u.data.len() as u64;
+            }
+        }
+        Ok(Self {
+            board,
+            awareness: Awareness::new(doc),
+            members: HashMap::new(),
+            member_count,
+            store,
+            settings,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            inflight: None,
+            deferred: Vec::new(),
+            retry_at: None,
+            backoff: Duration::ZERO,
+            last_seq: stored.last_seq,
+            snapshot_seq: stored.snapshot.as_ref().map_or(0, |s| s.seq),
+            logged_updates: stored.updates.len() as u64,
+            logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
+            doc_bytes,
+        })
+    }
+
+    pub(super) async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Command>,
+        shutdown: CancellationToken,
+        unloader: Unloader,
+    ) {
+        let mut idle_since = Some(Instant::now());
+        loop {
+            self.maybe_start_flush();
+            let idle_deadline = idle_since
+                .filter(|_| self.members.is_empty())
+                .map(|t| t + self.settings.idle);
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(Command::Deleted) => {
+                        self.kick_all(Kick::BoardDeleted);
+                        self.drop_unsaved();
+                        unloader.unload();
+                        reject_joins(rx);
+                        return;
+                    }
+                    Some(cmd) => {
+                        self.handle(cmd);
+                        if self.members.is_empty() && idle_since.is_none() {
+                            idle_since = Some(Instant::now());
+                        } else if !self.members.is_empty() {
+                            idle_since = None;
+                        }
+                    }
+                    None => break,
+                },
+                result = wait_flush(&mut self.inflight), if self.inflight.is_some() => self.on_flushed(result),
+                _ = sleep_until(self.retry_at), if self.retry_at.is_some() => self.retry_at = None,
+                _ = sleep_until(idle_deadline), if idle_deadline.is_some() => {
+                    if self.save_everything(Duration::from_secs(5)).await {
+                        unloader.unload();
+                        reject_joins(rx);
+                        tracing::debug!(board_id = %self.board, "room unloaded");
+                        return;
+                    }
+                    idle_since = Some(Instant::now());
+                }
+                _ = shutdown.cancelled() => break,
+            }
+        }
+        // Shutting down: save what is unsaved, then tell everyone to come back later.
+        if !self.save_everything(Duration::from_secs(10)).await {
+            tracing::error!(board_id = %self.board, unsaved = self.pending.len(), "shutdown: updates could not be saved");
+        }
+        self.kick_all(Kick::ShuttingDown);
+        unloader.unload();
+        reject_joins(rx);
+    }
+
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Join { who, reply } => self.join(who, reply),
+            Command::Messages { conn, messages } => {
+                for m in messages {
+                    if !self.members.contains_key(&conn) {
+                        break;
+                    }
+                    self.on_message(conn, m);
+                }
+            }
+            Command::Leave { conn } => self.leave(conn),
+            Command::Deleted => {}
+        }
+    }
+
+    fn join(&mut self, who: Joining, reply: oneshot::Sender<Result<(), Joining>>) {
+        let conn = who.conn;
+        let member = Member {
+            role: who.role,
+            out: who.out,
+            kick: Some(who.kick),
+            clients: HashSet::new(),
+        };
+        self.members.insert(conn, member);
+        self.member_count
+            .store(self.members.len(), Ordering::Relaxed);
+        if reply.send(Ok(())).is_err() {
+            self.remove(conn);
+            return;
+        }
+        let step1 = protocol::encode_sync_step1(&self.awareness.doc().transact().state_vector());
+        self.send_to(conn, Bytes::from(step1));
+        if let Some(msg) = self.awareness_of_everyone() {
+            self.send_to(conn, msg);
+        }
+    }
+
+    fn leave(&mut self, conn: ConnId) {
+        if let Some(member) = self.remove(conn) {
+            self.forget_clients(member.clients);
+        }
+    }
+
+    fn on_message(&mut self, conn: ConnId, msg: ClientMessage) {
+        match msg {
+            ClientMessage::SyncStep1(sv) => {
+                if self.pending.is_empty() && self.inflight.is_none() {
+                    self.send_step2(conn, &sv);
+                } else {
+                    self.deferred.push((conn, sv));
+                }
+            }
+            ClientMessage::SyncStep2(update) | ClientMessage::Update(update) => {
+                self.on_update(conn, update)
+            }
+            ClientMessage::Awareness { update, message } => {
+                self.on_awareness(conn, update, message)
+            }
+            ClientMessage::QueryAwareness => {
+                if let Some(msg) = self.awareness_of_everyone() {
+                    self.send_to(conn, msg);
+                }
+            }
+            ClientMessage::Auth => {}
+        }
+    }
+
+    fn on_update(&mut self, conn: ConnId, update: DocUpdate) {
+        if update.is_empty() {
+            return;
+        }
+        let Some(member) = self.members.get(&conn) else {
+            return;
+        };
+        if !member.role.can_edit() {
+            self.kick(conn, Kick::ReadOnly);
+            return;
+        }
+        let len = update.raw.len() as u64;
+        if self.doc_bytes + len > self.settings.max_doc_bytes {
+            self.kick(conn, Kick::DocumentTooLarge);
+            return;
+        }
+        if self.pending_bytes + len > self.settings.max_pending_bytes {
+            self.kick(conn, Kick::BacklogFull);
+            return;
+        }
+        let applied = self
+            .awareness
+            .doc()
+            .transact_mut()
+            .apply_update(update.update);
+        if let Err(e) = applied {
+            self.kick(conn, Kick::Invalid(format!("update does not apply: {e}")));
+            return;
+        }
+        self.doc_bytes += len;
+        self.pending_bytes += len;
+        self.pending.push(Pending {
+            from: conn,
+            raw: update.raw,
+        });
+    }
+
+    fn on_awareness(&mut self, conn: ConnId, update: AwarenessUpdate, message: Vec<u8>) {
+        let Some(member) = self.members.get_mut(&conn) else {
+            return;
+        };
+        for (id, entry) in &update.clients {
+            if &*entry.json == "null" {
+                member.clients.remove(id);
+            } else {
+                member.clients.insert(*id);
+            }
+        }
+        if let Err(e) = self.awareness.apply_update(update) {
+            self.kick(conn, Kick::Invalid(format!("awareness update: {e}")));
+            return;
+        }
+        self.broadcast(Bytes::from(message), None);
+    }
+
+    fn maybe_start_flush(&mut self) {
+        if self.inflight.is_some() || self.pending.is_empty() || self.retry_at.is_some() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.pending);
+        let updates: Vec<Vec<u8>> = batch.iter().map(|p| p.raw.clone()).collect();
+        let (store, board) = (self.store.clone(), self.board);
+        let handle = tokio::spawn(async move { store.append_updates(board, &updates).await });
+        self.inflight = Some((handle, batch));
+    }
+
+    fn on_flushed(&mut self, result: (Result<SeqRange, StoreError>, Vec<Pending>)) {
+        let (result, batch) = result;
+        match result {
+            Ok(range) => {
+                let bytes: u64 = batch.iter().map(|p| p.raw.len() as u64).sum();
+                self.pending_bytes -= bytes;
+                self.last_seq = range.last;
+                self.logged_updates += batch.len() as u64;
+                self.logged_bytes += bytes;
+                self.backoff = Duration::ZERO;
+                self.fan_out(batch);
+                if self.pending.is_empty() {
+                    for (conn, sv) in std::mem::take(&mut self.deferred) {
+                        self.send_step2(conn, &sv);
+                    }
+                    if self.logged_updates >= self.settings.compact_every
+                        || self.logged_bytes >= self.settings.compact_bytes
+                    {
+                        self.start_compaction();
+                    }
+                }
+            }
+            Err(StoreError::NotFound(_)) => {
+                self.kick_all(Kick::BoardDeleted);
+                self.pending.clear();
+            }
+            Err(e) => {
+                // Keep the batch, in order, ahead of anything newer, and retry with backoff.
+                let mut batch = batch;
+                batch.append(&mut self.pending);
+                self.pending = batch;
+                self.backoff =
+                    (self.backoff * 2).clamp(Duration::from_millis(50), Duration::from_secs(5));
+                self.retry_at = Some(Instant::now() + self.backoff);
+                tracing::warn!(board_id = %self.board, error = %crate::telemetry::chain(&e), retry_in = ?self.backoff, "saving updates failed");
+            }
+        }
+    }
+
+    fn fan_out(&mut self, batch: Vec<Pending>) {
+        if batch.len() == 1 {
+            let p = &batch[0];
+            self.broadcast(Bytes::from(protocol::encode_update(&p.raw)), Some(p.from));
+            return;
+        }
+        let authors: HashSet<ConnId> = batch.iter().map(|p| p.from).collect();
+        let only_author = (authors.len() == 1).then(|| batch[0].from);
+        match yrs::merge_updates_v1(batch.iter().map(|p| p.raw.as_slice())) {
+            Ok(merged) => {
+                self.broadcast(Bytes::from(protocol::encode_update(&merged)), only_author)
+            }
+            Err(_) => {
+                for p in &batch {
+                    self.broadcast(Bytes::from(protocol::encode_update(&p.raw)), Some(p.from));
+                }
+            }
+        }
+    }
+
+    fn start_compaction(&mut self) {
+        let state = self
+            .awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v2(&StateVector::default());
+        let (store, board, seq) = (self.store.clone(), self.board, self.last_seq);
+        self.snapshot_seq = seq;
+        self.logged_updates = 0;
+        self.logged_bytes = 0;
+        self.doc_bytes = state.len() as u64;
+        tokio::spawn(async move {
+            if let Err(e) = store.compact(board, &state, seq).await {
+                tracing::warn!(board_id = %board, error = %crate::telemetry::chain(&e), "compaction failed; the log is kept");
+            }
+        });
+    }
+
+    /// Writes every pending update and a snapshot, retrying until `deadline` passes.
+    async fn save_everything(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(flush) = self.inflight.take() {
+                let mut slot = Some(flush);
+                let result = wait_flush(&mut slot).await;
+                self.on_flushed(result);
+            }
+            if self.pending.is_empty() {
+                break;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            if let Some(at) = self.retry_at.take() {
+                tokio::time::sleep_until(at.min(deadline)).await;
+            }
+            self.maybe_start_flush();
+        }
+        if self.last_seq > self.snapshot_seq {
+            let state = self
+                .awareness
+                .doc()
+                .transact()
+                .encode_state_as_update_v2(&StateVector::default());
+            match self.store.compact(self.board, &state, self.last_seq).await {
+                Ok(_) => self.snapshot_seq = self.last_seq,
+                Err(e) => {
+                    tracing::warn!(board_id = %self.board, error = %crate::telemetry::chain(&e), "final compaction failed; the log is kept")
+                }
+            }
+        }
+        true
+    }
+
+    fn drop_unsaved(&mut self) {
+        self.pending.clear();
+        if let Some((handle, _)) = self.inflight.take() {
+            handle.abort();
+        }
+    }
+
+    fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
+        let update = self
+            .awareness
+            .doc()
+            .transact()
+            .encode_state_as_update_v1(sv);
+        self.send_to(conn, Bytes::from(protocol::encode_sync_step2(&update)));
+    }
+
+    fn awareness_of_everyone(&self) -> Option<Bytes> {
+        let update = self.awareness.update().ok()?;
+        (!update.clients.is_empty()).then(|| Bytes::from(protocol::encode_awareness(&update)))
+    }
+
+    fn forget_clients(&mut self, clients: HashSet<ClientID>) {
+        if clients.is_empty() {
+            return;
+        }
+        for id in &clients {
+            self.awareness.remove_state(*id);
+        }
+        if let Ok(update) = self.awareness.update_with_clients(clients) {
+            self.broadcast(Bytes::from(protocol::encode_awareness(&update)), None);
+        }
+    }
+
+    fn send_to(&mut self, conn: ConnId, frame: Bytes) {
+        let Some(member) = self.members.get(&conn) else {
+            return;
+        };
+        match member.out.try_send(frame) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => self.kick(conn, Kick::SlowConsumer),
+            Err(mpsc::error::TrySendError::Closed(_)) => self.leave(conn),
+        }
+    }
+
+    fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>) {
+        let mut slow = Vec::new();
+        let mut gone = Vec::new();
+        for (conn, member) in &self.members {
+            if Some(*conn) == except {
+                continue;
+            }
+            match member.out.try_send(frame.clone()) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => slow.push(*conn),
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*conn),
+            }
+        }
+        for conn in slow {
+            self.kick(conn, Kick::SlowConsumer);
+        }
+        for conn in gone {
+            self.leave(conn);
+        }
+    }
+
+    fn kick(&mut self, conn: ConnId, why: Kick) {
+        if let Some(mut member) = self.remove(conn) {
+            tracing::debug!(board_id = %self.board, conn_id = conn, reason = %why, "dropping connection");
+            if let Some(kick) = member.kick.take() {
+                let _ = kick.send(why);
+            }
+            self.forget_clients(member.clients);
+        }
+    }
+
+    fn kick_all(&mut self, why: Kick) {
+        let conns: Vec<ConnId> = self.members.keys().copied().collect();
+        for conn in conns {
+            self.kick(conn, why.clone());
+        }
+    }
+
+    fn remove(&mut self, conn: ConnId) -> Option<Member> {
+        let member = self.members.remove(&conn);
+        self.member_count
+            .store(self.members.len(), Ordering::Relaxed);
+        self.deferred.retain(|(c, _)| *c != conn);
+        member
+    }
+}
+
+async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreError>, Vec<Pending>) {
+    let (handle, batch) = inflight.as_mut().expect("a flush in flight");
+    let result = match handle.await {
+        Ok(r) => r,
+        Err(e) => Err(StoreError::Invalid(format!("store task failed: {e}"))),
+    };
+    let batch = std::mem::take(batch);
+    *inflight = None;
+    (result, batch)
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// After a room stops, joins still queued are handed back so the hub retries on a new room.
+fn reject_joins(mut rx: mpsc::Receiver<Command>) {
+    rx.close();
+    while let Ok(cmd) = rx.try_recv() {
+        if let Command::Join { who, reply } = cmd {
+            let _ = reply.send(Err(who));
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! A minimal y-sync client over a real WebSocket (tokio-tungstenite + yrs), for tests.
+//!
+//! It speaks the protocol the way the stock y-websocket client does: on open it sends
+//! its sync step 1, answers the server's step 1 with step 2, applies step 2 and updates,
+//! and sends one message per frame.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use yrs::encoding::read::{Cursor, Read};
+use yrs::encoding::write::Write;
+use yrs::sync::{Awareness, AwarenessUpdate};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
+use yrs::{Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How a socket ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    /// The close code (1006 when the socket dropped without a close frame).
+    pub code: u16,
+    /// The close reason.
+    pub reason: String,
+    /// Binary frames received before the close.
+    pub frames_before: usize,
+}
+
+/// A test client holding its own copy of the board.
+pub struct YClient {
+    ws: Ws,
+    /// The client's document.
+    pub awareness: Awareness,
+    /// Whether the server's step 2 has arrived.
+    pub synced: bool,
+    /// Set once the socket closed.
+    pub closed: Option<Closed>,
+    frames: usize,
+}
+
+/// Encodes a sync message `[0, sub, payload]`.
+pub fn sync_frame(sub: u32, payload: &[u8]) -> Vec<u8> {
+    let mut e = EncoderV1::new();
+    e.write_var(0u32);
+    e.write_var(sub);
+    e.write_buf(payload);
+    e.to_vec()
+}
+
+/// Encodes an awareness message.
+pub fn awareness_frame(update: &AwarenessUpdate) -> Vec<u8> {
+    let mut e = EncoderV1::new();
+    e.write_var(1u32);
+    e.write_buf(update.encode_v1());
+    e.to_vec()
+}
+
+/// Opens a raw WebSocket with optional extra headers; `Err` carries the HTTP status.
+pub async fn open(url: &str, origin: Option<&str>) -> Result<Ws, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request().expect("ws url");
+    if let Some(o) = origin {
+        req.headers_mut().insert("Origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("websocket connect failed: {e}"),
+    }
+}
+
+impl YClient {
+    /// Connects and sends sync step 1.
+    pub async fn connect(url: &str) -> Self {
+        let ws = open(url, None)
+            .await
+            .unwrap_or_else(|s| panic!("HTTP {s} at handshake"));
+        Self::over(ws).await
+    }
+
+    /// Wraps an open socket and sends sync step 1.
+    pub async fn over(ws: Ws) -> Self {
+        let mut me = Self {
+            ws,
+            awareness: Awareness::new(Doc::new()),
+            synced: false,
+            closed: None,
+            frames: 0,
+        };
+        let sv = me.awareness.doc().transact().state_vector().encode_v1();
+        me.send_raw(sync_frame(0, &sv)).await;
+        me
+    }
+
+    /// The client's document.
+    pub fn doc(&self) -> &Doc {
+        self.awareness.doc()
+    }
+
+    /// Sends raw bytes as one binary frame (ignores a closed socket).
+    pub async fn send_raw(&mut self, bytes: Vec<u8>) {
+        let _ = self.ws.send(WsMessage::Binary(bytes.into())).await;
+    }
+
+    /// Sends a text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        let _ = self.ws.send(WsMessage::Text(text.into())).await;
+    }
+
+    /// Edits the local document and sends the change as one update.
+    pub async fn edit(&mut self, f: impl FnOnce(&mut TransactionMut)) {
+        let update = {
+            let mut txn = self.awareness.doc().transact_mut();
+            f(&mut txn);
+            txn.encode_update_v1()
+        };
+        self.send_raw(sync_frame(2, &update)).await;
+    }
+
+    /// Sets this client's awareness state and sends it.
+    pub async fn set_awareness(&mut self, state: serde_json::Value) {
+        self.awareness.set_local_state(state).unwrap();
+        let update = self
+            .awareness
+            .update_with_clients([self.awareness.client_id()])
+            .unwrap();
+        self.send_raw(awareness_frame(&update)).await;
+    }
+
+    /// Reads and handles frames until `done` holds or `timeout` passes; returns whether it held.
+    pub async fn until(&mut self, timeout: Duration, mut done: impl FnMut(&Self) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !done(self) {
+            if self.closed.is_some() {
+                return false;
+            }
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return done(self),
+                Ok(msg) => self.handle(msg).await,
+            }
+        }
+        true
+    }
+
+    /// Handles frames for a while (to let traffic settle).
+    pub async fn pump(&mut self, duration: Duration) {
+        self.until(duration, |_| false).await;
+    }
+
+    /// Waits for the server to close the socket; returns how.
+    pub async fn closed(&mut self, timeout: Duration) -> Option<Closed> {
+        self.until(timeout, |c| c.closed.is_some()).await;
+        self.closed.clone()
+    }
+
+    /// Closes from the client side.
+    pub async fn close(mut self) {
+        let _ = self.ws.close(None).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while self.ws.next().await.is_some() {}
+        })
+        .await;
+    }
+
+    /// Drops the TCP connection without a close handshake.
+    pub fn drop_abruptly(self) {
+        drop(self);
+    }
+
+    async fn handle(
+        &mut self,
+        msg: Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>,
+    ) {
+        match msg {
+            Some(Ok(WsMessage::Binary(bytes))) => {
+                self.frames += 1;
+                self.on_frame(&bytes).await;
+            }
+            Some(Ok(WsMessage::Close(frame))) => self.set_closed(frame),
+            Some(Ok(_)) => {}
+            Some(Err(_)) | None => self.set_closed(None),
+        }
+    }
+
+    fn set_closed(&mut self, frame: Option<CloseFrame>) {
+        if self.closed.is_none() {
+            self.closed = Some(match frame {
+                Some(f) => Closed {
+                    code: f.code.into(),
+                    reason: f.reason.to_string(),
+                    frames_before: self.frames,
+                },
+                None => Closed {
+                    code: 1006,
+                    reason: String::new(),
+                    frames_before: self.frames,
+                },
+            });
+        }
+    }
+
+    async fn on_frame(&mut self, bytes: &[u8]) {
+        let mut cursor = Cursor::new(bytes);
+        let kind: u32 = cursor.read_var().expect("message type");
+        match kind {
+            0 => {
+                let sub: u32 = cursor.read_var().unwrap();
+                let payload = cursor.read_buf().unwrap().to_vec();
+                match sub {
+                    0 => {
+                        let sv = StateVector::decode_v1(&payload).unwrap();
+                        let diff = self
+                            .awareness
+                            .doc()
+                            .transact()
+                            .encode_state_as_update_v1(&sv);
+                        self.send_raw(sync_frame(1, &diff)).await;
+                    }
+                    1 | 2 => {
+                        let update = Update::decode_v1(&payload).unwrap();
+                        self.awareness
+                            .doc()
+                            .transact_mut()
+                            .apply_update(update)
+                            .unwrap();
+                        if sub == 1 {
+                            self.synced = true;
+                        }
+                    }
+                    other => panic!("server sent unknown sync type {other}"),
+                }
+            }
+            1 => {
+                let payload = cursor.read_buf().unwrap();
+                let update = AwarenessUpdate::decode_v1(payload).unwrap();
+                self.awareness.apply_update(update).unwrap();
+            }
+            other => panic!("server sent message type {other}, which stock clients do not know"),
+        }
+        assert!(
+            !cursor.has_content(),
+            "the server sent more than one message in a frame"
+        );
+    }
+
+    /// Other clients' awareness states that are present.
+    pub fn peers(&self) -> Vec<String> {
+        let me = self.awareness.client_id();
+        self.awareness
+            .iter()
+            .filter(|(id, s)| *id != me && s.data.is_some())
+            .map(|(_, s)| s.data.unwrap().to_string())
+            .collect()
+    }
+}
