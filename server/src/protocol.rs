@@ -108,10 +108,9 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError> {
                 let sub: u32 = cursor.read_var()?;
                 let payload = cursor.read_buf()?;
                 out.push(match sub {
-                    SYNC_STEP_1 => ClientMessage::SyncStep1(
+                    SYNC_STEP_1 => ClientMessage::SyncStep1(guarded("state vector", || {
                         StateVector::decode_v1(payload)
-                            .map_err(|_| ProtocolError::Malformed("state vector"))?,
-                    ),
+                    })?),
                     SYNC_STEP_2 => ClientMessage::SyncStep2(decode_update(payload)?),
                     SYNC_UPDATE => ClientMessage::Update(decode_update(payload)?),
                     other => return Err(ProtocolError::UnknownSyncType(other)),
@@ -119,8 +118,7 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError> {
             }
             MSG_AWARENESS => {
                 let payload = cursor.read_buf()?;
-                let update = AwarenessUpdate::decode_v1(payload)
-                    .map_err(|_| ProtocolError::Malformed("awareness update"))?;
+                let update = guarded("awareness update", || AwarenessUpdate::decode_v1(payload))?;
                 out.push(ClientMessage::Awareness {
                     update,
                     message: frame[start..cursor.next].to_vec(),
@@ -141,11 +139,24 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError> {
 }
 
 fn decode_update(payload: &[u8]) -> Result<DocUpdate, ProtocolError> {
-    let update = Update::decode_v1(payload).map_err(|_| ProtocolError::Malformed("update"))?;
+    let update = guarded("update", || Update::decode_v1(payload))?;
     Ok(DocUpdate {
         raw: payload.to_vec(),
         update,
     })
+}
+
+/// Runs a yrs decoder, turning its errors and its panics into [`ProtocolError::Malformed`]:
+/// yrs asserts on some out-of-range values (client ids over 53 bits) in debug builds, and
+/// hostile input must never take a task down.
+fn guarded<T, E>(
+    what: &'static str,
+    decode: impl FnOnce() -> Result<T, E>,
+) -> Result<T, ProtocolError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) | Err(_) => Err(ProtocolError::Malformed(what)),
+    }
 }
 
 fn sync_message(sub: u32, payload: &[u8]) -> Vec<u8> {
@@ -267,5 +278,25 @@ mod tests {
             "undecodable awareness"
         );
         assert!(decode_frame(&[0xff; 12]).is_err(), "varint overflow");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        /// Fuzz: no input makes the decoder panic or allocate without bound.
+        #[test]
+        fn arbitrary_bytes_never_panic(frame in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = decode_frame(&frame);
+        }
+
+        /// Fuzz: valid frames with a corrupted byte or a cut end never panic either.
+        #[test]
+        fn mutated_valid_frames_never_panic(at in 0usize..64, byte in proptest::prelude::any::<u8>(), cut in 0usize..64) {
+            let mut frame = encode_update(&doc_update());
+            let i = at % frame.len();
+            frame[i] = byte;
+            frame.truncate(frame.len().saturating_sub(cut % frame.len()));
+            let _ = decode_frame(&frame);
+        }
     }
 }

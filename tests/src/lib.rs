@@ -337,3 +337,66 @@ pub async fn board_with(
     store.close().await;
     board.id.to_string()
 }
+
+/// A real `easel serve` process (for tests that must kill it).
+pub struct ServerProcess {
+    /// The child process.
+    pub child: std::process::Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts `bin serve` (pass `env!("CARGO_BIN_EXE_easel-test-server")`) with `env`
+    /// (plus a test secret and a free port) and waits until it says it is listening.
+    pub async fn start(bin: &str, env: &[(&str, &str)]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut cmd = std::process::Command::new(bin);
+        cmd.arg("serve")
+            .env_clear()
+            .env("EASEL_BIND", "127.0.0.1:0")
+            .env("EASEL_JWT_SECRET", TEST_JWT_SECRET)
+            .env("EASEL_LOG", "info")
+            .env("EASEL_LOG_FORMAT", "json")
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start easel serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let port = tokio::task::spawn_blocking(move || {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Some(Ok(line)) = lines.next() {
+                let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                if v["fields"]["message"] == "easel is listening" {
+                    std::thread::spawn(move || lines.for_each(drop));
+                    return v["fields"]["port"].as_u64().expect("port") as u16;
+                }
+            }
+            panic!("the server never said it was listening");
+        })
+        .await
+        .expect("reading the server's log");
+        Self { child, port }
+    }
+
+    /// Kills the process with SIGKILL: no chance to save anything.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The WebSocket URL of a board, with a token.
+    pub fn ws_url(&self, board: &str, token: &str) -> String {
+        format!(
+            "ws://127.0.0.1:{}/ws/boards/{board}?token={token}",
+            self.port
+        )
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}

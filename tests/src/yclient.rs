@@ -167,6 +167,23 @@ impl YClient {
         .await;
     }
 
+    /// For a client that never read: drains the raw socket to its end and returns the code
+    /// of the close frame the server sent, if any. (Reading through tungstenite would try to
+    /// answer the queued pings on a socket the server already shut.)
+    pub async fn raw_close_code(mut self, timeout: Duration) -> Option<u16> {
+        use tokio::io::AsyncReadExt;
+        let MaybeTlsStream::Plain(tcp) = self.ws.get_mut() else {
+            return None;
+        };
+        let mut bytes = Vec::new();
+        let _ = tokio::time::timeout(timeout, tcp.read_to_end(&mut bytes)).await;
+        bytes
+            .windows(4)
+            .rev()
+            .find(|w| w[0] == 0x88 && w[1] >= 2 && w[1] <= 125)
+            .map(|w| u16::from_be_bytes([w[2], w[3]]))
+    }
+
     /// Drops the TCP connection without a close handshake.
     pub fn drop_abruptly(self) {
         drop(self);

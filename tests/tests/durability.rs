@@ -1,0 +1,272 @@
+//! Durability and limits of the realtime core: a SIGKILL loses nothing any client saw, a
+//! store outage loses nothing and flips readiness, slow, silent and flooding clients are
+//! closed with their documented codes while others keep working.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use easel::domain::Role;
+use easel_tests::yclient::{YClient, open};
+use easel_tests::{ServerProcess, TcpProxy, TestDb, board_with, spawn_app_with, token};
+use yrs::{Map, Transact};
+
+const BIN: &str = env!("CARGO_BIN_EXE_easel-test-server");
+const T: Duration = Duration::from_secs(15);
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn shape_ids(c: &YClient) -> BTreeSet<String> {
+    let doc = c.doc();
+    let elements = doc.get_or_insert_map("elements");
+    let txn = doc.transact();
+    elements.keys(&txn).map(str::to_owned).collect()
+}
+
+async fn draw(c: &mut YClient, id: &str, bytes: usize) {
+    let elements = c.doc().get_or_insert_map("elements");
+    let payload = "x".repeat(bytes);
+    c.edit(|txn| {
+        elements.insert(txn, id.to_owned(), payload);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_loses_nothing_any_client_had_received() {
+    let db = TestDb::create().await;
+    let url = db.url();
+    let dir = tempfile::tempdir().unwrap();
+    let dir_s = dir.path().display().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("EASEL_DATA_DIR", dir_s.as_str()),
+    ];
+    let mut server = ServerProcess::start(BIN, &env).await;
+    let board = {
+        let store = easel::store::PostgresStore::connect(&url, 2, Duration::from_secs(5)).unwrap();
+        use easel::store::Store;
+        let b = store
+            .create_board(&easel::store::NewBoard {
+                id: easel::domain::BoardId::new(),
+                name: easel::domain::BoardName::parse("Crash").unwrap(),
+                owner: easel::domain::UserId::parse("alice").unwrap(),
+            })
+            .await
+            .unwrap();
+        store
+            .add_member(
+                b.id,
+                &easel::domain::UserId::parse("bob").unwrap(),
+                Role::Editor,
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        b.id.to_string()
+    };
+    let mut writers = Vec::new();
+    for w in 0..3 {
+        let url = server.ws_url(&board, &token("alice", false, HOUR));
+        writers.push(tokio::spawn(async move {
+            let mut c = YClient::connect(&url).await;
+            c.until(T, |c| c.synced).await;
+            for i in 0.. {
+                draw(&mut c, &format!("w{w}-{i}"), 20).await;
+                c.pump(Duration::from_millis(3)).await;
+                if c.closed.is_some() {
+                    break;
+                }
+            }
+        }));
+    }
+    let mut watcher = YClient::connect(&server.ws_url(&board, &token("bob", false, HOUR))).await;
+    watcher.pump(Duration::from_millis(800)).await;
+    server.kill9();
+    watcher.closed(T).await;
+    let seen = shape_ids(&watcher);
+    for w in writers {
+        let _ = w.await;
+    }
+    assert!(
+        seen.len() > 20,
+        "the watcher saw a real stream of edits: {}",
+        seen.len()
+    );
+
+    let server = ServerProcess::start(BIN, &env).await;
+    let mut fresh = YClient::connect(&server.ws_url(&board, &token("bob", false, HOUR))).await;
+    assert!(fresh.until(T, |c| c.synced).await);
+    let reloaded = shape_ids(&fresh);
+    let lost: Vec<_> = seen.difference(&reloaded).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} seen shapes lost after SIGKILL: {lost:?}",
+        lost.len(),
+        seen.len()
+    );
+    println!(
+        "SIGKILL: watcher had seen {} shapes, reloaded board holds {}",
+        seen.len(),
+        reloaded.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_loses_nothing_and_flips_readiness() {
+    let db = TestDb::create().await;
+    let proxy = TcpProxy::start(db.server_addr()).await;
+    let url = db.url_via(proxy.addr());
+    let app = spawn_app_with(
+        Some(db),
+        &[("DATABASE_URL", &url), ("EASEL_DB_TIMEOUT_MS", "500")],
+    )
+    .await;
+    let board = board_with(&app, "alice", &[("bob", Role::Editor)]).await;
+    let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    let mut b = YClient::connect(&app.ws_url(&board, &token("bob", false, HOUR))).await;
+    assert!(a.until(T, |c| c.synced).await && b.until(T, |c| c.synced).await);
+    draw(&mut a, "before", 10).await;
+    assert!(b.until(T, |c| shape_ids(c).contains("before")).await);
+
+    proxy.cut();
+    for i in 0..5 {
+        draw(&mut a, &format!("during-{i}"), 10).await;
+    }
+    b.pump(Duration::from_millis(700)).await;
+    assert_eq!(shape_ids(&b).len(), 1, "nothing unsaved is fanned out");
+    assert_eq!(app.get("/readyz").await.status(), 503);
+
+    proxy.restore();
+    assert!(
+        b.until(T, |c| shape_ids(c).len() == 6).await,
+        "saved and delivered once the store is back"
+    );
+    let mut ready = false;
+    for _ in 0..50 {
+        if app.get("/readyz").await.status() == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "/readyz came back");
+    let stored = app
+        .store()
+        .await
+        .load(easel::domain::BoardId::parse(&board).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.updates.len(),
+        6,
+        "every accepted update is in the log, once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_consumer_is_closed_with_1013_while_others_keep_up() {
+    let db = TestDb::create().await;
+    let url = db.url();
+    let app = spawn_app_with(
+        Some(db),
+        &[("DATABASE_URL", &url), ("EASEL_OUTBOUND_QUEUE", "16")],
+    )
+    .await;
+    let board = board_with(
+        &app,
+        "alice",
+        &[("bob", Role::Editor), ("slow", Role::Viewer)],
+    )
+    .await;
+    let mut writer = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    let mut fast = YClient::connect(&app.ws_url(&board, &token("bob", false, HOUR))).await;
+    let mut slow = YClient::connect(&app.ws_url(&board, &token("slow", false, HOUR))).await;
+    assert!(writer.until(T, |c| c.synced).await && fast.until(T, |c| c.synced).await);
+
+    // Unloaded latency first, then under a slow consumer that never reads.
+    let latency = |label: &str, samples: Vec<Duration>| {
+        let mut s = samples;
+        s.sort();
+        let p99 = s[(s.len() * 99 / 100).min(s.len() - 1)];
+        println!(
+            "{label}: p50 {:?} p99 {:?} over {} edits",
+            s[s.len() / 2],
+            p99,
+            s.len()
+        );
+        p99
+    };
+    let mut unloaded = Vec::new();
+    for i in 0..50 {
+        let started = Instant::now();
+        draw(&mut writer, &format!("u{i}"), 100).await;
+        assert!(
+            fast.until(T, |c| shape_ids(c).contains(&format!("u{i}")))
+                .await
+        );
+        unloaded.push(started.elapsed());
+    }
+    latency("fan-out, unloaded", unloaded);
+    let mut loaded = Vec::new();
+    for i in 0..300 {
+        let started = Instant::now();
+        draw(&mut writer, &format!("l{i}"), 60_000).await;
+        assert!(
+            fast.until(T, |c| shape_ids(c).contains(&format!("l{i}")))
+                .await,
+            "the fast member keeps up"
+        );
+        loaded.push(started.elapsed());
+    }
+    latency("fan-out, with a slow consumer in the room", loaded);
+    let closed = slow
+        .closed(Duration::from_secs(60))
+        .await
+        .expect("the slow consumer is closed");
+    assert_eq!(closed.code, 1013, "{closed:?}");
+}
+
+#[tokio::test]
+async fn silent_clients_are_closed_and_floods_are_cut() {
+    let db = TestDb::create().await;
+    let url = db.url();
+    let app = spawn_app_with(
+        Some(db),
+        &[
+            ("DATABASE_URL", &url),
+            ("EASEL_PING_SECS", "1"),
+            ("EASEL_SILENCE_TIMEOUT_SECS", "2"),
+            ("EASEL_RATE_LIMIT", "20"),
+            ("EASEL_RATE_BURST", "40"),
+            ("EASEL_MAX_ROOM_CONNECTIONS", "3"),
+        ],
+    )
+    .await;
+    let board = board_with(&app, "alice", &[]).await;
+    let url = app.ws_url(&board, &token("alice", false, HOUR));
+
+    // A client that never answers pings nor sends anything is closed.
+    let silent = YClient::connect(&url).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        silent.raw_close_code(T).await,
+        Some(1001),
+        "closed for silence"
+    );
+
+    // A flood past the burst is cut with 1008.
+    let mut flood = YClient::connect(&url).await;
+    for _ in 0..200 {
+        flood.send_raw(vec![3]).await;
+    }
+    let closed = flood.closed(T).await.expect("closed for flooding");
+    assert_eq!(closed.code, 1008, "{closed:?}");
+
+    // A full room refuses at the handshake with HTTP 503 (stock clients retry later).
+    let mut members = Vec::new();
+    for _ in 0..3 {
+        let mut c = YClient::connect(&url).await;
+        assert!(c.until(T, |c| c.synced).await);
+        members.push(c);
+    }
+    assert_eq!(open(&url, None).await.err(), Some(503));
+}
