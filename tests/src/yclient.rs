@@ -85,9 +85,27 @@ impl YClient {
 
     /// Wraps an open socket and sends sync step 1.
     pub async fn over(ws: Ws) -> Self {
+        Self::resume(ws, Awareness::new(Doc::new())).await
+    }
+
+    /// Reconnects with an existing document (edits made offline are synced).
+    pub async fn reconnect(url: &str, awareness: Awareness) -> Self {
+        let ws = open(url, None)
+            .await
+            .unwrap_or_else(|s| panic!("HTTP {s} at handshake"));
+        Self::resume(ws, awareness).await
+    }
+
+    /// Closes the socket and keeps the document, as a client going offline does.
+    pub async fn go_offline(mut self) -> Awareness {
+        let _ = self.ws.close(None).await;
+        self.awareness
+    }
+
+    async fn resume(ws: Ws, awareness: Awareness) -> Self {
         let mut me = Self {
             ws,
-            awareness: Awareness::new(Doc::new()),
+            awareness,
             synced: false,
             closed: None,
             frames: 0,

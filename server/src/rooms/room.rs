@@ -388,12 +388,22 @@ impl Room {
         }
     }
 
+    /// The document's state for a snapshot, or `None` while it holds updates that cannot be
+    /// integrated yet (their dependencies have not arrived): the log keeps those, so the
+    /// board is not compacted until they integrate.
+    fn snapshot_state(&self) -> Option<Vec<u8>> {
+        let txn = self.awareness.doc().transact();
+        if txn.has_missing_updates() {
+            tracing::debug!(board_id = %self.board, "compaction postponed: unintegrated updates");
+            return None;
+        }
+        Some(txn.encode_state_as_update_v2(&StateVector::default()))
+    }
+
     fn start_compaction(&mut self) {
-        let state = self
-            .awareness
-            .doc()
-            .transact()
-            .encode_state_as_update_v2(&StateVector::default());
+        let Some(state) = self.snapshot_state() else {
+            return;
+        };
         let (store, board, seq) = (self.store.clone(), self.board, self.last_seq);
         self.snapshot_seq = seq;
         self.logged_updates = 0;
@@ -426,12 +436,9 @@ impl Room {
             }
             self.maybe_start_flush();
         }
-        if self.last_seq > self.snapshot_seq {
-            let state = self
-                .awareness
-                .doc()
-                .transact()
-                .encode_state_as_update_v2(&StateVector::default());
+        if self.last_seq > self.snapshot_seq
+            && let Some(state) = self.snapshot_state()
+        {
             match self.store.compact(self.board, &state, self.last_seq).await {
                 Ok(_) => self.snapshot_seq = self.last_seq,
                 Err(e) => {
@@ -450,11 +457,19 @@ impl Room {
     }
 
     fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
-        let update = self
-            .awareness
-            .doc()
-            .transact()
-            .encode_state_as_update_v1(sv);
+        let update = {
+            let txn = self.awareness.doc().transact();
+            if txn.has_missing_updates() {
+                // yrs merges unintegrated updates into this answer and can panic doing so;
+                // send what is integrated (the rest follows once it integrates).
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    txn.encode_state_as_update_v1(sv)
+                }))
+                .unwrap_or_else(|_| txn.encode_diff_v1(sv))
+            } else {
+                txn.encode_state_as_update_v1(sv)
+            }
+        };
         self.send_to(conn, Bytes::from(protocol::encode_sync_step2(&update)));
     }
 
