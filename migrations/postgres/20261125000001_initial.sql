@@ -42,7 +42,7 @@ CREATE TABLE board_updates (
     PRIMARY KEY (board_id, seq)
 );
 
--- The latest compacted state of each board (yrs v2 encoding), covering the log up to seq.
+-- The latest compacted state of each board (a yrs v1 update), covering the log up to seq.
 CREATE TABLE board_snapshots (
     board_id   UUID PRIMARY KEY REFERENCES boards (id) ON DELETE CASCADE,
     seq        BIGINT NOT NULL CHECK (seq >= 0),

@@ -592,7 +592,7 @@ fn yrs_updates(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Rebuilds a document from what the store returned: snapshot (v2), then the log (v1).
+/// Rebuilds a document from what the store returned: snapshot, then the log (both v1, as rooms write them).
 fn rebuild(stored: &StoredDoc) -> (serde_json::Value, String) {
     let doc = Doc::new();
     let elements = doc.get_or_insert_map("elements");
@@ -600,7 +600,7 @@ fn rebuild(stored: &StoredDoc) -> (serde_json::Value, String) {
     {
         let mut txn = doc.transact_mut();
         if let Some(s) = &stored.snapshot {
-            txn.apply_update(Update::decode_v2(&s.state).unwrap())
+            txn.apply_update(Update::decode_v1(&s.state).unwrap())
                 .unwrap();
         }
         for u in &stored.updates {
@@ -614,12 +614,12 @@ fn rebuild(stored: &StoredDoc) -> (serde_json::Value, String) {
     (serde_json::from_str(&json).unwrap(), title.get_string(&txn))
 }
 
-fn state_v2(stored: &StoredDoc) -> Vec<u8> {
+fn state_v1(stored: &StoredDoc) -> Vec<u8> {
     let doc = Doc::new();
     {
         let mut txn = doc.transact_mut();
         if let Some(s) = &stored.snapshot {
-            txn.apply_update(Update::decode_v2(&s.state).unwrap())
+            txn.apply_update(Update::decode_v1(&s.state).unwrap())
                 .unwrap();
         }
         for u in &stored.updates {
@@ -628,7 +628,7 @@ fn state_v2(stored: &StoredDoc) -> Vec<u8> {
         }
     }
     doc.transact()
-        .encode_state_as_update_v2(&StateVector::default())
+        .encode_state_as_update_v1(&StateVector::default())
 }
 
 async fn compaction_keeps_the_document_identical(fx: &Fixture) {
@@ -646,7 +646,7 @@ async fn compaction_keeps_the_document_identical(fx: &Fixture) {
     };
     assert!(
         store
-            .compact(board, &state_v2(&first_15), 15)
+            .compact(board, &state_v1(&first_15), 15)
             .await
             .unwrap()
     );
@@ -676,7 +676,7 @@ async fn compaction_keeps_the_document_identical(fx: &Fixture) {
     assert_eq!((r.first, r.last), (21, 30));
     let full = store.load(board).await.unwrap();
     let expected_30 = rebuild(&full);
-    assert!(store.compact(board, &state_v2(&full), 30).await.unwrap());
+    assert!(store.compact(board, &state_v1(&full), 30).await.unwrap());
     let compacted = store.load(board).await.unwrap();
     assert!(compacted.updates.is_empty());
     assert_eq!(compacted.last_seq, 30);
@@ -998,7 +998,7 @@ async fn deleting_a_board_removes_all_its_data(fx: &Fixture) {
     store.append_updates(board, &yrs_updates(5)).await.unwrap();
     store.append_updates(keep, &yrs_updates(2)).await.unwrap();
     let doc = store.load(board).await.unwrap();
-    store.compact(board, &state_v2(&doc), 3).await.unwrap();
+    store.compact(board, &state_v1(&doc), 3).await.unwrap();
     let v = store
         .create_version(&NewVersion {
             board,

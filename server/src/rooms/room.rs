@@ -60,6 +60,10 @@ pub(super) enum Command {
 
 struct Member {
     role: Role,
+    /// Whether it has been sent sync step 2. Until then it gets no live updates: its step 2,
+    /// computed from the saved document, will hold them, and a client that receives an
+    /// update before the state it builds on must park it as pending.
+    synced: bool,
     out: mpsc::Sender<Bytes>,
     kick: Option<oneshot::Sender<Kick>>,
     clients: HashSet<ClientID>,
@@ -86,6 +90,9 @@ pub(super) struct Room {
     inflight: Option<Flush>,
     /// Sync step 1 requests waiting until everything in the Doc is durable.
     deferred: Vec<(ConnId, StateVector)>,
+    /// Updates received while a step 1 was deferred, applied once it is answered.
+    held: Vec<(ConnId, DocUpdate)>,
+    held_bytes: u64,
     retry_at: Option<Instant>,
     backoff: Duration,
     last_seq: i64,
@@ -108,7 +115,7 @@ impl Room {
         {
             let mut txn = doc.transact_mut();
             if let Some(s) = &stored.snapshot {
-                let u = Update::decode_v2(&s.state).map_err(|e| format!("snapshot: {e}"))?;
+                let u = Update::decode_v1(&s.state).map_err(|e| format!("snapshot: {e}"))?;
                 txn.apply_update(u).map_err(|e| format!("snapshot: {e}"))?;
                 doc_bytes += s.state.len() as u64;
             }
@@ -131,6 +138,8 @@ impl Room {
             pending_bytes: 0,
             inflight: None,
             deferred: Vec::new(),
+            held: Vec::new(),
+            held_bytes: 0,
             retry_at: None,
             backoff: Duration::ZERO,
             last_seq: stored.last_seq,
@@ -214,6 +223,7 @@ impl Room {
     fn join(&mut self, who: Joining, reply: oneshot::Sender<Result<(), Joining>>) {
         let conn = who.conn;
         let member = Member {
+            synced: false,
             role: who.role,
             out: who.out,
             kick: Some(who.kick),
@@ -275,12 +285,26 @@ impl Room {
             return;
         }
         let len = update.raw.len() as u64;
-        if self.doc_bytes + len > self.settings.max_doc_bytes {
-            self.kick(conn, Kick::DocumentTooLarge);
+        if self.pending_bytes + self.held_bytes + len > self.settings.max_pending_bytes {
+            self.kick(conn, Kick::BacklogFull);
             return;
         }
-        if self.pending_bytes + len > self.settings.max_pending_bytes {
-            self.kick(conn, Kick::BacklogFull);
+        if !self.deferred.is_empty() {
+            // A joiner waits for a step 2 that reveals only saved state: hold new updates
+            // back until what is in flight is saved and the joiner is answered, so it waits
+            // at most two writes however busy the room is.
+            self.held_bytes += len;
+            self.held.push((conn, update));
+            return;
+        }
+        self.apply(conn, update);
+    }
+
+    /// Applies an accepted update to the Doc and queues it for saving.
+    fn apply(&mut self, conn: ConnId, update: DocUpdate) {
+        let len = update.raw.len() as u64;
+        if self.doc_bytes + len > self.settings.max_doc_bytes {
+            self.kick(conn, Kick::DocumentTooLarge);
             return;
         }
         let applied = self
@@ -315,7 +339,7 @@ impl Room {
             self.kick(conn, Kick::Invalid(format!("awareness update: {e}")));
             return;
         }
-        self.broadcast(Bytes::from(message), None);
+        self.broadcast(Bytes::from(message), None, false);
     }
 
     fn maybe_start_flush(&mut self) {
@@ -341,9 +365,7 @@ impl Room {
                 self.backoff = Duration::ZERO;
                 self.fan_out(batch);
                 if self.pending.is_empty() {
-                    for (conn, sv) in std::mem::take(&mut self.deferred) {
-                        self.send_step2(conn, &sv);
-                    }
+                    self.release_waiting();
                     if self.logged_updates >= self.settings.compact_every
                         || self.logged_bytes >= self.settings.compact_bytes
                     {
@@ -368,36 +390,51 @@ impl Room {
         }
     }
 
-    fn fan_out(&mut self, batch: Vec<Pending>) {
-        if batch.len() == 1 {
-            let p = &batch[0];
-            self.broadcast(Bytes::from(protocol::encode_update(&p.raw)), Some(p.from));
-            return;
+    /// Everything in the Doc is saved: answer the joiners waiting for step 2, then apply
+    /// the updates held back meanwhile.
+    fn release_waiting(&mut self) {
+        for (conn, sv) in std::mem::take(&mut self.deferred) {
+            self.send_step2(conn, &sv);
         }
-        let authors: HashSet<ConnId> = batch.iter().map(|p| p.from).collect();
-        let only_author = (authors.len() == 1).then(|| batch[0].from);
-        match yrs::merge_updates_v1(batch.iter().map(|p| p.raw.as_slice())) {
-            Ok(merged) => {
-                self.broadcast(Bytes::from(protocol::encode_update(&merged)), only_author)
-            }
-            Err(_) => {
-                for p in &batch {
-                    self.broadcast(Bytes::from(protocol::encode_update(&p.raw)), Some(p.from));
-                }
-            }
+        self.held_bytes = 0;
+        for (conn, update) in std::mem::take(&mut self.held) {
+            self.apply(conn, update);
+        }
+    }
+
+    /// Sends each saved update to every synced member but its author. Updates are not
+    /// merged: yrs's `merge_updates` can drop content when updates depend on each other,
+    /// which would leave clients diverged with no way to notice.
+    fn fan_out(&mut self, batch: Vec<Pending>) {
+        for p in batch {
+            self.broadcast(
+                Bytes::from(protocol::encode_update(&p.raw)),
+                Some(p.from),
+                true,
+            );
         }
     }
 
     /// The document's state for a snapshot, or `None` while it holds updates that cannot be
-    /// integrated yet (their dependencies have not arrived): the log keeps those, so the
-    /// board is not compacted until they integrate.
+    /// integrated yet (their dependencies have not arrived: the log keeps those, so the
+    /// board is not compacted until they integrate) or if the encoding does not decode.
+    ///
+    /// Snapshots use the v1 encoding: yrs 0.28's v2 encoder produced snapshots that its own
+    /// decoder rejects (`UnexpectedValue`) on documents with many concurrent deletes, and a
+    /// snapshot that does not load is a lost board. Each snapshot is decoded once before it
+    /// replaces the log it covers.
     fn snapshot_state(&self) -> Option<Vec<u8>> {
         let txn = self.awareness.doc().transact();
         if txn.has_missing_updates() {
             tracing::debug!(board_id = %self.board, "compaction postponed: unintegrated updates");
             return None;
         }
-        Some(txn.encode_state_as_update_v2(&StateVector::default()))
+        let state = txn.encode_state_as_update_v1(&StateVector::default());
+        if let Err(e) = Update::decode_v1(&state) {
+            tracing::error!(board_id = %self.board, error = %e, "snapshot does not decode; keeping the log");
+            return None;
+        }
+        Some(state)
     }
 
     fn start_compaction(&mut self) {
@@ -425,8 +462,11 @@ impl Room {
                 let result = wait_flush(&mut slot).await;
                 self.on_flushed(result);
             }
-            if self.pending.is_empty() {
+            if self.pending.is_empty() && self.held.is_empty() {
                 break;
+            }
+            if self.pending.is_empty() {
+                self.release_waiting();
             }
             if Instant::now() >= deadline {
                 return false;
@@ -451,6 +491,7 @@ impl Room {
 
     fn drop_unsaved(&mut self) {
         self.pending.clear();
+        self.held.clear();
         if let Some((handle, _)) = self.inflight.take() {
             handle.abort();
         }
@@ -470,6 +511,9 @@ impl Room {
                 txn.encode_state_as_update_v1(sv)
             }
         };
+        if let Some(member) = self.members.get_mut(&conn) {
+            member.synced = true;
+        }
         self.send_to(conn, Bytes::from(protocol::encode_sync_step2(&update)));
     }
 
@@ -486,7 +530,11 @@ impl Room {
             self.awareness.remove_state(*id);
         }
         if let Ok(update) = self.awareness.update_with_clients(clients) {
-            self.broadcast(Bytes::from(protocol::encode_awareness(&update)), None);
+            self.broadcast(
+                Bytes::from(protocol::encode_awareness(&update)),
+                None,
+                false,
+            );
         }
     }
 
@@ -501,11 +549,13 @@ impl Room {
         }
     }
 
-    fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>) {
+    /// Queues `frame` for every member but `except` (and, for document updates, but those
+    /// not yet synced).
+    fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>, synced_only: bool) {
         let mut slow = Vec::new();
         let mut gone = Vec::new();
         for (conn, member) in &self.members {
-            if Some(*conn) == except {
+            if Some(*conn) == except || (synced_only && !member.synced) {
                 continue;
             }
             match member.out.try_send(frame.clone()) {

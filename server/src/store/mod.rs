@@ -267,7 +267,7 @@ pub struct SeqRange {
 pub struct Snapshot {
     /// The last log sequence number this state includes.
     pub seq: i64,
-    /// The encoded state (yrs v2 update encoding; opaque here).
+    /// The encoded state (a yrs update; opaque here).
     pub state: Vec<u8>,
 }
 
