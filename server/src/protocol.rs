@@ -66,6 +66,20 @@ pub enum ClientMessage {
     Auth,
 }
 
+impl ClientMessage {
+    /// A short name of the message's kind, for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClientMessage::SyncStep1(_) => "sync_step1",
+            ClientMessage::SyncStep2(_) => "sync_step2",
+            ClientMessage::Update(_) => "update",
+            ClientMessage::Awareness { .. } => "awareness",
+            ClientMessage::QueryAwareness => "query_awareness",
+            ClientMessage::Auth => "auth",
+        }
+    }
+}
+
 /// Why a frame could not be decoded. The connection is closed with 1007.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProtocolError {

@@ -342,3 +342,40 @@ async fn deleted_boards_and_expired_tokens_close_with_permanent_codes() {
     draw(&mut b, 0, 1).await;
     assert_eq!(b.closed(T).await.expect("closed").code, 4404);
 }
+
+#[tokio::test]
+async fn metrics_count_connections_updates_and_refusals() {
+    let app = spawn_app().await;
+    let board = board_with(&app, "alice", &[("vic", Role::Viewer)]).await;
+    let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    assert!(a.until(T, |c| c.synced).await);
+    draw(&mut a, 0, 3).await;
+    let mut vic = YClient::connect(&app.ws_url(&board, &token("vic", false, HOUR))).await;
+    assert!(vic.until(T, |c| c.synced && shapes(c) == 3).await);
+    draw(&mut vic, 10, 1).await;
+    assert_eq!(vic.closed(T).await.unwrap().code, 4403);
+
+    let res = app.get("/metrics").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(value("easel_connections") >= 1.0, "{text}");
+    assert!(value("easel_rooms") >= 1.0);
+    assert!(value("easel_updates_applied_total") >= 3.0);
+    assert!(value("easel_persist_batch_size_count") >= 1.0);
+    assert!(value("easel_fanout_seconds_count") >= 1.0);
+    assert!(value("easel_messages_in_total{kind=\"update\"}") >= 3.0);
+    assert!(value("easel_bytes_out_total") > 0.0);
+    assert!(value("easel_rejected_total{reason=\"read_only\"}") >= 1.0);
+}

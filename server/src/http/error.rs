@@ -210,6 +210,32 @@ impl SocketClose {
         }
     }
 
+    /// A short name of the reason, for metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            SocketClose::Unauthorized(_) => "unauthorized",
+            SocketClose::Forbidden(_) => "forbidden",
+            SocketClose::NotFound => "not_found",
+            SocketClose::Kicked(kick) => match kick {
+                Kick::SlowConsumer => "slow_consumer",
+                Kick::ReadOnly => "read_only",
+                Kick::DocumentTooLarge => "document_too_large",
+                Kick::BoardDeleted => "board_deleted",
+                Kick::BacklogFull => "backlog_full",
+                Kick::ShuttingDown => "shutting_down",
+                Kick::Invalid(_) => "invalid_update",
+                Kick::Unavailable => "unavailable",
+            },
+            SocketClose::Malformed(_) => "malformed",
+            SocketClose::TextFrame => "text_frame",
+            SocketClose::TooBig => "too_big",
+            SocketClose::RateLimited => "rate_limited",
+            SocketClose::Protocol => "protocol_error",
+            SocketClose::Silent => "silent",
+            SocketClose::Internal => "internal",
+        }
+    }
+
     /// The close frame: code plus a short reason (a close reason may hold at most 123 bytes).
     pub fn reason(&self) -> actix_ws::CloseReason {
         let mut text = self.to_string();

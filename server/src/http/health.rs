@@ -1,4 +1,4 @@
-//! Liveness and readiness probes.
+//! Liveness and readiness probes, and the Prometheus scrape endpoint.
 //!
 //! `/healthz` answers while the process runs; `/readyz` answers 200 only while the store
 //! answers too, so a load balancer stops sending users to a node that cannot save.
@@ -31,4 +31,11 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
             Err(ApiError::Unavailable("the database did not answer in time"))
         }
     }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::metrics().render())
 }

@@ -23,6 +23,7 @@ use super::error::{ApiError, SocketClose};
 use crate::auth::{AuthError, Principal};
 use crate::config::Realtime;
 use crate::domain::{BoardId, Role};
+use crate::metrics::metrics;
 use crate::protocol;
 use crate::rooms::{ConnId, Hub, Joining, RoomHandle};
 use crate::store::StoreError;
@@ -55,6 +56,7 @@ pub async fn board_socket(
         ));
     }
     if !origin_allowed(&req, state.config.allowed_origins.as_deref()) {
+        metrics().rejected.with_label_values(&["origin"]).inc();
         return Err(ApiError::Forbidden("origin not allowed"));
     }
     let realtime = &state.config.realtime;
@@ -62,6 +64,7 @@ pub async fn board_socket(
         return Err(ApiError::Unavailable("the server is shutting down"));
     }
     if state.hub.connections() >= realtime.max_connections {
+        metrics().rejected.with_label_values(&["node_full"]).inc();
         return Err(ApiError::Unavailable(
             "this server is at its connection limit",
         ));
@@ -70,6 +73,7 @@ pub async fn board_socket(
     if let Ok(a) = &decision
         && state.hub.members(a.board) >= realtime.max_room_connections
     {
+        metrics().rejected.with_label_values(&["room_full"]).inc();
         return Err(ApiError::Unavailable(
             "this board is at its connection limit",
         ));
@@ -78,6 +82,10 @@ pub async fn board_socket(
         .map_err(|e| ApiError::BadRequest(format!("websocket handshake failed: {e}")))?;
     match decision {
         Err(refusal) => {
+            metrics()
+                .rejected
+                .with_label_values(&[refusal.label()])
+                .inc();
             tracing::debug!(code = refusal.code(), reason = %refusal, "websocket refused");
             actix_web::rt::spawn(async move {
                 let _ = session.close(Some(refusal.reason())).await;
@@ -207,6 +215,12 @@ async fn connection(
         code = close.as_ref().map(SocketClose::code),
         "connection closed"
     );
+    if let Some(reason) = &close {
+        metrics()
+            .rejected
+            .with_label_values(&[reason.label()])
+            .inc();
+    }
     let _ = session.close(close.map(|c| c.reason())).await;
 }
 
@@ -236,6 +250,8 @@ async fn serve(
             why = &mut *kicked => return why.ok().map(SocketClose::Kicked),
             frame = outbound.recv() => match frame {
                 Some(frame) => {
+                    metrics().messages_out.inc();
+                    metrics().bytes_out.inc_by(frame.len() as u64);
                     if session.binary(frame).await.is_err() {
                         return None;
                     }
@@ -249,9 +265,13 @@ async fn serve(
                         if limiter.check().is_err() {
                             return Some(SocketClose::RateLimited);
                         }
+                        metrics().bytes_in.inc_by(bytes.len() as u64);
                         match protocol::decode_frame(&bytes) {
                             Ok(messages) if messages.is_empty() => {}
                             Ok(messages) => {
+                                for m in &messages {
+                                    metrics().messages_in.with_label_values(&[m.kind()]).inc();
+                                }
                                 if !room.send(conn, messages).await {
                                     return Some(SocketClose::Kicked(crate::rooms::Kick::ShuttingDown));
                                 }

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::domain::{BoardId, Role};
+use crate::metrics::metrics;
 use crate::protocol::ClientMessage;
 use crate::store::{Store, StoreError};
 
@@ -195,6 +196,7 @@ impl Hub {
                 Ok(()) => match answer.await {
                     Ok(Ok(())) => {
                         self.connections.fetch_add(1, Ordering::Relaxed);
+                        metrics().connections.inc();
                         return Ok(handle);
                     }
                     Ok(Err(back)) => who = back,
@@ -212,6 +214,7 @@ impl Hub {
     /// Records that a connection closed (after it left its room).
     pub fn connection_closed(&self) {
         self.connections.fetch_sub(1, Ordering::Relaxed);
+        metrics().connections.dec();
     }
 
     /// Closes every connection to `board` (it was deleted) and unloads its room.
@@ -258,8 +261,12 @@ impl Hub {
             members.clone(),
         )
         .map_err(JoinError::Corrupt)?;
-        self.tracker
-            .spawn(room.run(rx, self.shutdown.clone(), unload));
+        let shutdown = self.shutdown.clone();
+        self.tracker.spawn(async move {
+            metrics().rooms.inc();
+            room.run(rx, shutdown, unload).await;
+            metrics().rooms.dec();
+        });
         Ok(RoomHandle { board, tx, members })
     }
 }

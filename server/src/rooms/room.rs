@@ -21,6 +21,7 @@ use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
 use super::{ConnId, Joining, Kick, Unloader};
 use crate::domain::{BoardId, Role};
+use crate::metrics::metrics;
 use crate::protocol::{self, ClientMessage, DocUpdate};
 use crate::store::{SeqRange, Store, StoreError, StoredDoc};
 
@@ -72,6 +73,7 @@ struct Member {
 struct Pending {
     from: ConnId,
     raw: Vec<u8>,
+    received: Instant,
 }
 
 type Flush = (JoinHandle<Result<SeqRange, StoreError>>, Vec<Pending>);
@@ -318,9 +320,11 @@ impl Room {
         }
         self.doc_bytes += len;
         self.pending_bytes += len;
+        metrics().updates_applied.inc();
         self.pending.push(Pending {
             from: conn,
             raw: update.raw,
+            received: Instant::now(),
         });
     }
 
@@ -349,7 +353,13 @@ impl Room {
         let batch = std::mem::take(&mut self.pending);
         let updates: Vec<Vec<u8>> = batch.iter().map(|p| p.raw.clone()).collect();
         let (store, board) = (self.store.clone(), self.board);
-        let handle = tokio::spawn(async move { store.append_updates(board, &updates).await });
+        metrics().persist_batch.observe(updates.len() as f64);
+        let handle = tokio::spawn(async move {
+            let timer = metrics().persist_seconds.start_timer();
+            let result = store.append_updates(board, &updates).await;
+            timer.observe_duration();
+            result
+        });
         self.inflight = Some((handle, batch));
     }
 
@@ -385,6 +395,7 @@ impl Room {
                 self.backoff =
                     (self.backoff * 2).clamp(Duration::from_millis(50), Duration::from_secs(5));
                 self.retry_at = Some(Instant::now() + self.backoff);
+                metrics().store_errors.inc();
                 tracing::warn!(board_id = %self.board, error = %crate::telemetry::chain(&e), retry_in = ?self.backoff, "saving updates failed");
             }
         }
@@ -407,6 +418,9 @@ impl Room {
     /// which would leave clients diverged with no way to notice.
     fn fan_out(&mut self, batch: Vec<Pending>) {
         for p in batch {
+            metrics()
+                .fanout_seconds
+                .observe(p.received.elapsed().as_secs_f64());
             self.broadcast(
                 Bytes::from(protocol::encode_update(&p.raw)),
                 Some(p.from),
