@@ -51,11 +51,6 @@ impl TestDb {
         Self { name, admin_url }
     }
 
-    /// The database's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// A URL for this database.
     pub fn url(&self) -> String {
         with_database(&self.admin_url, &self.name)

@@ -87,17 +87,11 @@ pub struct Joining {
 /// A connection's way to talk to its room.
 #[derive(Clone)]
 pub struct RoomHandle {
-    board: BoardId,
     tx: mpsc::Sender<room::Command>,
     members: Arc<AtomicUsize>,
 }
 
 impl RoomHandle {
-    /// The board this room holds.
-    pub fn board(&self) -> BoardId {
-        self.board
-    }
-
     /// Sends decoded messages from `conn`; waits while the room is busy (backpressure).
     /// Returns false if the room is gone.
     pub async fn send(&self, conn: ConnId, messages: Vec<ClientMessage>) -> bool {
@@ -157,11 +151,6 @@ impl Hub {
             .unwrap_or(0)
     }
 
-    /// Rooms loaded right now.
-    pub fn live_rooms(&self) -> usize {
-        self.rooms.lock().expect("hub lock").len()
-    }
-
     /// Whether the hub is shutting down.
     pub fn is_shutting_down(&self) -> bool {
         self.shutdown.is_cancelled()
@@ -217,14 +206,6 @@ impl Hub {
         metrics().connections.dec();
     }
 
-    /// Closes every connection to `board` (it was deleted) and unloads its room.
-    pub async fn board_deleted(&self, board: BoardId) {
-        let slot = self.rooms.lock().expect("hub lock").get(&board).cloned();
-        if let Some(handle) = slot.as_ref().and_then(|s| s.get()) {
-            let _ = handle.tx.send(room::Command::Deleted).await;
-        }
-    }
-
     /// Stops every room: each saves what it holds, compacts, and closes its connections
     /// with "going away". Returns when all rooms have finished.
     pub async fn shutdown(&self) {
@@ -267,7 +248,7 @@ impl Hub {
             room.run(rx, shutdown, unload).await;
             metrics().rooms.dec();
         });
-        Ok(RoomHandle { board, tx, members })
+        Ok(RoomHandle { tx, members })
     }
 }
 

@@ -56,7 +56,6 @@ pub(super) enum Command {
     Leave {
         conn: ConnId,
     },
-    Deleted,
 }
 
 struct Member {
@@ -166,13 +165,6 @@ impl Room {
                 .map(|t| t + self.settings.idle);
             tokio::select! {
                 cmd = rx.recv() => match cmd {
-                    Some(Command::Deleted) => {
-                        self.kick_all(Kick::BoardDeleted);
-                        self.drop_unsaved();
-                        unloader.unload();
-                        reject_joins(rx);
-                        return;
-                    }
                     Some(cmd) => {
                         self.handle(cmd);
                         if self.members.is_empty() && idle_since.is_none() {
@@ -218,7 +210,6 @@ impl Room {
                 }
             }
             Command::Leave { conn } => self.leave(conn),
-            Command::Deleted => {}
         }
     }
 
@@ -385,7 +376,7 @@ impl Room {
             }
             Err(StoreError::NotFound(_)) => {
                 self.kick_all(Kick::BoardDeleted);
-                self.pending.clear();
+                self.drop_unsaved();
             }
             Err(e) => {
                 // Keep the batch, in order, ahead of anything newer, and retry with backoff.
@@ -503,12 +494,12 @@ impl Room {
         true
     }
 
+    /// The board is gone: nothing left to save.
     fn drop_unsaved(&mut self) {
         self.pending.clear();
+        self.pending_bytes = 0;
         self.held.clear();
-        if let Some((handle, _)) = self.inflight.take() {
-            handle.abort();
-        }
+        self.held_bytes = 0;
     }
 
     fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
