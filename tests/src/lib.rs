@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+pub mod board;
 pub mod yclient;
 
 use easel::config::Config;
@@ -165,6 +166,15 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Some(db), &[("DATABASE_URL", &url)]).await
 }
 
+/// Starts the real server on port 0 against a fresh Postgres database, with extra settings.
+pub async fn spawn_pg_app_with(vars: &[(&str, &str)]) -> TestApp {
+    let db = TestDb::create().await;
+    let url = db.url();
+    let mut all = vec![("DATABASE_URL", url.as_str())];
+    all.extend_from_slice(vars);
+    spawn_app_with(Some(db), &all).await
+}
+
 /// Starts the real server on port 0 against an embedded SQLite file in a temp dir.
 pub async fn spawn_sqlite_app() -> TestApp {
     spawn_app_with(None, &[]).await
@@ -265,6 +275,17 @@ impl TestApp {
             "ws://127.0.0.1:{}/ws/boards/{board}?token={token}",
             self.port
         )
+    }
+
+    /// What the store holds for a board, read through a separate pool.
+    pub async fn load(&self, board: &str) -> easel::store::StoredDoc {
+        let store = self.store().await;
+        let doc = store
+            .load(easel::domain::BoardId::parse(board).unwrap())
+            .await
+            .unwrap();
+        store.close().await;
+        doc
     }
 
     /// The store this app runs on, opened separately (as another process would).

@@ -16,7 +16,7 @@ use yrs::encoding::write::Write;
 use yrs::sync::{Awareness, AwarenessUpdate};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
-use yrs::{Doc, ReadTxn, StateVector, Transact, TransactionMut, Update};
+use yrs::{Doc, Map, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -138,6 +138,16 @@ impl YClient {
             txn.encode_update_v1()
         };
         self.send_raw(sync_frame(2, &update)).await;
+    }
+
+    /// Adds (or replaces) a shape `key` with a `bytes`-long value in the `elements` map.
+    pub async fn draw(&mut self, key: &str, bytes: usize) {
+        let elements = self.doc().get_or_insert_map("elements");
+        let value = "x".repeat(bytes);
+        self.edit(|txn| {
+            elements.insert(txn, key.to_owned(), value);
+        })
+        .await;
     }
 
     /// Sets this client's awareness state and sends it.

@@ -7,8 +7,7 @@ use easel::domain::Role;
 use easel_tests::yclient::YClient;
 use easel_tests::{board_with, spawn_app, token};
 use yrs::types::ToJson;
-use yrs::updates::decoder::Decode;
-use yrs::{Doc, Map, ReadTxn, Text, Transact, Update};
+use yrs::{Doc, Map, ReadTxn, Text, Transact};
 
 const CLIENTS: usize = 20;
 const HOUR: Duration = Duration::from_secs(3600);
@@ -156,24 +155,8 @@ async fn twenty_clients_with_random_disconnects_converge() {
     );
 
     // The stored board is the same document.
-    let stored = app
-        .store()
-        .await
-        .load(easel::domain::BoardId::parse(&board).unwrap())
-        .await
-        .unwrap();
-    let doc = Doc::new();
-    {
-        let mut txn = doc.transact_mut();
-        if let Some(s) = &stored.snapshot {
-            txn.apply_update(Update::decode_v1(&s.state).unwrap())
-                .unwrap();
-        }
-        for u in &stored.updates {
-            txn.apply_update(Update::decode_v1(&u.data).unwrap())
-                .unwrap();
-        }
-    }
+    let stored = app.load(&board).await;
+    let doc = easel_tests::board::rebuild(&stored);
     assert_eq!(
         snapshot(&doc),
         expected,

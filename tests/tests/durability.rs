@@ -2,33 +2,18 @@
 //! store outage loses nothing and flips readiness, slow, silent and flooding clients are
 //! closed with their documented codes while others keep working.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use easel::domain::Role;
+use easel_tests::board::shape_keys;
 use easel_tests::yclient::{YClient, open};
-use easel_tests::{ServerProcess, TcpProxy, TestDb, board_with, spawn_app_with, token};
-use yrs::{Map, Transact};
+use easel_tests::{
+    ServerProcess, TcpProxy, TestDb, board_with, spawn_app_with, spawn_pg_app_with, token,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_easel-test-server");
 const T: Duration = Duration::from_secs(15);
 const HOUR: Duration = Duration::from_secs(3600);
-
-fn shape_ids(c: &YClient) -> BTreeSet<String> {
-    let doc = c.doc();
-    let elements = doc.get_or_insert_map("elements");
-    let txn = doc.transact();
-    elements.keys(&txn).map(str::to_owned).collect()
-}
-
-async fn draw(c: &mut YClient, id: &str, bytes: usize) {
-    let elements = c.doc().get_or_insert_map("elements");
-    let payload = "x".repeat(bytes);
-    c.edit(|txn| {
-        elements.insert(txn, id.to_owned(), payload);
-    })
-    .await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_loses_nothing_any_client_had_received() {
@@ -70,7 +55,7 @@ async fn sigkill_loses_nothing_any_client_had_received() {
             let mut c = YClient::connect(&url).await;
             c.until(T, |c| c.synced).await;
             for i in 0.. {
-                draw(&mut c, &format!("w{w}-{i}"), 20).await;
+                c.draw(&format!("w{w}-{i}"), 20).await;
                 c.pump(Duration::from_millis(3)).await;
                 if c.closed.is_some() {
                     break;
@@ -82,7 +67,7 @@ async fn sigkill_loses_nothing_any_client_had_received() {
     watcher.pump(Duration::from_millis(800)).await;
     server.kill9();
     watcher.closed(T).await;
-    let seen = shape_ids(&watcher);
+    let seen = shape_keys(watcher.doc());
     for w in writers {
         let _ = w.await;
     }
@@ -95,7 +80,7 @@ async fn sigkill_loses_nothing_any_client_had_received() {
     let server = ServerProcess::start(BIN, &env).await;
     let mut fresh = YClient::connect(&server.ws_url(&board, &token("bob", false, HOUR))).await;
     assert!(fresh.until(T, |c| c.synced).await);
-    let reloaded = shape_ids(&fresh);
+    let reloaded = shape_keys(fresh.doc());
     let lost: Vec<_> = seen.difference(&reloaded).collect();
     assert!(
         lost.is_empty(),
@@ -124,20 +109,24 @@ async fn a_store_outage_loses_nothing_and_flips_readiness() {
     let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
     let mut b = YClient::connect(&app.ws_url(&board, &token("bob", false, HOUR))).await;
     assert!(a.until(T, |c| c.synced).await && b.until(T, |c| c.synced).await);
-    draw(&mut a, "before", 10).await;
-    assert!(b.until(T, |c| shape_ids(c).contains("before")).await);
+    a.draw("before", 10).await;
+    assert!(b.until(T, |c| shape_keys(c.doc()).contains("before")).await);
 
     proxy.cut();
     for i in 0..5 {
-        draw(&mut a, &format!("during-{i}"), 10).await;
+        a.draw(&format!("during-{i}"), 10).await;
     }
     b.pump(Duration::from_millis(700)).await;
-    assert_eq!(shape_ids(&b).len(), 1, "nothing unsaved is fanned out");
+    assert_eq!(
+        shape_keys(b.doc()).len(),
+        1,
+        "nothing unsaved is fanned out"
+    );
     assert_eq!(app.get("/readyz").await.status(), 503);
 
     proxy.restore();
     assert!(
-        b.until(T, |c| shape_ids(c).len() == 6).await,
+        b.until(T, |c| shape_keys(c.doc()).len() == 6).await,
         "saved and delivered once the store is back"
     );
     let mut ready = false;
@@ -149,12 +138,7 @@ async fn a_store_outage_loses_nothing_and_flips_readiness() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(ready, "/readyz came back");
-    let stored = app
-        .store()
-        .await
-        .load(easel::domain::BoardId::parse(&board).unwrap())
-        .await
-        .unwrap();
+    let stored = app.load(&board).await;
     assert_eq!(
         stored.updates.len(),
         6,
@@ -164,13 +148,7 @@ async fn a_store_outage_loses_nothing_and_flips_readiness() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_consumer_is_closed_with_1013_while_others_keep_up() {
-    let db = TestDb::create().await;
-    let url = db.url();
-    let app = spawn_app_with(
-        Some(db),
-        &[("DATABASE_URL", &url), ("EASEL_OUTBOUND_QUEUE", "16")],
-    )
-    .await;
+    let app = spawn_pg_app_with(&[("EASEL_OUTBOUND_QUEUE", "16")]).await;
     let board = board_with(
         &app,
         "alice",
@@ -198,9 +176,9 @@ async fn a_slow_consumer_is_closed_with_1013_while_others_keep_up() {
     let mut unloaded = Vec::new();
     for i in 0..50 {
         let started = Instant::now();
-        draw(&mut writer, &format!("u{i}"), 100).await;
+        writer.draw(&format!("u{i}"), 100).await;
         assert!(
-            fast.until(T, |c| shape_ids(c).contains(&format!("u{i}")))
+            fast.until(T, |c| shape_keys(c.doc()).contains(&format!("u{i}")))
                 .await
         );
         unloaded.push(started.elapsed());
@@ -209,9 +187,9 @@ async fn a_slow_consumer_is_closed_with_1013_while_others_keep_up() {
     let mut loaded = Vec::new();
     for i in 0..300 {
         let started = Instant::now();
-        draw(&mut writer, &format!("l{i}"), 60_000).await;
+        writer.draw(&format!("l{i}"), 60_000).await;
         assert!(
-            fast.until(T, |c| shape_ids(c).contains(&format!("l{i}")))
+            fast.until(T, |c| shape_keys(c.doc()).contains(&format!("l{i}")))
                 .await,
             "the fast member keeps up"
         );
@@ -227,19 +205,13 @@ async fn a_slow_consumer_is_closed_with_1013_while_others_keep_up() {
 
 #[tokio::test]
 async fn silent_clients_are_closed_and_floods_are_cut() {
-    let db = TestDb::create().await;
-    let url = db.url();
-    let app = spawn_app_with(
-        Some(db),
-        &[
-            ("DATABASE_URL", &url),
-            ("EASEL_PING_SECS", "1"),
-            ("EASEL_SILENCE_TIMEOUT_SECS", "2"),
-            ("EASEL_RATE_LIMIT", "20"),
-            ("EASEL_RATE_BURST", "40"),
-            ("EASEL_MAX_ROOM_CONNECTIONS", "3"),
-        ],
-    )
+    let app = spawn_pg_app_with(&[
+        ("EASEL_PING_SECS", "1"),
+        ("EASEL_SILENCE_TIMEOUT_SECS", "2"),
+        ("EASEL_RATE_LIMIT", "20"),
+        ("EASEL_RATE_BURST", "40"),
+        ("EASEL_MAX_ROOM_CONNECTIONS", "3"),
+    ])
     .await;
     let board = board_with(&app, "alice", &[]).await;
     let url = app.ws_url(&board, &token("alice", false, HOUR));

@@ -3,26 +3,21 @@
 use std::time::Duration;
 
 use easel::domain::Role;
+use easel_tests::board::shape_count;
 use easel_tests::yclient::{YClient, open};
-use easel_tests::{TestDb, board_with, spawn_app, spawn_app_with, token};
+use easel_tests::{board_with, spawn_app, spawn_app_with, spawn_pg_app_with, token};
 use yrs::{Map, Transact};
 
 const T: Duration = Duration::from_secs(10);
 const HOUR: Duration = Duration::from_secs(3600);
 
 fn shapes(c: &YClient) -> usize {
-    let doc = c.doc();
-    let elements = doc.get_or_insert_map("elements");
-    elements.len(&doc.transact()) as usize
+    shape_count(c.doc())
 }
 
 async fn draw(c: &mut YClient, from: usize, n: usize) {
     for i in from..from + n {
-        let elements = c.doc().get_or_insert_map("elements");
-        c.edit(|txn| {
-            elements.insert(txn, format!("shape-{i}"), format!("rect {i}"));
-        })
-        .await;
+        c.draw(&format!("shape-{i}"), 10).await;
     }
 }
 
@@ -236,12 +231,7 @@ async fn viewers_read_and_point_but_never_write() {
     assert_eq!(closed.code, 4403, "{closed:?}");
     alice.pump(Duration::from_millis(300)).await;
     assert_eq!(shapes(&alice), 3, "the write never reached others");
-    let stored = app
-        .store()
-        .await
-        .load(easel::domain::BoardId::parse(&board).unwrap())
-        .await
-        .unwrap();
+    let stored = app.load(&board).await;
     assert_eq!(stored.updates.len(), 3, "nor the store");
     assert!(
         alice.until(T, |c| c.peers().is_empty()).await,
@@ -276,13 +266,7 @@ async fn awareness_arrives_is_echoed_and_is_removed_on_disconnect() {
 
 #[tokio::test]
 async fn hostile_frames_close_only_the_sender() {
-    let db = TestDb::create().await;
-    let url = db.url();
-    let app = spawn_app_with(
-        Some(db),
-        &[("DATABASE_URL", &url), ("EASEL_MAX_MESSAGE_BYTES", "65536")],
-    )
-    .await;
+    let app = spawn_pg_app_with(&[("EASEL_MAX_MESSAGE_BYTES", "65536")]).await;
     let board = board_with(&app, "alice", &[("bob", Role::Editor)]).await;
     let mut good = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
     assert!(good.until(T, |c| c.synced).await);

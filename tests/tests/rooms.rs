@@ -5,39 +5,17 @@
 use std::time::Duration;
 
 use easel::domain::{BoardId, Role};
+use easel_tests::board::shape_count;
 use easel_tests::yclient::YClient;
-use easel_tests::{TcpProxy, TestDb, board_with, spawn_app_with, token};
+use easel_tests::{TcpProxy, TestDb, board_with, spawn_app_with, spawn_pg_app_with, token};
 use yrs::{Map, Transact};
 
 const T: Duration = Duration::from_secs(15);
 const HOUR: Duration = Duration::from_secs(3600);
 
-fn shapes(c: &YClient) -> usize {
-    let doc = c.doc();
-    let elements = doc.get_or_insert_map("elements");
-    elements.len(&doc.transact()) as usize
-}
-
-async fn draw(c: &mut YClient, key: &str, bytes: usize) {
-    let elements = c.doc().get_or_insert_map("elements");
-    let value = "x".repeat(bytes);
-    c.edit(|txn| {
-        elements.insert(txn, key.to_owned(), value);
-    })
-    .await;
-}
-
-async fn app_with(vars: &[(&str, &str)]) -> easel_tests::TestApp {
-    let db = TestDb::create().await;
-    let url = db.url();
-    let mut all = vec![("DATABASE_URL", url.as_str())];
-    all.extend_from_slice(vars);
-    spawn_app_with(Some(db), &all).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_first_joins_share_one_room() {
-    let app = app_with(&[]).await;
+    let app = spawn_pg_app_with(&[]).await;
     let board = board_with(&app, "alice", &[]).await;
     let url = app.ws_url(&board, &token("alice", false, HOUR));
     let joins = (0..20).map(|_| {
@@ -53,11 +31,11 @@ async fn concurrent_first_joins_share_one_room() {
         clients.push(j.await.unwrap());
     }
     for (i, c) in clients.iter_mut().enumerate() {
-        draw(c, &format!("s{i}"), 10).await;
+        c.draw(&format!("s{i}"), 10).await;
     }
     for c in clients.iter_mut() {
         assert!(
-            c.until(T, |c| shapes(c) == 20).await,
+            c.until(T, |c| shape_count(c.doc()) == 20).await,
             "nobody is stranded on a private copy of the room"
         );
     }
@@ -65,13 +43,14 @@ async fn concurrent_first_joins_share_one_room() {
 
 #[tokio::test]
 async fn boards_are_compacted_by_count_and_when_unloaded() {
-    let app = app_with(&[("EASEL_COMPACT_EVERY", "5"), ("EASEL_ROOM_IDLE_SECS", "1")]).await;
+    let app =
+        spawn_pg_app_with(&[("EASEL_COMPACT_EVERY", "5"), ("EASEL_ROOM_IDLE_SECS", "1")]).await;
     let board = board_with(&app, "alice", &[]).await;
     let id = BoardId::parse(&board).unwrap();
     let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
     assert!(a.until(T, |c| c.synced).await);
     for i in 0..12 {
-        draw(&mut a, &format!("s{i}"), 10).await;
+        a.draw(&format!("s{i}"), 10).await;
         a.pump(Duration::from_millis(20)).await;
     }
     let store = app.store().await;
@@ -99,19 +78,19 @@ async fn boards_are_compacted_by_count_and_when_unloaded() {
     assert!(folded, "unloading folded the whole log into the snapshot");
     let mut b = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
     assert!(
-        b.until(T, |c| c.synced && shapes(c) == 12).await,
+        b.until(T, |c| c.synced && shape_count(c.doc()) == 12).await,
         "the board reloads from its snapshot"
     );
 }
 
 #[tokio::test]
 async fn shutdown_saves_and_closes_sockets_with_1001() {
-    let app = app_with(&[("EASEL_COMPACT_EVERY", "1000000")]).await;
+    let app = spawn_pg_app_with(&[("EASEL_COMPACT_EVERY", "1000000")]).await;
     let board = board_with(&app, "alice", &[]).await;
     let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
     assert!(a.until(T, |c| c.synced).await);
     for i in 0..5 {
-        draw(&mut a, &format!("s{i}"), 10).await;
+        a.draw(&format!("s{i}"), 10).await;
     }
     a.pump(Duration::from_millis(200)).await;
     app.stop().await;
@@ -129,16 +108,16 @@ async fn shutdown_saves_and_closes_sockets_with_1001() {
 
 #[tokio::test]
 async fn documents_over_the_size_cap_are_refused_with_4413() {
-    let app = app_with(&[("EASEL_MAX_DOC_BYTES", "4096")]).await;
+    let app = spawn_pg_app_with(&[("EASEL_MAX_DOC_BYTES", "4096")]).await;
     let board = board_with(&app, "alice", &[]).await;
     let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
     assert!(a.until(T, |c| c.synced).await);
-    draw(&mut a, "small", 100).await;
-    draw(&mut a, "huge", 8000).await;
+    a.draw("small", 100).await;
+    a.draw("huge", 8000).await;
     assert_eq!(a.closed(T).await.expect("closed").code, 4413);
     let mut b = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
     assert!(
-        b.until(T, |c| c.synced && shapes(c) == 1).await,
+        b.until(T, |c| c.synced && shape_count(c.doc()) == 1).await,
         "the small shape stays, the huge one never landed"
     );
 }
@@ -162,11 +141,11 @@ async fn the_unsaved_backlog_is_bounded_during_an_outage() {
     let mut b = YClient::connect(&app.ws_url(&board, &token("bob", false, HOUR))).await;
     assert!(a.until(T, |c| c.synced).await && b.until(T, |c| c.synced).await);
     proxy.cut();
-    draw(&mut a, "kept-1", 1000).await;
-    draw(&mut a, "kept-2", 1000).await;
+    a.draw("kept-1", 1000).await;
+    a.draw("kept-2", 1000).await;
     a.pump(Duration::from_millis(200)).await;
     for i in 0..5 {
-        draw(&mut a, &format!("refused-{i}"), 1000).await;
+        a.draw(&format!("refused-{i}"), 1000).await;
     }
     assert_eq!(
         a.closed(T).await.expect("closed past the backlog").code,
@@ -174,7 +153,7 @@ async fn the_unsaved_backlog_is_bounded_during_an_outage() {
     );
     proxy.restore();
     assert!(
-        b.until(T, |c| shapes(c) >= 2).await,
+        b.until(T, |c| shape_count(c.doc()) >= 2).await,
         "what was accepted is saved and delivered"
     );
     let doc = b.doc();

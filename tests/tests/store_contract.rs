@@ -14,8 +14,7 @@ use easel::store::{
 };
 use easel_tests::TestDb;
 use yrs::types::ToJson;
-use yrs::updates::decoder::Decode;
-use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact, Update};
+use yrs::{Doc, GetString, Map, ReadTxn, StateVector, Text, Transact};
 
 /// A fresh database and a way to open stores on it.
 enum Fixture {
@@ -594,20 +593,9 @@ fn yrs_updates(n: usize) -> Vec<Vec<u8>> {
 
 /// Rebuilds a document from what the store returned: snapshot, then the log (both v1, as rooms write them).
 fn rebuild(stored: &StoredDoc) -> (serde_json::Value, String) {
-    let doc = Doc::new();
+    let doc = easel_tests::board::rebuild(stored);
     let elements = doc.get_or_insert_map("elements");
     let title = doc.get_or_insert_text("title");
-    {
-        let mut txn = doc.transact_mut();
-        if let Some(s) = &stored.snapshot {
-            txn.apply_update(Update::decode_v1(&s.state).unwrap())
-                .unwrap();
-        }
-        for u in &stored.updates {
-            txn.apply_update(Update::decode_v1(&u.data).unwrap())
-                .unwrap();
-        }
-    }
     let txn = doc.transact();
     let mut json = String::new();
     elements.to_json(&txn).to_json(&mut json);
@@ -615,19 +603,8 @@ fn rebuild(stored: &StoredDoc) -> (serde_json::Value, String) {
 }
 
 fn state_v1(stored: &StoredDoc) -> Vec<u8> {
-    let doc = Doc::new();
-    {
-        let mut txn = doc.transact_mut();
-        if let Some(s) = &stored.snapshot {
-            txn.apply_update(Update::decode_v1(&s.state).unwrap())
-                .unwrap();
-        }
-        for u in &stored.updates {
-            txn.apply_update(Update::decode_v1(&u.data).unwrap())
-                .unwrap();
-        }
-    }
-    doc.transact()
+    easel_tests::board::rebuild(stored)
+        .transact()
         .encode_state_as_update_v1(&StateVector::default())
 }
 
