@@ -87,6 +87,8 @@ impl Application {
                 .configure(http::configure(state.clone()))
                 .default_service(web::to(http::error::not_found))
         })
+        // actix leaves Nagle on by default; small fan-out frames would wait for ACKs.
+        .tcp_nodelay(true)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(shutdown_timeout)
