@@ -1,0 +1,484 @@
+// The four scenarios. Each starts a fresh server of the target (fresh store, fresh process),
+// drives it, reads the server's CPU and memory from /proc, stops it and reports.
+//
+//   fanout — R rooms × C clients, S senders per room each writing one shape at U/s
+//   idle   — N idle, synced connections, all in one room or each in its own room
+//   storm  — N clients with awareness join one room at once, then all leave
+//   board  — fill a board with N shapes in 100-shape transactions, then fresh joins
+'use strict'
+
+const path = require('node:path')
+const { fork } = require('node:child_process')
+const Y = require('yjs')
+const { Client, now, makeShape } = require('./proto')
+const { procStats, cpuPercent, sleep } = require('./targets')
+
+const MB = 1024
+
+function pct (sorted, p) {
+  if (sorted.length === 0) return null
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i]
+}
+
+function summary (values) {
+  const s = Float64Array.from(values).sort()
+  return { n: s.length, p50: pct(s, 50), p99: pct(s, 99), max: s.length ? s[s.length - 1] : null }
+}
+
+function countBy (items, key) {
+  const out = {}
+  for (const it of items) {
+    const k = key(it)
+    if (k !== undefined) out[k] = (out[k] || 0) + 1
+  }
+  return out
+}
+
+function closeCodes (clients) {
+  return countBy(clients.filter((c) => c.unexpectedlyClosed), (c) => `${c.closeCode} ${c.closeReason}`.trim())
+}
+
+/** Opens clients with at most `concurrency` handshakes in flight; waits for each to sync. */
+async function openAll (clients, concurrency, syncTimeoutMs) {
+  let next = 0
+  const errors = []
+  async function lane () {
+    while (next < clients.length) {
+      const c = clients[next++]
+      try {
+        await c.open()
+        await c.whenSynced(syncTimeoutMs)
+      } catch (e) {
+        errors.push(e.message)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, clients.length) }, lane))
+  return errors
+}
+
+/** Polls `pred` every `every` ms until true or `ms` passed; returns whether it became true. */
+async function until (pred, ms, every = 20) {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline) {
+    if (pred()) return true
+    await sleep(every)
+  }
+  return pred()
+}
+
+/** Samples a server's RSS every `every` ms; `stop()` returns the peak seen (KiB). */
+function rssSampler (server, every = 50) {
+  let peak = 0
+  const timer = setInterval(() => {
+    const s = server.stats()
+    if (s && s.rssKb > peak) peak = s.rssKb
+  }, every)
+  return () => { clearInterval(timer); return peak }
+}
+
+/**
+ * Runs `fn` against a fresh server of `target` with `boards` rooms, then stops it.
+ * The result gets `crashed` (the process died by itself), `alive` and the stop outcome.
+ */
+async function withServer (target, label, boards, fn) {
+  const { server, rooms } = await target.prepare(label, boards)
+  const result = { target: target.name }
+  try {
+    await server.start()
+    Object.assign(result, await fn({ server, rooms, port: server.port }))
+  } catch (e) {
+    result.error = e.message
+  } finally {
+    result.aliveAtEnd = server.alive && (await server.healthy())
+    const stop = await server.stop()
+    result.stopMs = stop.ms
+    result.stopKilled = !!stop.killed
+    if (server.crashed) result.crashed = server.crashed
+    await target.cleanup()
+  }
+  return result
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function fanout (target, cfg) {
+  const { rooms: R, clients: C, senders: S, rate: U, warmupMs, measureMs, drainMs } = cfg
+  return withServer(target, 'fanout', R, async ({ server, rooms, port }) => {
+    // Every delivery is recognised by its author's client id and clock, read from the
+    // update's first struct: receivers need not decode or apply it, so that 200 clients in
+    // one Node process stay far from saturating it. Senders and one verifier per room keep
+    // a real Y.Doc that applies everything (for the convergence check).
+    const sent = new Map()
+    const latencies = []
+    const onUpdate = (c, client, clock) => {
+      const e = sent.get(`${client}:${clock}`)
+      if (e) {
+        e.recv++
+        const l = now() - e.t
+        latencies.push(l)
+        if (l > 50 && slow.length < 2000) slow.push([Math.round(e.t - t0), Math.round(l)])
+      }
+    }
+    const slow = []
+    let t0 = now()
+    const all = []
+    const byRoom = rooms.map((room) => Array.from({ length: C }, (_, i) => {
+      const c = new Client({ ...target.clientOpts(port, room), withDoc: i < S || i === C - 1, onUpdate })
+      all.push(c)
+      return c
+    }))
+    const openErrors = await openAll(all, 50, 30_000)
+    if (openErrors.length) throw new Error(`${openErrors.length} of ${all.length} clients did not sync: ${openErrors[0]}`)
+
+    t0 = now()
+    const mStart = t0 + warmupMs
+    const mEnd = mStart + measureMs
+    let measured = 0
+    let sentTotal = 0
+    const roomSent = rooms.map(() => 0)
+    const timers = []
+    byRoom.forEach((clients, r) => {
+      for (let s = 0; s < S; s++) {
+        const c = clients[s]
+        let seq = 0
+        const tick = () => {
+          const t = now()
+          if (t >= mEnd) return
+          const clock = Y.getState(c.doc.store, c.doc.clientID)
+          if (t >= mStart) { sent.set(`${c.doc.clientID}:${clock}`, { t, recv: 0 }); measured++ }
+          c.doc.transact(() => c.shapes.set(`${c.doc.clientID}-${seq}`, makeShape(seq, t)))
+          seq++
+          sentTotal++
+          roomSent[r]++
+        }
+        const phase = Math.random() * (1000 / U)
+        timers.push(setTimeout(() => { tick(); timers.push(setInterval(tick, 1000 / U)) }, phase))
+      }
+    })
+    await sleep(mStart - now())
+    const s0 = server.stats()
+    const c0 = process.cpuUsage()
+    const w0 = now()
+    await sleep(mEnd - now())
+    const s1 = server.stats()
+    const c1 = process.cpuUsage(c0)
+    const w1 = now()
+    for (const t of timers) { clearTimeout(t); clearInterval(t) }
+    const expected = measured * (C - 1)
+    const docsOf = (clients) => clients.filter((c) => c.doc)
+    const converged = () => byRoom.every((clients, r) => docsOf(clients).every((c) => c.shapes.size === roomSent[r]))
+    const drained = await until(() => {
+      let got = 0
+      for (const e of sent.values()) got += Math.min(e.recv, C - 1)
+      return got >= expected && converged()
+    }, drainMs, 50)
+    let received = 0
+    let duplicates = 0
+    for (const e of sent.values()) {
+      received += Math.min(e.recv, C - 1)
+      duplicates += Math.max(0, e.recv - (C - 1))
+    }
+    // Convergence: every full client of a room holds every shape written in the room.
+    const diverged = byRoom.filter((clients, r) => !docsOf(clients).every((c) => c.shapes.size === roomSent[r])).length
+    const lat = summary(latencies)
+    const dropped = all.filter((c) => c.unexpectedlyClosed).length
+    const codes = closeCodes(all)
+    await Promise.all(all.map((c) => c.close()))
+    const windowMs = w1 - w0
+    return {
+      config: `${R} rooms × ${C} clients, ${S} senders/room @ ${U}/s, ${measureMs / 1000} s`,
+      sentTotal,
+      measured,
+      expected,
+      received,
+      duplicates,
+      lost: expected - received,
+      drained,
+      divergedRooms: diverged,
+      dropped,
+      closeCodes: codes,
+      latency: { p50: lat.p50, p99: lat.p99, max: lat.max, n: lat.n },
+      // Deliveries slower than 50 ms: [ms since the senders started, latency ms].
+      slow,
+      serverCpu: cpuPercent(s0, s1, windowMs),
+      serverRssKb: s1 && s1.rssKb,
+      loadgenCpu: ((c1.user + c1.system) / 1000) / windowMs * 100
+    }
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** Spreads `list` over helper processes of at most `perWorker` clients each. */
+async function idleWorkers (list, perWorker, syncTimeoutMs) {
+  const n = Math.ceil(list.length / perWorker)
+  const workers = []
+  for (let w = 0; w < n; w++) {
+    const child = fork(path.join(__dirname, 'idle-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const inbox = []
+    const waiters = []
+    child.on('message', (m) => { const f = waiters.shift(); if (f) f(m); else inbox.push(m) })
+    const exited = new Promise((resolve) => child.on('exit', resolve))
+    const ask = (msg, ms) => new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`idle worker did not answer ${msg.cmd} in ${ms} ms`)), ms)
+      const done = (m) => { clearTimeout(timer); m.type === 'error' ? reject(new Error(m.message)) : resolve(m) }
+      if (inbox.length) done(inbox.shift()); else waiters.push(done)
+      child.send(msg)
+    })
+    workers.push({ child, ask, exited, share: list.slice(w * perWorker, (w + 1) * perWorker) })
+  }
+  // Source addresses 127.0.0.2-9 spread the client ports so that TIME_WAIT left by one
+  // scenario cannot exhaust the ephemeral ports of the next.
+  const localAddresses = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`)
+  return {
+    async open () {
+      const rs = await Promise.all(workers.map((w) => w.ask({ cmd: 'open', list: w.share, concurrency: 128, syncTimeoutMs, localAddresses }, 600_000)))
+      const errors = {}
+      for (const r of rs) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] || 0) + v
+      return {
+        ok: rs.reduce((a, r) => a + r.ok, 0),
+        failed: rs.reduce((a, r) => a + r.failed, 0),
+        errors,
+        ms: Math.max(...rs.map((r) => r.ms)),
+        sync: summary(rs.flatMap((r) => r.syncMs))
+      }
+    },
+    async check () {
+      const rs = await Promise.all(workers.map((w) => w.ask({ cmd: 'check' }, 60_000)))
+      const codes = {}
+      for (const r of rs) for (const [k, v] of Object.entries(r.closeCodes)) codes[k] = (codes[k] || 0) + v
+      return { open: rs.reduce((a, r) => a + r.open, 0), unexpectedlyClosed: rs.reduce((a, r) => a + r.unexpectedlyClosed, 0), closeCodes: codes }
+    },
+    async close () {
+      await Promise.all(workers.map((w) => w.ask({ cmd: 'close' }, 120_000).catch(() => w.child.kill('SIGKILL'))))
+      await Promise.all(workers.map((w) => Promise.race([w.exited, sleep(10_000).then(() => w.child.kill('SIGKILL'))])))
+    },
+    kill () { for (const w of workers) { try { w.child.kill('SIGKILL') } catch {} } }
+  }
+}
+
+async function idle (target, cfg) {
+  const { n: N, mode, perWorker = 9000, settleMs = 3000 } = cfg
+  const boards = mode === 'own' ? N : 1
+  return withServer(target, `idle-${mode}`, boards, async ({ server, rooms, port }) => {
+    await sleep(Math.min(1000, settleMs))
+    const before = server.stats()
+    const list = Array.from({ length: N }, (_, i) => target.clientOpts(port, rooms[mode === 'own' ? i : 0]))
+    const pool = await idleWorkers(list, perWorker, 60_000)
+    try {
+      const opened = await pool.open()
+      await sleep(settleMs)
+      const after = server.stats()
+      const state = await pool.check()
+      const t = Date.now()
+      await pool.close()
+      const closeMs = Date.now() - t
+      await sleep(settleMs)
+      const afterClose = server.stats()
+      return {
+        config: `${N} idle connections, ${mode === 'own' ? 'each in its own room' : 'all in one room'}`,
+        n: N,
+        mode,
+        connected: opened.ok,
+        failed: opened.failed,
+        errors: opened.errors,
+        connectMs: opened.ms,
+        connectRate: opened.ok / (opened.ms / 1000),
+        syncP50: opened.sync.p50,
+        syncP99: opened.sync.p99,
+        stillOpen: state.open,
+        dropped: state.unexpectedlyClosed,
+        closeCodes: state.closeCodes,
+        closeMs,
+        rssBeforeKb: before.rssKb,
+        rssAfterKb: after && after.rssKb,
+        rssAfterCloseKb: afterClose && afterClose.rssKb,
+        kbPerConn: after && opened.ok ? (after.rssKb - before.rssKb) / opened.ok : null
+      }
+    } finally {
+      pool.kill()
+    }
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function storm (target, cfg) {
+  const { clients: N, seedShapes = 100, syncTimeoutMs = 60_000, leaveSettleMs = 5000 } = cfg
+  return withServer(target, 'storm', 1, async ({ server, rooms, port }) => {
+    const opts = target.clientOpts(port, rooms[0])
+    // An existing user who drew a little and stays for the whole storm.
+    const seeder = new Client({ ...opts, withDoc: true, awareness: { user: { name: 'seeder', color: '#e03131' } } })
+    await seeder.open()
+    await seeder.whenSynced(10_000)
+    seeder.doc.transact(() => { for (let i = 0; i < seedShapes; i++) seeder.shapes.set(`seed-${i}`, makeShape(i, now())) })
+    const probe = new Client({ ...opts, withDoc: true })
+    await probe.open()
+    await probe.whenSynced(10_000)
+    const seeded = await until(() => probe.shapes.size >= seedShapes, 10_000, 20)
+    const seedBytes = Y.encodeStateAsUpdate(seeder.doc).length
+    await probe.close()
+    await sleep(500)
+    const before = server.stats()
+    const stopSampling = rssSampler(server)
+
+    const clients = Array.from({ length: N }, (_, i) => new Client({
+      ...opts,
+      withDoc: false,
+      awareness: { user: { name: `user ${i}`, color: '#1971c2' }, cursor: { x: i % 1000, y: Math.floor(i / 1000) } }
+    }))
+    const t0 = now()
+    const results = await Promise.allSettled(clients.map((c) => c.open().then(() => c.whenSynced(syncTimeoutMs))))
+    const allSyncedMs = now() - t0
+    const synced = clients.filter((c) => c.synced)
+    const failures = countBy(results.filter((r) => r.status === 'rejected'), (r) => String(r.reason.message).slice(0, 100))
+    const sync = summary(synced.map((c) => c.tSynced - c.tStart))
+    const incomplete = synced.filter((c) => c.step2Bytes < seedBytes * 0.9).length
+    // Let the awareness traffic settle (bounded), then ask a newcomer whom it sees.
+    let last = -1
+    let settled = 0
+    const tA = Date.now()
+    while (Date.now() - tA < 30_000 && settled < 4) {
+      const total = clients.reduce((a, c) => a + c.awarenessIn, 0)
+      settled = total === last ? settled + 1 : 0
+      last = total
+      await sleep(250)
+    }
+    const awarenessFrames = clients.reduce((a, c) => a + c.awarenessIn, 0)
+    const newcomer = new Client({ ...opts, withDoc: false, keepAwareness: true })
+    let seen = null
+    try {
+      await newcomer.open()
+      await newcomer.whenSynced(10_000)
+      await sleep(500)
+      seen = newcomer.awarenessSeen.size
+    } catch {}
+    await newcomer.close()
+    const peakSampled = stopSampling()
+    const peakStats = server.stats()
+    const dropped = clients.filter((c) => c.unexpectedlyClosed).length
+    const codes = closeCodes(clients)
+    // Everyone leaves.
+    const tL = now()
+    await Promise.all(clients.map((c) => c.close(10_000)))
+    const leaveMs = now() - tL
+    await sleep(leaveSettleMs)
+    const after = server.stats()
+    const seederOk = !seeder.closed
+    await seeder.close()
+    return {
+      config: `${N} clients with awareness join one room at once (board of ${seedShapes} shapes), then leave`,
+      n: N,
+      seeded,
+      synced: synced.length,
+      failures,
+      incomplete,
+      syncP50: sync.p50,
+      syncP99: sync.p99,
+      syncMax: sync.max,
+      allSyncedMs,
+      awarenessFrames,
+      newcomerSeesAwareness: seen,
+      awarenessExpected: N + 1,
+      dropped,
+      closeCodes: codes,
+      seederSurvived: seederOk,
+      leaveMs,
+      rssBeforeKb: before.rssKb,
+      rssPeakKb: Math.max(peakSampled, peakStats ? peakStats.rssKb : 0),
+      rssHwmKb: peakStats && peakStats.hwmKb,
+      rssAfterLeaveKb: after && after.rssKb
+    }
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function board (target, cfg) {
+  const { shapes: N, batch = 100, joins = 3, coldJoin = false } = cfg
+  return withServer(target, `board-${N}`, 1, async ({ server, rooms, port }) => {
+    const opts = target.clientOpts(port, rooms[0])
+    const filler = new Client({ ...opts, withDoc: true })
+    const observer = new Client({ ...opts, withDoc: true })
+    let observed = 0
+    observer.shapes.observe((ev) => { if (ev.transaction.origin === observer) observed += ev.keysChanged.size })
+    for (const c of [filler, observer]) { await c.open(); await c.whenSynced(10_000) }
+    const rss0 = server.stats()
+    const t0 = now()
+    const fillDeadline = Date.now() + 300_000
+    for (let i = 0; i < N; i += batch) {
+      if (Date.now() > fillDeadline) throw new Error(`filling took over 300 s (stopped at shape ${i})`)
+      const t = now()
+      filler.doc.transact(() => {
+        for (let j = i; j < Math.min(N, i + batch); j++) filler.shapes.set(`shape-${j}`, makeShape(j, t))
+      })
+      // Send as a client would: as fast as the socket drains.
+      while (filler.ws.bufferedAmount > (1 << 20) && Date.now() < fillDeadline && !filler.closed) await sleep(2)
+      if (filler.closed) throw new Error(`filler closed at shape ${i}: ${filler.closeCode} ${filler.closeReason}`)
+    }
+    const tSent = now()
+    const complete = await until(() => observed >= N || observer.closed, 180_000, 10)
+    const tFill = now()
+    const stored = Y.encodeStateAsUpdate(filler.doc).length
+    const afterFill = server.stats()
+    const joinMs = []
+    let joinSizes = []
+    for (let j = 0; j < joins; j++) {
+      const c = new Client({ ...opts, withDoc: true })
+      try {
+        await c.open()
+        await c.whenSynced(120_000)
+        joinMs.push(c.tSynced - c.tStart)
+        joinSizes.push(c.shapes.size)
+      } catch (e) {
+        joinSizes.push(`error: ${e.message}`)
+      }
+      await c.close()
+    }
+    const afterJoins = server.stats()
+    const fillerOk = !filler.closed && !observer.closed
+    await filler.close()
+    await observer.close()
+    const out = {
+      config: `${N} shapes in ${batch}-shape transactions, then ${joins} fresh joins`,
+      n: N,
+      observed,
+      complete: complete && observed >= N,
+      sendMs: tSent - t0,
+      fillMs: tFill - t0,
+      fillRate: N / ((tFill - t0) / 1000),
+      docBytes: stored,
+      joinMs: joinMs.length ? summary(joinMs).p50 : null,
+      joinMsAll: joinMs,
+      joinSizes,
+      joinsComplete: joinSizes.every((s) => s === N),
+      writersSurvived: fillerOk,
+      rssBeforeKb: rss0.rssKb,
+      rssAfterFillKb: afterFill && afterFill.rssKb,
+      rssAfterJoinsKb: afterJoins && afterJoins.rssKb
+    }
+    if (coldJoin) {
+      // Easel keeps the board in its store: restart the server and time a join that has to
+      // load the board from the store.
+      await server.stop()
+      await server.start()
+      const c = new Client({ ...opts, withDoc: true })
+      try {
+        await c.open()
+        await c.whenSynced(120_000)
+        out.coldJoinMs = c.tSynced - c.tStart
+        out.coldJoinSize = c.shapes.size
+      } catch (e) {
+        out.coldJoinSize = `error: ${e.message}`
+      }
+      await c.close()
+      const cold = server.stats()
+      out.rssAfterColdJoinKb = cold && cold.rssKb
+    }
+    return out
+  })
+}
+
+module.exports = { fanout, idle, storm, board, summary, MB }
