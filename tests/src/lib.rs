@@ -175,6 +175,17 @@ pub async fn spawn_pg_app_with(vars: &[(&str, &str)]) -> TestApp {
     spawn_app_with(Some(db), &all).await
 }
 
+/// Starts the real server against a fresh Postgres database reached through a
+/// [`TcpProxy`] the test owns, so it can cut the database off and bring it back.
+pub async fn spawn_app_behind_proxy(vars: &[(&str, &str)]) -> (TestApp, TcpProxy) {
+    let db = TestDb::create().await;
+    let proxy = TcpProxy::start(db.server_addr()).await;
+    let url = db.url_via(proxy.addr());
+    let mut all = vec![("DATABASE_URL", url.as_str())];
+    all.extend_from_slice(vars);
+    (spawn_app_with(Some(db), &all).await, proxy)
+}
+
 /// Starts the real server on port 0 against an embedded SQLite file in a temp dir.
 pub async fn spawn_sqlite_app() -> TestApp {
     spawn_app_with(None, &[]).await

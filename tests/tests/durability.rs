@@ -8,7 +8,7 @@ use easel::domain::Role;
 use easel_tests::board::shape_keys;
 use easel_tests::yclient::{YClient, open};
 use easel_tests::{
-    ServerProcess, TcpProxy, TestDb, board_with, spawn_app_with, spawn_pg_app_with, token,
+    ServerProcess, TestDb, board_with, spawn_app_behind_proxy, spawn_pg_app_with, token,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_easel-test-server");
@@ -97,14 +97,7 @@ async fn sigkill_loses_nothing_any_client_had_received() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_outage_loses_nothing_and_flips_readiness() {
-    let db = TestDb::create().await;
-    let proxy = TcpProxy::start(db.server_addr()).await;
-    let url = db.url_via(proxy.addr());
-    let app = spawn_app_with(
-        Some(db),
-        &[("DATABASE_URL", &url), ("EASEL_DB_TIMEOUT_MS", "500")],
-    )
-    .await;
+    let (app, proxy) = spawn_app_behind_proxy(&[("EASEL_DB_TIMEOUT_MS", "500")]).await;
     let board = board_with(&app, "alice", &[("bob", Role::Editor)]).await;
     let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
     let mut b = YClient::connect(&app.ws_url(&board, &token("bob", false, HOUR))).await;

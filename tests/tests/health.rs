@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use easel_tests::{TcpProxy, TestDb, spawn_app, spawn_app_with, spawn_sqlite_app};
+use easel_tests::{spawn_app, spawn_app_behind_proxy, spawn_sqlite_app};
 use serde_json::Value;
 
 #[tokio::test]
@@ -40,14 +40,7 @@ async fn unknown_routes_get_the_json_error_shape() {
 
 #[tokio::test]
 async fn readiness_turns_503_while_the_database_is_unreachable_and_recovers() {
-    let db = TestDb::create().await;
-    let proxy = TcpProxy::start(db.server_addr()).await;
-    let url = db.url_via(proxy.addr());
-    let app = spawn_app_with(
-        Some(db),
-        &[("DATABASE_URL", &url), ("EASEL_DB_TIMEOUT_MS", "1000")],
-    )
-    .await;
+    let (app, proxy) = spawn_app_behind_proxy(&[("EASEL_DB_TIMEOUT_MS", "1000")]).await;
     assert_eq!(app.get("/readyz").await.status(), 200);
 
     proxy.cut();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use easel::domain::{BoardId, Role};
 use easel_tests::board::shape_count;
 use easel_tests::yclient::YClient;
-use easel_tests::{TcpProxy, TestDb, board_with, spawn_app_with, spawn_pg_app_with, token};
+use easel_tests::{board_with, spawn_app_behind_proxy, spawn_pg_app_with, token};
 use yrs::{Map, Transact};
 
 const T: Duration = Duration::from_secs(15);
@@ -124,17 +124,10 @@ async fn documents_over_the_size_cap_are_refused_with_4413() {
 
 #[tokio::test]
 async fn the_unsaved_backlog_is_bounded_during_an_outage() {
-    let db = TestDb::create().await;
-    let proxy = TcpProxy::start(db.server_addr()).await;
-    let url = db.url_via(proxy.addr());
-    let app = spawn_app_with(
-        Some(db),
-        &[
-            ("DATABASE_URL", &url),
-            ("EASEL_DB_TIMEOUT_MS", "300"),
-            ("EASEL_MAX_PENDING_BYTES", "4096"),
-        ],
-    )
+    let (app, proxy) = spawn_app_behind_proxy(&[
+        ("EASEL_DB_TIMEOUT_MS", "300"),
+        ("EASEL_MAX_PENDING_BYTES", "4096"),
+    ])
     .await;
     let board = board_with(&app, "alice", &[("bob", Role::Editor)]).await;
     let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
