@@ -236,6 +236,162 @@ macro_rules! impl_store {
                 }
             }
 
+            async fn roles_on(
+                &self,
+                user: &UserId,
+                boards: &[BoardId],
+            ) -> Result<HashMap<BoardId, Role>> {
+                let mut roles = HashMap::with_capacity(boards.len());
+                for chunk in boards.chunks(ROLES_ON_CHUNK) {
+                    let mut query = sqlx::QueryBuilder::<$db>::new(sql::ROLES_ON);
+                    query.push_bind(user.as_str()).push(" AND board_id IN (");
+                    let mut ids = query.separated(", ");
+                    for board in chunk {
+                        ids.push_bind(board.as_uuid());
+                    }
+                    query.push(")");
+                    let rows: Vec<(uuid::Uuid, String)> =
+                        query.build_query_as().fetch_all(&self.pool).await?;
+                    for (board, role) in rows {
+                        roles.insert(BoardId::from(board), Role::parse(&role)?);
+                    }
+                }
+                Ok(roles)
+            }
+
+            async fn create_link(&self, new: &NewLink<'_>) -> Result<ShareLink> {
+                let role = new.validated_role()?;
+                sqlx::query_as::<_, ShareLinkRow>(sql::INSERT_LINK)
+                    .bind(new.id)
+                    .bind(new.board.as_uuid())
+                    .bind(new.token_hash)
+                    .bind(role.as_str())
+                    .bind(new.created_by.map(UserId::as_str))
+                    .bind(now_ms())
+                    .bind(new.expires_at)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                            StoreError::NotFound("board")
+                        }
+                        _ => conflict_on_unique(
+                            e,
+                            "a share link with this id or token already exists",
+                        ),
+                    })?
+                    .try_into()
+            }
+
+            async fn list_links(&self, board: BoardId) -> Result<Vec<ShareLink>> {
+                self.get_board(board).await?;
+                let rows: Vec<ShareLinkRow> = sqlx::query_as(sql::LIST_LINKS)
+                    .bind(board.as_uuid())
+                    .fetch_all(&self.pool)
+                    .await?;
+                convert(rows)
+            }
+
+            async fn get_link(&self, board: BoardId, id: uuid::Uuid) -> Result<ShareLink> {
+                sqlx::query_as::<_, ShareLinkRow>(sql::GET_LINK)
+                    .bind(board.as_uuid())
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("link"))?
+                    .try_into()
+            }
+
+            async fn find_link(&self, token_hash: &[u8]) -> Result<Option<ShareLink>> {
+                sqlx::query_as::<_, ShareLinkRow>(sql::LINK_BY_HASH)
+                    .bind(token_hash)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(ShareLink::try_from)
+                    .transpose()
+            }
+
+            async fn delete_link(&self, board: BoardId, id: uuid::Uuid) -> Result<Vec<UserId>> {
+                let mut tx = self.begin_write().await?;
+                // Locking the board orders this against `join_via_link`: nobody joins through
+                // the link between the memberships' removal and the link's.
+                Self::lock_board(&mut tx, board)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::NotFound(_) => StoreError::NotFound("link"),
+                        e => e,
+                    })?;
+                let removed: Vec<String> = sqlx::query_scalar(sql::DELETE_LINK_MEMBERS)
+                    .bind(board.as_uuid())
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let done = sqlx::query(sql::DELETE_LINK)
+                    .bind(board.as_uuid())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("link"));
+                }
+                tx.commit().await?;
+                let mut users = removed
+                    .iter()
+                    .map(|u| UserId::parse(u))
+                    .collect::<Result<Vec<_>, _>>()?;
+                users.sort();
+                Ok(users)
+            }
+
+            async fn join_via_link(
+                &self,
+                board: BoardId,
+                user: &UserId,
+                link: uuid::Uuid,
+                role: Role,
+            ) -> Result<Role> {
+                let role = link_role(role)?;
+                let mut tx = self.begin_write().await?;
+                Self::lock_board(&mut tx, board).await?;
+                sqlx::query_scalar::<_, uuid::Uuid>(sql::LINK_ON_BOARD)
+                    .bind(board.as_uuid())
+                    .bind(link)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StoreError::NotFound("link"))?;
+                let held: Option<String> = sqlx::query_scalar(sql::MEMBER_ROLE)
+                    .bind(board.as_uuid())
+                    .bind(user.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let effective = match held.as_deref().map(Role::parse).transpose()? {
+                    None => {
+                        sqlx::query(sql::INSERT_LINK_MEMBER)
+                            .bind(board.as_uuid())
+                            .bind(user.as_str())
+                            .bind(role.as_str())
+                            .bind(now_ms())
+                            .bind(link)
+                            .execute(&mut *tx)
+                            .await?;
+                        role
+                    }
+                    Some(held) if role > held => {
+                        sqlx::query(sql::RAISE_LINK_MEMBER)
+                            .bind(board.as_uuid())
+                            .bind(user.as_str())
+                            .bind(role.as_str())
+                            .bind(link)
+                            .execute(&mut *tx)
+                            .await?;
+                        role
+                    }
+                    Some(held) => held,
+                };
+                tx.commit().await?;
+                Ok(effective)
+            }
+
             async fn append_updates(
                 &self,
                 board: BoardId,
@@ -369,6 +525,14 @@ macro_rules! impl_store {
                     .try_into()
             }
 
+            async fn stored_size(&self, board: BoardId) -> Result<i64> {
+                sqlx::query_scalar(sql::STORED_SIZE)
+                    .bind(board.as_uuid())
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("board"))
+            }
+
             async fn create_user(&self, new: &NewUser) -> Result<User> {
                 let email = new.normalized_email()?;
                 sqlx::query_as::<_, UserRow>(sql::INSERT_USER)
@@ -422,6 +586,94 @@ macro_rules! impl_store {
                     .await?
                     .ok_or(StoreError::NotFound("user"))?
                     .try_into()
+            }
+
+            async fn set_user_admin(&self, id: &UserId, admin: bool) -> Result<User> {
+                sqlx::query_as::<_, UserRow>(sql::SET_ADMIN)
+                    .bind(id.as_str())
+                    .bind(admin)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("user"))?
+                    .try_into()
+            }
+
+            async fn set_password(&self, id: &UserId, hash: &str) -> Result<()> {
+                if hash.is_empty() {
+                    return Err(StoreError::Invalid(
+                        "a password hash must not be empty".into(),
+                    ));
+                }
+                let done = sqlx::query(sql::SET_PASSWORD)
+                    .bind(id.as_str())
+                    .bind(hash)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("user"));
+                }
+                Ok(())
+            }
+
+            async fn append_audit(&self, entry: &NewAudit<'_>) -> Result<AuditEntry> {
+                sqlx::query_as::<_, AuditRow>(sql::INSERT_AUDIT)
+                    .bind(now_ms())
+                    .bind(entry.actor)
+                    .bind(entry.validated_action()?)
+                    .bind(entry.board.map(|b| b.as_uuid()))
+                    .bind(entry.target)
+                    .bind(entry.details_json()?)
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_into()
+            }
+
+            async fn list_audit(&self, query: &AuditQuery) -> Result<AuditPage> {
+                let size = page_size(query.limit)?;
+                let rows: Vec<AuditRow> = sqlx::query_as(sql::LIST_AUDIT)
+                    .bind(query.board.map(|b| b.as_uuid()))
+                    .bind(query.actor.as_deref())
+                    .bind(query.action.as_deref())
+                    .bind(query.before)
+                    .bind(i64::from(size) + 1)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(AuditPage::from_rows(convert(rows)?, size))
+            }
+
+            async fn revoke_token(&self, jti: &str, expires_at: Millis) -> Result<()> {
+                if jti.is_empty() {
+                    return Err(StoreError::Invalid("a token id must not be empty".into()));
+                }
+                sqlx::query(sql::PURGE_REVOKED)
+                    .bind(now_ms())
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query(sql::INSERT_REVOKED)
+                    .bind(jti)
+                    .bind(expires_at)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn is_token_revoked(&self, jti: &str) -> Result<bool> {
+                let found: Option<String> = sqlx::query_scalar(sql::IS_REVOKED)
+                    .bind(jti)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(found.is_some())
+            }
+
+            async fn counts(&self) -> Result<Counts> {
+                let (boards, archived_boards, users, disabled_users): (i64, i64, i64, i64) =
+                    sqlx::query_as(sql::COUNTS).fetch_one(&self.pool).await?;
+                Ok(Counts {
+                    boards,
+                    archived_boards,
+                    users,
+                    disabled_users,
+                })
             }
         }
     };

@@ -1,4 +1,5 @@
-//! Durable storage of boards, members, users and board documents.
+//! Durable storage of boards, members, users, board documents, share links, the audit log
+//! and revoked tokens.
 //!
 //! Owns the [`Store`] trait, its data types and [`StoreError`], and the two backends
 //! (Postgres for production and multi-node, SQLite embedded). It deals in bytes: it knows
@@ -10,6 +11,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,11 +31,13 @@ pub const MAX_PAGE_SIZE: u32 = 500;
 pub const MAX_APPEND_BATCH: usize = 10_000;
 /// Longest version label, in characters.
 pub const MAX_VERSION_LABEL_CHARS: usize = 200;
+/// Most boards one query of `roles_on` asks about; longer lists are split (bind-parameter limits).
+const ROLES_ON_CHUNK: usize = 1000;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The named thing (board, member, user, version) does not exist.
+    /// The named thing (board, member, user, version, link) does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
     /// The thing already exists (a member already on the board, an email already registered).
@@ -415,6 +419,160 @@ impl UserPage {
     }
 }
 
+/// A link that lets whoever holds its token join a board. Its token is never stored, only
+/// a hash of it, and is not part of this type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShareLink {
+    /// The link's id.
+    pub id: Uuid,
+    /// The board it opens.
+    pub board: BoardId,
+    /// The role it grants: editor or viewer, never owner.
+    pub role: Role,
+    /// Who created it, if known.
+    pub created_by: Option<UserId>,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Millis>,
+}
+
+/// What creating a share link needs.
+#[derive(Debug, Clone)]
+pub struct NewLink<'a> {
+    /// The id to give it.
+    pub id: Uuid,
+    /// The board it opens.
+    pub board: BoardId,
+    /// A hash of its token (unique across all links).
+    pub token_hash: &'a [u8],
+    /// The role it grants; [`Role::Owner`] is refused.
+    pub role: Role,
+    /// Who creates it.
+    pub created_by: Option<&'a UserId>,
+    /// When it stops working, if ever.
+    pub expires_at: Option<Millis>,
+}
+
+impl NewLink<'_> {
+    fn validated_role(&self) -> Result<Role> {
+        link_role(self.role)
+    }
+}
+
+/// Refuses a role no share link may grant.
+fn link_role(role: Role) -> Result<Role> {
+    if role == Role::Owner {
+        return Err(StoreError::Invalid(
+            "a share link cannot grant the owner role".into(),
+        ));
+    }
+    Ok(role)
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    /// Its id, increasing with time.
+    pub id: i64,
+    /// When it happened.
+    pub at: Millis,
+    /// Who did it (a user id, or a name such as `cli`), if known.
+    pub actor: Option<String>,
+    /// What was done, such as `board.delete`.
+    pub action: String,
+    /// The board it concerns, if any (the board may since have been deleted).
+    pub board: Option<BoardId>,
+    /// The thing acted on within the board or the server (a user id, a link id), if any.
+    pub target: Option<String>,
+    /// Anything else worth keeping, as JSON.
+    pub details: Option<serde_json::Value>,
+}
+
+/// What appending an audit entry needs.
+#[derive(Debug, Clone)]
+pub struct NewAudit<'a> {
+    /// Who did it.
+    pub actor: Option<&'a str>,
+    /// What was done; must not be blank.
+    pub action: &'a str,
+    /// The board it concerns.
+    pub board: Option<BoardId>,
+    /// The thing acted on.
+    pub target: Option<&'a str>,
+    /// Anything else worth keeping.
+    pub details: Option<serde_json::Value>,
+}
+
+impl NewAudit<'_> {
+    fn validated_action(&self) -> Result<&str> {
+        let action = self.action.trim();
+        if action.is_empty() {
+            return Err(StoreError::Invalid(
+                "an audit action must not be blank".into(),
+            ));
+        }
+        Ok(action)
+    }
+
+    fn details_json(&self) -> Result<Option<String>> {
+        self.details
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(format!("audit details are not JSON: {e}")))
+    }
+}
+
+/// An audit log listing request, newest first. Filters combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only entries about this board.
+    pub board: Option<BoardId>,
+    /// Only entries by this actor.
+    pub actor: Option<String>,
+    /// Only entries with this action.
+    pub action: Option<String>,
+    /// Page size, 1..=[`MAX_PAGE_SIZE`] (0 means 50).
+    pub limit: u32,
+    /// Only entries with an id below this one (the previous page's `next`).
+    pub before: Option<i64>,
+}
+
+/// One page of the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditPage {
+    /// The entries on this page, newest first.
+    pub items: Vec<AuditEntry>,
+    /// The id to pass as `before` for the next page, if there is one.
+    pub next: Option<i64>,
+}
+
+impl AuditPage {
+    fn from_rows(mut items: Vec<AuditEntry>, page_size: u32) -> Self {
+        let next = if items.len() > page_size as usize {
+            items.truncate(page_size as usize);
+            items.last().map(|e| e.id)
+        } else {
+            None
+        };
+        Self { items, next }
+    }
+}
+
+/// How many boards and users the server holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// All boards, archived included.
+    pub boards: i64,
+    /// Archived boards.
+    pub archived_boards: i64,
+    /// All accounts, disabled included.
+    pub users: i64,
+    /// Disabled accounts.
+    pub disabled_users: i64,
+}
+
 /// Which backend a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -452,7 +610,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds a member; [`StoreError::Conflict`] if they already are one.
     async fn add_member(&self, board: BoardId, user: &UserId, role: Role) -> Result<Member>;
-    /// Changes a member's role; refuses to demote the last owner.
+    /// Changes a member's role; refuses to demote the last owner. The membership no longer
+    /// counts as granted by a share link.
     async fn set_member_role(&self, board: BoardId, user: &UserId, role: Role) -> Result<Member>;
     /// Removes a member; refuses to remove the last owner.
     async fn remove_member(&self, board: BoardId, user: &UserId) -> Result<()>;
@@ -460,6 +619,36 @@ pub trait Store: Send + Sync + 'static {
     async fn list_members(&self, board: BoardId) -> Result<Vec<Member>>;
     /// A user's role on a board, `None` if not a member; [`StoreError::NotFound`] if no such board.
     async fn role_of(&self, board: BoardId, user: &UserId) -> Result<Option<Role>>;
+    /// A user's roles on several boards at once; boards they are not a member of (or that do
+    /// not exist) are absent from the map.
+    async fn roles_on(&self, user: &UserId, boards: &[BoardId]) -> Result<HashMap<BoardId, Role>>;
+
+    /// Creates a share link; [`StoreError::Invalid`] if its role is owner,
+    /// [`StoreError::NotFound`] if the board does not exist.
+    async fn create_link(&self, new: &NewLink<'_>) -> Result<ShareLink>;
+    /// Lists a board's share links, newest first, expired ones included;
+    /// [`StoreError::NotFound`] if no such board.
+    async fn list_links(&self, board: BoardId) -> Result<Vec<ShareLink>>;
+    /// Fetches one of a board's share links; `NotFound("link")` if it has no such link.
+    async fn get_link(&self, board: BoardId, id: Uuid) -> Result<ShareLink>;
+    /// Finds the link whose token has this hash, expired or not (the caller checks).
+    async fn find_link(&self, token_hash: &[u8]) -> Result<Option<ShareLink>>;
+    /// Deletes a share link and the memberships it granted (never an owner's), atomically;
+    /// returns the users who lost their membership, in id order. `NotFound("link")` if the
+    /// board has no such link.
+    async fn delete_link(&self, board: BoardId, id: Uuid) -> Result<Vec<UserId>>;
+    /// Makes `user` a member through `link` (one of the board's links) with `role`, or, if
+    /// they already are one, keeps the higher of their role and `role`; the membership counts
+    /// as the link's only when the link raised it. Returns the role they now hold.
+    /// `NotFound("board")` or `NotFound("link")` if either is missing (expiry is the
+    /// caller's to check); [`StoreError::Invalid`] for the owner role.
+    async fn join_via_link(
+        &self,
+        board: BoardId,
+        user: &UserId,
+        link: Uuid,
+        role: Role,
+    ) -> Result<Role>;
 
     /// Appends updates to a board's log, atomically, and returns their sequence numbers:
     /// per board strictly increasing and gap-free, and visible to readers in that order.
@@ -477,6 +666,9 @@ pub trait Store: Send + Sync + 'static {
     async fn list_versions(&self, board: BoardId) -> Result<Vec<Version>>;
     /// Fetches a version and its state.
     async fn get_version(&self, board: BoardId, version: Uuid) -> Result<(Version, Vec<u8>)>;
+    /// How many bytes a board's document takes: its snapshot plus its logged updates;
+    /// [`StoreError::NotFound`] if no such board.
+    async fn stored_size(&self, board: BoardId) -> Result<i64>;
 
     /// Creates an account; [`StoreError::Conflict`] if the email is taken.
     async fn create_user(&self, new: &NewUser) -> Result<User>;
@@ -488,6 +680,25 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self, query: &UserQuery) -> Result<UserPage>;
     /// Disables or re-enables an account.
     async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<User>;
+    /// Grants or withdraws administrator rights; [`StoreError::NotFound`] if no such user.
+    async fn set_user_admin(&self, id: &UserId, admin: bool) -> Result<User>;
+    /// Replaces an account's password hash; [`StoreError::NotFound`] if no such user,
+    /// [`StoreError::Invalid`] if the hash is empty.
+    async fn set_password(&self, id: &UserId, hash: &str) -> Result<()>;
+
+    /// Appends an entry to the audit log.
+    async fn append_audit(&self, entry: &NewAudit<'_>) -> Result<AuditEntry>;
+    /// Lists the audit log, newest first.
+    async fn list_audit(&self, query: &AuditQuery) -> Result<AuditPage>;
+
+    /// Records that the token with id `jti` is revoked until `expires_at`; revoking it again
+    /// changes nothing. Purges revocations whose tokens have expired.
+    async fn revoke_token(&self, jti: &str, expires_at: Millis) -> Result<()>;
+    /// Whether the token with id `jti` was revoked.
+    async fn is_token_revoked(&self, jti: &str) -> Result<bool>;
+
+    /// How many boards and users there are.
+    async fn counts(&self) -> Result<Counts>;
 }
 
 /// Opens the store the configuration selects (Postgres for `DATABASE_URL`, SQLite otherwise).

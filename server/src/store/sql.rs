@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use super::{Board, Member, StoreError, User, Version};
+use super::{AuditEntry, Board, Member, ShareLink, StoreError, User, Version};
 use crate::domain::{BoardId, Role, UserId};
 
 pub(super) const INSERT_BOARD: &str = concat!(
@@ -39,7 +39,7 @@ pub(super) const MEMBER_ROLE: &str =
     "SELECT role FROM board_members WHERE board_id = $1 AND user_id = $2";
 pub(super) const COUNT_OWNERS: &str =
     "SELECT COUNT(*) FROM board_members WHERE board_id = $1 AND role = 'owner'";
-pub(super) const UPDATE_MEMBER: &str = "UPDATE board_members SET role = $3 WHERE board_id = $1 AND user_id = $2 \
+pub(super) const UPDATE_MEMBER: &str = "UPDATE board_members SET role = $3, via_link = NULL WHERE board_id = $1 AND user_id = $2 \
      RETURNING user_id, role, created_at";
 pub(super) const DELETE_MEMBER: &str =
     "DELETE FROM board_members WHERE board_id = $1 AND user_id = $2";
@@ -47,6 +47,27 @@ pub(super) const LIST_MEMBERS: &str = "SELECT user_id, role, created_at FROM boa
      ORDER BY CASE role WHEN 'owner' THEN 0 WHEN 'editor' THEN 1 ELSE 2 END, created_at, user_id";
 pub(super) const ROLE_OF: &str = "SELECT m.role FROM boards b \
      LEFT JOIN board_members m ON m.board_id = b.id AND m.user_id = $2 WHERE b.id = $1";
+
+/// Followed by one bound user id, then `AND board_id IN (...)` built at run time.
+pub(super) const ROLES_ON: &str = "SELECT board_id, role FROM board_members WHERE user_id = ";
+
+pub(super) const INSERT_LINK: &str = "INSERT INTO share_links \
+     (id, board_id, token_hash, role, created_by, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     RETURNING id, board_id, role, created_by, created_at, expires_at";
+pub(super) const LIST_LINKS: &str = "SELECT id, board_id, role, created_by, created_at, expires_at \
+     FROM share_links WHERE board_id = $1 ORDER BY created_at DESC, id DESC";
+pub(super) const GET_LINK: &str = "SELECT id, board_id, role, created_by, created_at, expires_at \
+     FROM share_links WHERE board_id = $1 AND id = $2";
+pub(super) const LINK_BY_HASH: &str = "SELECT id, board_id, role, created_by, created_at, expires_at \
+     FROM share_links WHERE token_hash = $1";
+pub(super) const LINK_ON_BOARD: &str = "SELECT id FROM share_links WHERE board_id = $1 AND id = $2";
+pub(super) const DELETE_LINK_MEMBERS: &str = "DELETE FROM board_members \
+     WHERE board_id = $1 AND via_link = $2 AND role <> 'owner' RETURNING user_id";
+pub(super) const DELETE_LINK: &str = "DELETE FROM share_links WHERE board_id = $1 AND id = $2";
+pub(super) const INSERT_LINK_MEMBER: &str = "INSERT INTO board_members \
+     (board_id, user_id, role, created_at, via_link) VALUES ($1, $2, $3, $4, $5)";
+pub(super) const RAISE_LINK_MEMBER: &str =
+    "UPDATE board_members SET role = $3, via_link = $4 WHERE board_id = $1 AND user_id = $2";
 
 pub(super) const BUMP_SEQ: &str =
     "UPDATE boards SET last_seq = last_seq + $2, updated_at = $3 WHERE id = $1 RETURNING last_seq";
@@ -60,6 +81,11 @@ pub(super) const UPSERT_SNAPSHOT: &str = "INSERT INTO board_snapshots (board_id,
      SET seq = excluded.seq, state = excluded.state, created_at = excluded.created_at";
 pub(super) const DELETE_COVERED: &str =
     "DELETE FROM board_updates WHERE board_id = $1 AND seq <= $2";
+
+pub(super) const STORED_SIZE: &str = "SELECT CAST(\
+     COALESCE((SELECT length(s.state) FROM board_snapshots s WHERE s.board_id = b.id), 0) + \
+     COALESCE((SELECT SUM(length(u.data)) FROM board_updates u WHERE u.board_id = b.id), 0) \
+     AS BIGINT) FROM boards b WHERE b.id = $1";
 
 pub(super) const INSERT_VERSION: &str = "INSERT INTO board_versions \
      (id, board_id, label, seq, state, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -78,6 +104,24 @@ pub(super) const LIST_USERS: &str = "SELECT id, email, name, password_hash, admi
      WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2";
 pub(super) const DISABLE_USER: &str = "UPDATE users SET disabled = $2 WHERE id = $1 \
      RETURNING id, email, name, password_hash, admin, disabled, created_at";
+pub(super) const SET_ADMIN: &str = "UPDATE users SET admin = $2 WHERE id = $1 \
+     RETURNING id, email, name, password_hash, admin, disabled, created_at";
+pub(super) const SET_PASSWORD: &str = "UPDATE users SET password_hash = $2 WHERE id = $1";
+pub(super) const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM boards), \
+     (SELECT COUNT(*) FROM boards WHERE archived_at IS NOT NULL), \
+     (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users WHERE disabled)";
+
+pub(super) const INSERT_AUDIT: &str = "INSERT INTO audit_log \
+     (at, actor, action, board_id, target, details) VALUES ($1, $2, $3, $4, $5, $6) \
+     RETURNING id, at, actor, action, board_id, target, details";
+pub(super) const LIST_AUDIT: &str = "SELECT id, at, actor, action, board_id, target, details FROM audit_log \
+     WHERE ($1 IS NULL OR board_id = $1) AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR action = $3) \
+     AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5";
+
+pub(super) const PURGE_REVOKED: &str = "DELETE FROM revoked_tokens WHERE expires_at < $1";
+pub(super) const INSERT_REVOKED: &str =
+    "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";
+pub(super) const IS_REVOKED: &str = "SELECT jti FROM revoked_tokens WHERE jti = $1";
 
 /// A `boards` row.
 #[derive(sqlx::FromRow)]
@@ -188,6 +232,64 @@ impl TryFrom<UserRow> for User {
             admin: r.admin,
             disabled: r.disabled,
             created_at: r.created_at,
+        })
+    }
+}
+
+/// A `share_links` row without its token hash.
+#[derive(sqlx::FromRow)]
+pub(super) struct ShareLinkRow {
+    id: Uuid,
+    board_id: Uuid,
+    role: String,
+    created_by: Option<String>,
+    created_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl TryFrom<ShareLinkRow> for ShareLink {
+    type Error = StoreError;
+    fn try_from(r: ShareLinkRow) -> Result<Self, StoreError> {
+        Ok(ShareLink {
+            id: r.id,
+            board: BoardId::from(r.board_id),
+            role: Role::parse(&r.role)?,
+            created_by: r.created_by.as_deref().map(UserId::parse).transpose()?,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+        })
+    }
+}
+
+/// An `audit_log` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditRow {
+    id: i64,
+    at: i64,
+    actor: Option<String>,
+    action: String,
+    board_id: Option<Uuid>,
+    target: Option<String>,
+    details: Option<String>,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        let details = r
+            .details
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(format!("stored audit details are not JSON: {e}")))?;
+        Ok(AuditEntry {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            action: r.action,
+            board: r.board_id.map(BoardId::from),
+            target: r.target,
+            details,
         })
     }
 }

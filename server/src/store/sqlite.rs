@@ -14,7 +14,10 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use super::common::impl_store;
-use super::sql::{self, BoardRow, MemberRow, UserRow, VersionRow, VersionStateRow, convert};
+use super::sql::{
+    self, AuditRow, BoardRow, MemberRow, ShareLinkRow, UserRow, VersionRow, VersionStateRow,
+    convert,
+};
 use super::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
