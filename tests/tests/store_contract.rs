@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use easel::domain::{BoardId, BoardName, DomainError, Role, UserId};
 use easel::store::{
-    ArchivedFilter, BoardCursor, BoardQuery, NewBoard, NewUser, NewVersion, PostgresStore,
-    SqliteStore, Store, StoreError, StoredDoc, UserQuery,
+    ArchivedFilter, AuditQuery, BoardCursor, BoardQuery, Counts, NewAudit, NewBoard, NewLink,
+    NewUser, NewVersion, PostgresStore, SqliteStore, Store, StoreError, StoredDoc, UserQuery,
+    now_ms,
 };
 use easel_tests::TestDb;
 use yrs::types::ToJson;
@@ -84,6 +85,15 @@ contract!(
     bad_input_gives_typed_errors,
     deleting_a_board_removes_all_its_data,
     migrations_are_idempotent,
+    share_links_are_created_listed_and_found,
+    deleting_a_link_removes_only_the_memberships_it_granted,
+    a_join_racing_the_links_deletion_never_outlives_it,
+    roles_on_many_boards_come_back_in_one_map,
+    deleting_a_board_removes_its_links_but_not_its_audit_trail,
+    the_audit_log_pages_newest_first_and_filters,
+    revoking_a_token_is_idempotent_and_purges_expired_ones,
+    counts_and_stored_sizes_follow_the_data,
+    admins_and_passwords_are_set,
 );
 
 fn user(s: &str) -> UserId {
@@ -1038,4 +1048,683 @@ async fn migrations_are_idempotent(fx: &Fixture) {
     let board = new_board(&*store, "Survives", "alice").await;
     let again = fx.open().await;
     assert_eq!(again.get_board(board).await.unwrap().name, "Survives");
+}
+
+fn link<'a>(board: BoardId, token_hash: &'a [u8], role: Role) -> NewLink<'a> {
+    NewLink {
+        id: uuid::Uuid::now_v7(),
+        board,
+        token_hash,
+        role,
+        created_by: None,
+        expires_at: None,
+    }
+}
+
+async fn share_links_are_created_listed_and_found(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Shared", "alice").await;
+    let alice = user("alice");
+    let past = now_ms() - 60_000;
+    let expired = store
+        .create_link(&NewLink {
+            created_by: Some(&alice),
+            expires_at: Some(past),
+            ..link(board, b"hash-expired", Role::Editor)
+        })
+        .await
+        .unwrap();
+    assert_eq!(expired.board, board);
+    assert_eq!(expired.role, Role::Editor);
+    assert_eq!(expired.created_by, Some(alice.clone()));
+    assert_eq!(expired.expires_at, Some(past));
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let viewer = store
+        .create_link(&link(board, b"hash-viewer", Role::Viewer))
+        .await
+        .unwrap();
+    assert_eq!((viewer.created_by.clone(), viewer.expires_at), (None, None));
+    assert!(viewer.created_at >= expired.created_at);
+
+    assert_eq!(
+        store.list_links(board).await.unwrap(),
+        vec![viewer.clone(), expired.clone()],
+        "newest first, the expired one included"
+    );
+    assert_eq!(store.get_link(board, expired.id).await.unwrap(), expired);
+    assert_eq!(
+        store.find_link(b"hash-viewer").await.unwrap(),
+        Some(viewer.clone())
+    );
+    assert_eq!(
+        store.find_link(b"hash-expired").await.unwrap(),
+        Some(expired.clone()),
+        "expiry is the caller's to check"
+    );
+    assert_eq!(store.find_link(b"no such hash").await.unwrap(), None);
+
+    let other = new_board(&*store, "Other", "bob").await;
+    assert!(store.list_links(other).await.unwrap().is_empty());
+    assert!(
+        matches!(
+            store.get_link(other, viewer.id).await,
+            Err(StoreError::NotFound("link"))
+        ),
+        "scoped to its board"
+    );
+    assert!(matches!(
+        store.get_link(board, uuid::Uuid::new_v4()).await,
+        Err(StoreError::NotFound("link"))
+    ));
+    assert!(matches!(
+        store
+            .create_link(&link(board, b"hash-owner", Role::Owner))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.find_link(b"hash-owner").await.unwrap(),
+        None,
+        "nothing stored"
+    );
+    assert!(matches!(
+        store
+            .create_link(&link(other, b"hash-viewer", Role::Viewer))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .create_link(&link(BoardId::new(), b"hash-ghost", Role::Viewer))
+            .await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.list_links(BoardId::new()).await,
+        Err(StoreError::NotFound("board"))
+    ));
+}
+
+async fn deleting_a_link_removes_only_the_memberships_it_granted(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Links", "alice").await;
+    let viewers = store
+        .create_link(&link(board, b"viewers", Role::Viewer))
+        .await
+        .unwrap();
+    let editors = store
+        .create_link(&link(board, b"editors", Role::Editor))
+        .await
+        .unwrap();
+    let join = |who: &str, link: uuid::Uuid, role: Role| {
+        let store = store.clone();
+        let who = user(who);
+        async move { store.join_via_link(board, &who, link, role).await }
+    };
+
+    // Joined through the viewer link, and nothing else: these go with it.
+    assert_eq!(
+        join("bob", viewers.id, Role::Viewer).await.unwrap(),
+        Role::Viewer
+    );
+    assert_eq!(
+        join("gina", viewers.id, Role::Viewer).await.unwrap(),
+        Role::Viewer
+    );
+    assert_eq!(
+        join("bob", viewers.id, Role::Viewer).await.unwrap(),
+        Role::Viewer,
+        "joining twice is harmless"
+    );
+    // Already an editor: the viewer link does not lower the role, and does not own it.
+    store
+        .add_member(board, &user("carol"), Role::Editor)
+        .await
+        .unwrap();
+    assert_eq!(
+        join("carol", viewers.id, Role::Viewer).await.unwrap(),
+        Role::Editor
+    );
+    // The owner stays owner.
+    assert_eq!(
+        join("alice", viewers.id, Role::Viewer).await.unwrap(),
+        Role::Owner
+    );
+    // Joined by link, then given a role explicitly: no longer the link's.
+    join("dave", viewers.id, Role::Viewer).await.unwrap();
+    store
+        .set_member_role(board, &user("dave"), Role::Editor)
+        .await
+        .unwrap();
+    join("olga", viewers.id, Role::Viewer).await.unwrap();
+    store
+        .set_member_role(board, &user("olga"), Role::Owner)
+        .await
+        .unwrap();
+    // Joined by link, removed, then added explicitly: not the link's either.
+    join("hank", viewers.id, Role::Viewer).await.unwrap();
+    store.remove_member(board, &user("hank")).await.unwrap();
+    store
+        .add_member(board, &user("hank"), Role::Viewer)
+        .await
+        .unwrap();
+    // Raised by the editor link: now that link's membership.
+    join("erin", viewers.id, Role::Viewer).await.unwrap();
+    assert_eq!(
+        join("erin", editors.id, Role::Editor).await.unwrap(),
+        Role::Editor
+    );
+    assert_eq!(
+        store.role_of(board, &user("erin")).await.unwrap(),
+        Some(Role::Editor)
+    );
+
+    assert_eq!(
+        store.delete_link(board, viewers.id).await.unwrap(),
+        vec![user("bob"), user("gina")]
+    );
+    let roles: HashMap<String, Role> = store
+        .list_members(board)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.user.to_string(), m.role))
+        .collect();
+    let expected: HashMap<String, Role> = [
+        ("alice", Role::Owner),
+        ("carol", Role::Editor),
+        ("dave", Role::Editor),
+        ("olga", Role::Owner),
+        ("hank", Role::Viewer),
+        ("erin", Role::Editor),
+    ]
+    .into_iter()
+    .map(|(u, r)| (u.to_owned(), r))
+    .collect();
+    assert_eq!(roles, expected);
+    assert!(matches!(
+        store.get_link(board, viewers.id).await,
+        Err(StoreError::NotFound("link"))
+    ));
+    assert!(matches!(
+        store.delete_link(board, viewers.id).await,
+        Err(StoreError::NotFound("link"))
+    ));
+    assert!(matches!(
+        join("ivan", viewers.id, Role::Viewer).await,
+        Err(StoreError::NotFound("link"))
+    ));
+    assert_eq!(
+        store.delete_link(board, editors.id).await.unwrap(),
+        vec![user("erin")]
+    );
+    assert_eq!(store.role_of(board, &user("erin")).await.unwrap(), None);
+
+    // A link only works on its own board, never grants owner, and needs a board.
+    let other = new_board(&*store, "Other", "bob").await;
+    let elsewhere = store
+        .create_link(&link(other, b"elsewhere", Role::Editor))
+        .await
+        .unwrap();
+    assert!(matches!(
+        join("ivan", elsewhere.id, Role::Editor).await,
+        Err(StoreError::NotFound("link"))
+    ));
+    assert!(matches!(
+        store.delete_link(board, elsewhere.id).await,
+        Err(StoreError::NotFound("link"))
+    ));
+    assert!(matches!(
+        store
+            .join_via_link(other, &user("ivan"), elsewhere.id, Role::Owner)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .join_via_link(BoardId::new(), &user("ivan"), elsewhere.id, Role::Viewer)
+            .await,
+        Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.delete_link(BoardId::new(), elsewhere.id).await,
+        Err(StoreError::NotFound("link"))
+    ));
+    assert_eq!(store.role_of(other, &user("ivan")).await.unwrap(), None);
+}
+
+async fn a_join_racing_the_links_deletion_never_outlives_it(fx: &Fixture) {
+    let store = fx.open().await;
+    let other = fx.open().await;
+    let board = new_board(&*store, "Race", "alice").await;
+    for i in 0..20 {
+        let hash = format!("race-{i}").into_bytes();
+        let shared = store
+            .create_link(&link(board, &hash, Role::Editor))
+            .await
+            .unwrap();
+        let who = user(&format!("racer-{i}"));
+        let (joined, deleted) = tokio::join!(
+            other.join_via_link(board, &who, shared.id, Role::Editor),
+            store.delete_link(board, shared.id),
+        );
+        let deleted = deleted.unwrap();
+        match joined {
+            Ok(role) => {
+                assert_eq!(role, Role::Editor);
+                assert_eq!(deleted, vec![who.clone()], "joined first, so removed");
+            }
+            Err(StoreError::NotFound("link")) => assert!(deleted.is_empty()),
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+        assert_eq!(store.role_of(board, &who).await.unwrap(), None);
+    }
+}
+
+async fn roles_on_many_boards_come_back_in_one_map(fx: &Fixture) {
+    let store = fx.open().await;
+    let owned = new_board(&*store, "Owned", "alice").await;
+    let edited = new_board(&*store, "Edited", "bob").await;
+    let viewed = new_board(&*store, "Viewed", "bob").await;
+    let foreign = new_board(&*store, "Foreign", "bob").await;
+    store
+        .add_member(edited, &user("alice"), Role::Editor)
+        .await
+        .unwrap();
+    store
+        .add_member(viewed, &user("alice"), Role::Viewer)
+        .await
+        .unwrap();
+    let ghost = BoardId::new();
+    let roles = store
+        .roles_on(&user("alice"), &[owned, edited, viewed, foreign, ghost])
+        .await
+        .unwrap();
+    let expected: HashMap<BoardId, Role> = [
+        (owned, Role::Owner),
+        (edited, Role::Editor),
+        (viewed, Role::Viewer),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(roles, expected);
+    assert!(
+        store
+            .roles_on(&user("alice"), &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .roles_on(&user("nobody"), &[owned, edited])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A long list (more than fits one statement's parameters on every backend) still works.
+    let mut many: Vec<BoardId> = (0..70_000).map(|_| BoardId::new()).collect();
+    many.extend([owned, viewed]);
+    let roles = store.roles_on(&user("alice"), &many).await.unwrap();
+    assert_eq!(
+        roles,
+        [(owned, Role::Owner), (viewed, Role::Viewer)]
+            .into_iter()
+            .collect()
+    );
+}
+
+async fn deleting_a_board_removes_its_links_but_not_its_audit_trail(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Doomed", "alice").await;
+    let shared = store
+        .create_link(&link(board, b"doomed", Role::Viewer))
+        .await
+        .unwrap();
+    store
+        .join_via_link(board, &user("bob"), shared.id, Role::Viewer)
+        .await
+        .unwrap();
+    let entry = store
+        .append_audit(&NewAudit {
+            actor: Some("alice"),
+            action: "board.delete",
+            board: Some(board),
+            target: None,
+            details: Some(serde_json::json!({"name": "Doomed"})),
+        })
+        .await
+        .unwrap();
+    store.delete_board(board).await.unwrap();
+    assert_eq!(store.find_link(b"doomed").await.unwrap(), None);
+    assert!(matches!(
+        store.get_link(board, shared.id).await,
+        Err(StoreError::NotFound("link"))
+    ));
+    let trail = store
+        .list_audit(&AuditQuery {
+            board: Some(board),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        trail.items,
+        vec![entry],
+        "the audit entry outlives its board"
+    );
+
+    // Recreated under the same id, the board has no links and no link members.
+    store
+        .create_board(&NewBoard {
+            id: board,
+            name: BoardName::parse("Reborn").unwrap(),
+            owner: user("carol"),
+        })
+        .await
+        .unwrap();
+    assert!(store.list_links(board).await.unwrap().is_empty());
+    assert_eq!(store.role_of(board, &user("bob")).await.unwrap(), None);
+    store
+        .create_link(&link(board, b"doomed", Role::Viewer))
+        .await
+        .unwrap();
+}
+
+async fn the_audit_log_pages_newest_first_and_filters(fx: &Fixture) {
+    let store = fx.open().await;
+    let (b1, b2) = (BoardId::new(), BoardId::new());
+    let started = now_ms();
+    let mut appended = Vec::new();
+    for i in 0..9 {
+        let target = format!("target-{i}");
+        let entry = store
+            .append_audit(&NewAudit {
+                actor: (i % 3 != 2).then_some(if i % 2 == 0 { "alice" } else { "bob" }),
+                action: if i < 5 { "member.add" } else { "link.create" },
+                board: match i % 3 {
+                    0 => Some(b1),
+                    1 => Some(b2),
+                    _ => None,
+                },
+                target: (i != 4).then_some(target.as_str()),
+                details: (i % 2 == 0).then(|| serde_json::json!({"n": i, "tags": ["a", "b"]})),
+            })
+            .await
+            .unwrap();
+        assert!(entry.at >= started);
+        assert_eq!(entry.target.as_deref(), (i != 4).then_some(target.as_str()));
+        assert_eq!(
+            entry.details,
+            (i % 2 == 0).then(|| serde_json::json!({"n": i, "tags": ["a", "b"]}))
+        );
+        appended.push(entry);
+    }
+    assert!(
+        appended.windows(2).all(|w| w[0].id < w[1].id),
+        "ids increase"
+    );
+    let newest_first: Vec<_> = appended.iter().rev().cloned().collect();
+
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store
+            .list_audit(&AuditQuery {
+                limit: 4,
+                before,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 4);
+        seen.extend(page.items);
+        match page.next {
+            Some(id) => before = Some(id),
+            None => break,
+        }
+    }
+    assert_eq!(seen, newest_first, "every entry once, newest first");
+
+    let ids = |q: AuditQuery| {
+        let store = store.clone();
+        async move {
+            store
+                .list_audit(&q)
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let expect = |keep: &dyn Fn(usize) -> bool| -> Vec<i64> {
+        (0..9)
+            .rev()
+            .filter(|&i| keep(i))
+            .map(|i| appended[i].id)
+            .collect()
+    };
+    assert_eq!(
+        ids(AuditQuery {
+            board: Some(b1),
+            ..Default::default()
+        })
+        .await,
+        expect(&|i| i % 3 == 0)
+    );
+    assert_eq!(
+        ids(AuditQuery {
+            actor: Some("bob".into()),
+            ..Default::default()
+        })
+        .await,
+        expect(&|i| i % 3 != 2 && i % 2 == 1)
+    );
+    assert_eq!(
+        ids(AuditQuery {
+            action: Some("link.create".into()),
+            ..Default::default()
+        })
+        .await,
+        expect(&|i| i >= 5)
+    );
+    assert_eq!(
+        ids(AuditQuery {
+            board: Some(b2),
+            actor: Some("alice".into()),
+            action: Some("member.add".into()),
+            ..Default::default()
+        })
+        .await,
+        expect(&|i| i % 3 == 1 && i % 2 == 0 && i < 5)
+    );
+    assert_eq!(
+        ids(AuditQuery {
+            before: Some(appended[3].id),
+            ..Default::default()
+        })
+        .await,
+        expect(&|i| i < 3)
+    );
+
+    for _ in 0..52 {
+        store
+            .append_audit(&NewAudit {
+                actor: None,
+                action: "bulk",
+                board: None,
+                target: None,
+                details: None,
+            })
+            .await
+            .unwrap();
+    }
+    let default_page = store.list_audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(default_page.items.len(), 50, "0 means the default of 50");
+    assert!(default_page.next.is_some());
+    assert!(matches!(
+        store
+            .list_audit(&AuditQuery {
+                limit: 501,
+                ..Default::default()
+            })
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store
+            .append_audit(&NewAudit {
+                actor: None,
+                action: "  ",
+                board: None,
+                target: None,
+                details: None,
+            })
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn revoking_a_token_is_idempotent_and_purges_expired_ones(fx: &Fixture) {
+    let store = fx.open().await;
+    let later = now_ms() + 3_600_000;
+    assert!(!store.is_token_revoked("jti-1").await.unwrap());
+    store.revoke_token("jti-1", later).await.unwrap();
+    assert!(store.is_token_revoked("jti-1").await.unwrap());
+    store.revoke_token("jti-1", later).await.unwrap();
+    assert!(
+        store.is_token_revoked("jti-1").await.unwrap(),
+        "revoking twice is harmless"
+    );
+
+    // A revocation whose token has already expired is kept until the next revocation purges it.
+    store
+        .revoke_token("jti-old", now_ms() - 1_000)
+        .await
+        .unwrap();
+    assert!(store.is_token_revoked("jti-old").await.unwrap());
+    store.revoke_token("jti-2", later).await.unwrap();
+    assert!(!store.is_token_revoked("jti-old").await.unwrap(), "purged");
+    assert!(store.is_token_revoked("jti-1").await.unwrap());
+    assert!(store.is_token_revoked("jti-2").await.unwrap());
+    assert!(!store.is_token_revoked("jti-unknown").await.unwrap());
+    assert!(matches!(
+        store.revoke_token("", later).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn counts_and_stored_sizes_follow_the_data(fx: &Fixture) {
+    let store = fx.open().await;
+    let zero = Counts {
+        boards: 0,
+        archived_boards: 0,
+        users: 0,
+        disabled_users: 0,
+    };
+    assert_eq!(store.counts().await.unwrap(), zero);
+    let board = new_board(&*store, "Sized", "alice").await;
+    new_board(&*store, "Active", "alice").await;
+    let archived = new_board(&*store, "Archived", "alice").await;
+    store.set_archived(archived, true).await.unwrap();
+    for i in 0..3 {
+        store
+            .create_user(&NewUser {
+                id: user(&format!("u{i}")),
+                email: format!("u{i}@example.com"),
+                name: format!("User {i}"),
+                password_hash: None,
+                admin: false,
+            })
+            .await
+            .unwrap();
+    }
+    store.set_user_disabled(&user("u1"), true).await.unwrap();
+    assert_eq!(
+        store.counts().await.unwrap(),
+        Counts {
+            boards: 3,
+            archived_boards: 1,
+            users: 3,
+            disabled_users: 1,
+        }
+    );
+
+    assert_eq!(store.stored_size(board).await.unwrap(), 0);
+    store
+        .append_updates(board, &[vec![1; 100], vec![2; 50]])
+        .await
+        .unwrap();
+    assert_eq!(store.stored_size(board).await.unwrap(), 150);
+    store.append_updates(board, &[vec![3; 25]]).await.unwrap();
+    assert_eq!(store.stored_size(board).await.unwrap(), 175);
+    store.compact(board, &[9; 40], 2).await.unwrap();
+    assert_eq!(
+        store.stored_size(board).await.unwrap(),
+        40 + 25,
+        "the snapshot plus what the log still holds"
+    );
+    assert!(matches!(
+        store.stored_size(BoardId::new()).await,
+        Err(StoreError::NotFound("board"))
+    ));
+}
+
+async fn admins_and_passwords_are_set(fx: &Fixture) {
+    let store = fx.open().await;
+    let created = store
+        .create_user(&NewUser {
+            id: user("ada"),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            password_hash: None,
+            admin: false,
+        })
+        .await
+        .unwrap();
+    let promoted = store.set_user_admin(&user("ada"), true).await.unwrap();
+    assert!(promoted.admin);
+    assert_eq!(
+        promoted,
+        easel::store::User {
+            admin: true,
+            ..created.clone()
+        }
+    );
+    assert!(store.get_user(&user("ada")).await.unwrap().admin);
+    assert!(
+        !store
+            .set_user_admin(&user("ada"), false)
+            .await
+            .unwrap()
+            .admin
+    );
+
+    store
+        .set_password(&user("ada"), "$argon2id$new")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .get_user(&user("ada"))
+            .await
+            .unwrap()
+            .password_hash
+            .as_deref(),
+        Some("$argon2id$new")
+    );
+    assert!(matches!(
+        store.set_password(&user("ada"), "").await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        store.set_user_admin(&user("ghost"), true).await,
+        Err(StoreError::NotFound("user"))
+    ));
+    assert!(matches!(
+        store.set_password(&user("ghost"), "$argon2id$x").await,
+        Err(StoreError::NotFound("user"))
+    ));
 }
