@@ -148,10 +148,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!(
                 "{}",
                 keys.issue(&TokenRequest {
-                    user,
                     name,
                     admin,
-                    ttl
+                    ..TokenRequest::new(user, ttl)
                 })?
             );
             Ok(())
