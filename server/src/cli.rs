@@ -1,4 +1,5 @@
-//! The command line (`easel serve`, `migrate`, `token`, `board ...`), parsed with clap.
+//! The command line (`easel serve`, `migrate`, `token`, `board ...`, `admin ...`), parsed
+//! with clap.
 //!
 //! Owns the CLI surface and how results and errors are printed: results on stdout, one
 //! error line on stderr, non-zero exit. It lives in the library so the integration tests
@@ -7,11 +8,11 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::auth::{JwtKeys, TokenRequest};
+use crate::auth::{JwtKeys, TokenRequest, check_password_policy, hash_password};
 use crate::config::Config;
 use crate::domain::{BoardId, BoardName, Role, UserId};
 use crate::startup::Application;
-use crate::store::{self, ArchivedFilter, BoardQuery, NewBoard, Store, StoreError};
+use crate::store::{self, ArchivedFilter, BoardQuery, NewBoard, NewUser, Store, StoreError};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -48,6 +49,29 @@ enum Command {
     /// Manage boards.
     #[command(subcommand)]
     Board(BoardCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account with a password and print its id. Prompts for the password twice
+    /// on the terminal (not echoed) unless --password-stdin is given.
+    CreateUser {
+        /// The account's email (its login; unique, stored lowercased).
+        #[arg(long)]
+        email: String,
+        /// The display name shown to others.
+        #[arg(long)]
+        name: String,
+        /// Make the account an administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -148,10 +172,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!(
                 "{}",
                 keys.issue(&TokenRequest {
-                    user,
                     name,
                     admin,
-                    ttl
+                    ..TokenRequest::new(user, ttl)
                 })?
             );
             Ok(())
@@ -159,6 +182,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Board(cmd) => {
             let store = open_store(&config).await?;
             let result = board(&*store, cmd).await;
+            store.close().await;
+            result
+        }
+        Command::Admin(cmd) => {
+            let store = open_store(&config).await?;
+            let result = admin(&*store, cmd).await;
             store.close().await;
             result
         }
@@ -172,6 +201,69 @@ async fn open_store(config: &Config) -> anyhow::Result<std::sync::Arc<dyn Store>
         .await
         .context("applying database migrations")?;
     Ok(store)
+}
+
+/// Longest display name `admin create-user` accepts, in characters.
+const MAX_NAME_CHARS: usize = 200;
+
+async fn admin(store: &dyn Store, cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::CreateUser {
+            email,
+            name,
+            admin,
+            password_stdin,
+        } => {
+            let name = name.trim().to_owned();
+            anyhow::ensure!(!name.is_empty(), "invalid name: must not be empty");
+            anyhow::ensure!(
+                name.chars().count() <= MAX_NAME_CHARS,
+                "invalid name: longer than {MAX_NAME_CHARS} characters"
+            );
+            anyhow::ensure!(
+                !name.chars().any(char::is_control),
+                "invalid name: contains control characters"
+            );
+            if store.find_user_by_email(&email).await?.is_some() {
+                anyhow::bail!(
+                    "an account with the email {:?} already exists",
+                    email.trim()
+                );
+            }
+            let password = tokio::task::spawn_blocking(move || read_password(password_stdin))
+                .await
+                .context("reading the password")??;
+            check_password_policy(&password)?;
+            let new = NewUser {
+                id: UserId::parse(&uuid::Uuid::now_v7().to_string())?,
+                email,
+                name,
+                password_hash: Some(hash_password(&password).await?),
+                admin,
+            };
+            println!("{}", store.create_user(&new).await?.id);
+        }
+    }
+    Ok(())
+}
+
+/// The new password: the first line of stdin, or typed twice on the terminal without echo.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        return Ok(line.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    let prompt = |text: &str| {
+        rpassword::prompt_password(text)
+            .context("reading the password from the terminal (or pass --password-stdin)")
+    };
+    let first = prompt("Password: ")?;
+    let second = prompt("Repeat the password: ")?;
+    anyhow::ensure!(first == second, "the passwords do not match");
+    Ok(first)
 }
 
 async fn board(store: &dyn Store, cmd: BoardCommand) -> anyhow::Result<()> {

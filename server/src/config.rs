@@ -1,8 +1,9 @@
 //! Every setting Easel reads, from environment variables, with defaults and validation.
 //!
 //! Owns parsing and validating settings; it does no I/O beyond reading the variables it is
-//! handed, so it is unit-testable. Secrets are redacted in `Debug`. The README's settings
-//! table lists exactly the variables named here.
+//! handed (and the key file `EASEL_JWT_PUBLIC_KEY` may name), so it is unit-testable.
+//! Secrets are redacted in `Debug`. The README's settings table lists exactly the variables
+//! named here.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -105,6 +106,54 @@ pub struct Config {
     pub allowed_origins: Option<Vec<String>>,
     /// The realtime limits and timings.
     pub realtime: Realtime,
+    /// `EASEL_OPEN_SIGNUP`: whether anyone may create an account.
+    pub open_signup: bool,
+    /// `EASEL_GUEST_LINKS`: whether share links may admit guests without an account.
+    pub guest_links: bool,
+    /// `EASEL_TOKEN_TTL_SECS`: how long a token from login is valid.
+    pub token_ttl: Duration,
+    /// `EASEL_PUBLIC_URL`: the base URL share-link URLs are built on: `http(s)://host[:port][/path]`,
+    /// no query, no trailing slash. `None`: links are built from the request's host.
+    pub public_url: Option<String>,
+    /// `EASEL_LOGIN_ATTEMPTS_PER_MINUTE`: login attempts allowed per client IP and per account.
+    pub login_attempts_per_minute: u32,
+    /// `EASEL_ADMIN_EMAIL` and `EASEL_ADMIN_PASSWORD`: an administrator account created at
+    /// start when no account has that email.
+    pub first_admin: Option<FirstAdmin>,
+    /// `EASEL_JWT_PUBLIC_KEY`, `EASEL_JWT_ISSUER`, `EASEL_JWT_AUDIENCE`: an external identity
+    /// provider whose tokens Easel accepts besides its own.
+    pub external_issuer: Option<ExternalIssuer>,
+}
+
+/// The administrator account `easel serve` creates when it does not exist yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstAdmin {
+    /// `EASEL_ADMIN_EMAIL`.
+    pub email: String,
+    /// `EASEL_ADMIN_PASSWORD`, already checked against the password policy.
+    pub password: Secret,
+}
+
+/// The signature algorithm of an external issuer's key, fixed by the key's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalAlgorithm {
+    /// An RSA key (at least 2048 bits): RS256.
+    Rs256,
+    /// An EC P-256 key: ES256.
+    Es256,
+}
+
+/// An external identity provider whose tokens Easel verifies with a public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalIssuer {
+    /// The algorithm its tokens must be signed with.
+    pub algorithm: ExternalAlgorithm,
+    /// Its public key, PEM text (SPKI, or PKCS#1 for RSA).
+    pub public_key_pem: String,
+    /// The `iss` its tokens must carry.
+    pub issuer: String,
+    /// The `aud` its tokens must carry (alone or among others).
+    pub audience: String,
 }
 
 /// Settings of the realtime core (rooms and WebSocket connections).
@@ -140,6 +189,8 @@ pub struct Realtime {
 
 /// Shortest accepted `EASEL_JWT_SECRET`, in bytes (HS256 wants at least 256 bits).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Smallest accepted RSA key for `EASEL_JWT_PUBLIC_KEY`, in bits.
+pub const MIN_RSA_KEY_BITS: usize = 2048;
 
 impl Config {
     /// Reads the configuration from the process environment.
@@ -254,6 +305,23 @@ impl Config {
             )?),
         };
 
+        let open_signup = parse_bool(&get, "EASEL_OPEN_SIGNUP", true)?;
+        let guest_links = parse_bool(&get, "EASEL_GUEST_LINKS", false)?;
+        let token_ttl = Duration::from_secs(parse_num(
+            &get,
+            "EASEL_TOKEN_TTL_SECS",
+            7 * 86_400,
+            60,
+            366 * 86_400,
+        )?);
+        let public_url = get("EASEL_PUBLIC_URL")
+            .map(|v| parse_public_url(v.trim()))
+            .transpose()?;
+        let login_attempts_per_minute =
+            parse_num(&get, "EASEL_LOGIN_ATTEMPTS_PER_MINUTE", 10, 1, 100_000)? as u32;
+        let first_admin = parse_first_admin(&get)?;
+        let external_issuer = parse_external_issuer(&get)?;
+
         Ok(Self {
             bind,
             mode,
@@ -268,8 +336,150 @@ impl Config {
             shutdown_timeout,
             allowed_origins,
             realtime,
+            open_signup,
+            guest_links,
+            token_ttl,
+            public_url,
+            login_attempts_per_minute,
+            first_admin,
+            external_issuer,
         })
     }
+}
+
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let Some(v) = get(var) else {
+        return Ok(default);
+    };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(bad(var, format!("{v:?} is neither true nor false"))),
+    }
+}
+
+fn parse_public_url(v: &str) -> Result<String, ConfigError> {
+    const VAR: &str = "EASEL_PUBLIC_URL";
+    let url = url::Url::parse(v).map_err(|e| {
+        bad(
+            VAR,
+            format!("{v:?} is not a URL like https://easel.example.com: {e}"),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(VAR, "must start with http:// or https://"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad(VAR, "needs a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(
+            VAR,
+            "must not have a query (?...) or a fragment (#...)",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad(VAR, "must not hold credentials"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn parse_first_admin(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<FirstAdmin>, ConfigError> {
+    match (get("EASEL_ADMIN_EMAIL"), get("EASEL_ADMIN_PASSWORD")) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(bad(
+            "EASEL_ADMIN_PASSWORD",
+            "is required when EASEL_ADMIN_EMAIL is set",
+        )),
+        (None, Some(_)) => Err(bad(
+            "EASEL_ADMIN_EMAIL",
+            "is required when EASEL_ADMIN_PASSWORD is set",
+        )),
+        (Some(email), Some(password)) => {
+            let email = email.trim().to_owned();
+            let plausible = email
+                .split_once('@')
+                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+            if !plausible {
+                return Err(bad("EASEL_ADMIN_EMAIL", "is not an email address"));
+            }
+            crate::auth::check_password_policy(&password)
+                .map_err(|e| bad("EASEL_ADMIN_PASSWORD", e.to_string()))?;
+            Ok(Some(FirstAdmin {
+                email,
+                password: Secret::new(password),
+            }))
+        }
+    }
+}
+
+fn parse_external_issuer(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ExternalIssuer>, ConfigError> {
+    const KEY: &str = "EASEL_JWT_PUBLIC_KEY";
+    let Some(key) = get(KEY) else {
+        if get("EASEL_JWT_ISSUER").is_some() || get("EASEL_JWT_AUDIENCE").is_some() {
+            return Err(bad(
+                KEY,
+                "is required when EASEL_JWT_ISSUER or EASEL_JWT_AUDIENCE is set",
+            ));
+        }
+        return Ok(None);
+    };
+    let required = |var: &'static str| {
+        get(var)
+            .map(|v| v.trim().to_owned())
+            .ok_or_else(|| bad(var, format!("is required when {KEY} is set")))
+    };
+    let issuer = required("EASEL_JWT_ISSUER")?;
+    let audience = required("EASEL_JWT_AUDIENCE")?;
+    let key = key.trim();
+    let pem = if key.starts_with("-----BEGIN") {
+        // A PEM squeezed into one line (an env file) keeps its line breaks as `\n`.
+        key.replace("\\n", "\n")
+    } else {
+        std::fs::read_to_string(key)
+            .map_err(|e| bad(KEY, format!("reading the key file {key:?}: {e}")))?
+    };
+    let algorithm = classify_public_key(&pem).map_err(|m| bad(KEY, m))?;
+    Ok(Some(ExternalIssuer {
+        algorithm,
+        public_key_pem: pem,
+        issuer,
+        audience,
+    }))
+}
+
+/// Which algorithm a PEM public key is for: RSA (SPKI or PKCS#1, at least
+/// [`MIN_RSA_KEY_BITS`]) means RS256, EC P-256 means ES256; anything else is refused.
+fn classify_public_key(pem: &str) -> Result<ExternalAlgorithm, String> {
+    use p256::pkcs8::DecodePublicKey as _;
+    use rsa::pkcs1::DecodeRsaPublicKey as _;
+    use rsa::traits::PublicKeyParts as _;
+
+    if p256::PublicKey::from_public_key_pem(pem).is_ok() {
+        return Ok(ExternalAlgorithm::Es256);
+    }
+    let rsa = rsa::RsaPublicKey::from_public_key_pem(pem)
+        .or_else(|_| rsa::RsaPublicKey::from_pkcs1_pem(pem))
+        .map_err(|_| {
+            "is not a PEM public key of a supported type (RSA for RS256, EC P-256 for ES256)"
+                .to_owned()
+        })?;
+    let bits = rsa.size() * 8;
+    if bits < MIN_RSA_KEY_BITS {
+        return Err(format!(
+            "the RSA key has {bits} bits; at least {MIN_RSA_KEY_BITS} are required"
+        ));
+    }
+    Ok(ExternalAlgorithm::Rs256)
 }
 
 fn parse_database_url(url: &str) -> Result<Database, ConfigError> {
@@ -367,6 +577,11 @@ mod tests {
             ("EASEL_LOG", "easel=loud"),
             ("EASEL_LOG_FORMAT", "xml"),
             ("EASEL_SHUTDOWN_TIMEOUT_SECS", "-1"),
+            ("EASEL_OPEN_SIGNUP", "maybe"),
+            ("EASEL_GUEST_LINKS", "2"),
+            ("EASEL_TOKEN_TTL_SECS", "0"),
+            ("EASEL_PUBLIC_URL", "easel.example.com"),
+            ("EASEL_LOGIN_ATTEMPTS_PER_MINUTE", "0"),
         ] {
             let e = config(&[(var, value)]).unwrap_err();
             assert_eq!(e.var, var, "{value}");
@@ -396,6 +611,173 @@ mod tests {
             !shown.contains(secret) && !shown.contains("hunter2"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn identity_settings_have_defaults() {
+        let c = config(&[]).unwrap();
+        assert!(c.open_signup);
+        assert!(!c.guest_links);
+        assert_eq!(c.token_ttl, Duration::from_secs(604_800));
+        assert_eq!(c.public_url, None);
+        assert_eq!(c.login_attempts_per_minute, 10);
+        assert_eq!(c.first_admin, None);
+        assert_eq!(c.external_issuer, None);
+    }
+
+    #[test]
+    fn identity_settings_parse() {
+        let c = config(&[
+            ("EASEL_OPEN_SIGNUP", "false"),
+            ("EASEL_GUEST_LINKS", "yes"),
+            ("EASEL_TOKEN_TTL_SECS", "3600"),
+            ("EASEL_PUBLIC_URL", "https://example.com/easel/"),
+            ("EASEL_LOGIN_ATTEMPTS_PER_MINUTE", "5"),
+        ])
+        .unwrap();
+        assert!(!c.open_signup);
+        assert!(c.guest_links);
+        assert_eq!(c.token_ttl, Duration::from_secs(3600));
+        assert_eq!(c.public_url.as_deref(), Some("https://example.com/easel"));
+        assert_eq!(c.login_attempts_per_minute, 5);
+        for flag in ["1", "ON", " True "] {
+            assert!(config(&[("EASEL_GUEST_LINKS", flag)]).unwrap().guest_links);
+        }
+        for flag in ["0", "off", "No"] {
+            assert!(!config(&[("EASEL_OPEN_SIGNUP", flag)]).unwrap().open_signup);
+        }
+    }
+
+    #[test]
+    fn the_public_url_is_a_plain_http_base() {
+        let url = |v: &str| config(&[("EASEL_PUBLIC_URL", v)]).map(|c| c.public_url);
+        assert_eq!(
+            url("http://localhost:8080").unwrap().as_deref(),
+            Some("http://localhost:8080")
+        );
+        for bad in [
+            "ftp://example.com",
+            "https://example.com/?x=1",
+            "https://example.com/#top",
+            "https://user:pw@example.com",
+            "/relative/path",
+        ] {
+            assert_eq!(url(bad).unwrap_err().var, "EASEL_PUBLIC_URL", "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_first_admin_needs_both_variables_and_a_good_password() {
+        let c = config(&[
+            ("EASEL_ADMIN_EMAIL", " admin@example.com "),
+            ("EASEL_ADMIN_PASSWORD", "correct horse battery"),
+        ])
+        .unwrap();
+        let admin = c.first_admin.clone().unwrap();
+        assert_eq!(admin.email, "admin@example.com");
+        assert_eq!(admin.password.expose(), "correct horse battery");
+        assert!(!format!("{c:?}").contains("correct horse"), "redacted");
+
+        let e = config(&[("EASEL_ADMIN_EMAIL", "admin@example.com")]).unwrap_err();
+        assert_eq!(e.var, "EASEL_ADMIN_PASSWORD");
+        let e = config(&[("EASEL_ADMIN_PASSWORD", "correct horse battery")]).unwrap_err();
+        assert_eq!(e.var, "EASEL_ADMIN_EMAIL");
+        let e = config(&[
+            ("EASEL_ADMIN_EMAIL", "admin"),
+            ("EASEL_ADMIN_PASSWORD", "correct horse battery"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "EASEL_ADMIN_EMAIL");
+        let e = config(&[
+            ("EASEL_ADMIN_EMAIL", "admin@example.com"),
+            ("EASEL_ADMIN_PASSWORD", "short"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "EASEL_ADMIN_PASSWORD");
+        assert!(!e.to_string().contains("short"), "{e}");
+    }
+
+    fn issuer_config(key: &str) -> Result<Config, ConfigError> {
+        config(&[
+            ("EASEL_JWT_PUBLIC_KEY", key),
+            ("EASEL_JWT_ISSUER", "https://id.example.com"),
+            ("EASEL_JWT_AUDIENCE", "easel"),
+        ])
+    }
+
+    #[test]
+    fn an_external_key_picks_its_algorithm() {
+        use crate::auth::test_keys;
+        let rsa = issuer_config(test_keys::RSA_PUBLIC).unwrap();
+        let issuer = rsa.external_issuer.unwrap();
+        assert_eq!(issuer.algorithm, ExternalAlgorithm::Rs256);
+        assert_eq!(issuer.issuer, "https://id.example.com");
+        assert_eq!(issuer.audience, "easel");
+        let pkcs1 = issuer_config(test_keys::RSA_PUBLIC_PKCS1).unwrap();
+        assert_eq!(
+            pkcs1.external_issuer.unwrap().algorithm,
+            ExternalAlgorithm::Rs256
+        );
+        let ec = issuer_config(test_keys::EC_PUBLIC).unwrap();
+        assert_eq!(
+            ec.external_issuer.unwrap().algorithm,
+            ExternalAlgorithm::Es256
+        );
+        let one_line = test_keys::EC_PUBLIC.replace('\n', "\\n");
+        let ec = issuer_config(&one_line).unwrap();
+        assert_eq!(
+            ec.external_issuer.unwrap().public_key_pem,
+            test_keys::EC_PUBLIC
+        );
+    }
+
+    #[test]
+    fn an_external_key_may_be_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("issuer.pem");
+        std::fs::write(&path, crate::auth::test_keys::RSA_PUBLIC).unwrap();
+        let c = issuer_config(path.to_str().unwrap()).unwrap();
+        assert_eq!(
+            c.external_issuer.unwrap().public_key_pem,
+            crate::auth::test_keys::RSA_PUBLIC
+        );
+        let missing = dir.path().join("missing.pem");
+        let e = issuer_config(missing.to_str().unwrap()).unwrap_err();
+        assert_eq!(e.var, "EASEL_JWT_PUBLIC_KEY");
+        assert!(e.to_string().contains("missing.pem"), "{e}");
+    }
+
+    #[test]
+    fn unsupported_external_keys_are_refused() {
+        use crate::auth::test_keys;
+        for key in [
+            test_keys::P384_PUBLIC,
+            test_keys::RSA_1024_PUBLIC,
+            test_keys::RSA_PRIVATE,
+            "-----BEGIN PUBLIC KEY-----\ngarbage\n-----END PUBLIC KEY-----\n",
+        ] {
+            let e = issuer_config(key).unwrap_err();
+            assert_eq!(e.var, "EASEL_JWT_PUBLIC_KEY", "{e}");
+        }
+    }
+
+    #[test]
+    fn an_external_key_needs_issuer_and_audience() {
+        let key = crate::auth::test_keys::RSA_PUBLIC;
+        let e = config(&[
+            ("EASEL_JWT_PUBLIC_KEY", key),
+            ("EASEL_JWT_AUDIENCE", "easel"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "EASEL_JWT_ISSUER");
+        let e = config(&[
+            ("EASEL_JWT_PUBLIC_KEY", key),
+            ("EASEL_JWT_ISSUER", "https://id.example.com"),
+        ])
+        .unwrap_err();
+        assert_eq!(e.var, "EASEL_JWT_AUDIENCE");
+        let e = config(&[("EASEL_JWT_ISSUER", "https://id.example.com")]).unwrap_err();
+        assert_eq!(e.var, "EASEL_JWT_PUBLIC_KEY");
     }
 
     #[test]

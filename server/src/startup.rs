@@ -3,7 +3,8 @@
 //!
 //! Owns the start-up and shutdown order: stop accepting, let in-flight requests finish
 //! (up to `EASEL_SHUTDOWN_TIMEOUT_SECS`), then close the store's pool. A second signal
-//! exits at once.
+//! exits at once. Start-up also creates the first administrator (`EASEL_ADMIN_EMAIL`) when
+//! no account has that email.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -13,11 +14,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
-use crate::auth::JwtKeys;
-use crate::config::Config;
+use crate::auth::{JwtKeys, hash_password};
+use crate::config::{Config, FirstAdmin};
+use crate::domain::UserId;
 use crate::http::{self, AppState};
 use crate::rooms::{Hub, RoomSettings};
-use crate::store::{self, Store};
+use crate::store::{self, NewUser, Store, StoreError};
 use crate::telemetry;
 
 /// A built, listening, not yet awaited Easel server.
@@ -45,9 +47,9 @@ impl Shutdown {
 }
 
 impl Application {
-    /// Opens and migrates the store, binds `config.bind` (port 0 picks a free port) and
-    /// starts serving. Fails with the cause when the store cannot be migrated or the
-    /// address cannot be bound.
+    /// Opens and migrates the store, creates the first administrator if configured and
+    /// missing, binds `config.bind` (port 0 picks a free port) and starts serving. Fails
+    /// with the cause when the store cannot be migrated or the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let keys = JwtKeys::from_config(&config).context("loading the JWT signing key")?;
         let store = store::open(&config).await.context("opening the store")?;
@@ -55,6 +57,11 @@ impl Application {
             .migrate()
             .await
             .context("applying database migrations")?;
+        if let Some(admin) = &config.first_admin {
+            ensure_first_admin(&*store, admin)
+                .await
+                .context("creating the first administrator (EASEL_ADMIN_EMAIL)")?;
+        }
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("binding EASEL_BIND={}", config.bind))?;
         let port = listener.local_addr()?.port();
@@ -140,6 +147,37 @@ impl Application {
         result.context("running the HTTP server")
     }
 }
+
+/// Creates the `EASEL_ADMIN_EMAIL` account as an administrator unless an account with that
+/// email exists, which is then left as it is (its password and role included).
+async fn ensure_first_admin(store: &dyn Store, admin: &FirstAdmin) -> anyhow::Result<()> {
+    if store.find_user_by_email(&admin.email).await?.is_some() {
+        tracing::debug!(email = %admin.email, "the first administrator exists: left unchanged");
+        return Ok(());
+    }
+    let new = NewUser {
+        id: UserId::parse(&uuid::Uuid::now_v7().to_string())?,
+        email: admin.email.clone(),
+        name: FIRST_ADMIN_NAME.to_owned(),
+        password_hash: Some(hash_password(admin.password.expose()).await?),
+        admin: true,
+    };
+    match store.create_user(&new).await {
+        Ok(user) => {
+            tracing::info!(user_id = %user.id, email = %user.email, "created the first administrator");
+            Ok(())
+        }
+        // Another node starting at the same moment created it first.
+        Err(StoreError::Conflict(_)) => {
+            tracing::debug!(email = %admin.email, "the first administrator exists: left unchanged");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The display name given to the account `EASEL_ADMIN_EMAIL` creates.
+const FIRST_ADMIN_NAME: &str = "Administrator";
 
 async fn wait_for_signal() {
     #[cfg(unix)]

@@ -328,10 +328,9 @@ impl TestApp {
 pub fn token(user: &str, admin: bool, ttl: std::time::Duration) -> String {
     let keys = easel::auth::JwtKeys::from_secret(&easel::config::Secret::new(TEST_JWT_SECRET));
     keys.issue(&easel::auth::TokenRequest {
-        user: easel::domain::UserId::parse(user).unwrap(),
         name: Some(user.to_owned()),
         admin,
-        ttl,
+        ..easel::auth::TokenRequest::new(easel::domain::UserId::parse(user).unwrap(), ttl)
     })
     .unwrap()
 }

@@ -63,11 +63,9 @@ async fn refusals_send_no_board_data() {
         .as_secs();
     let claims = |exp: u64, nbf: Option<u64>| easel::auth::Claims {
         sub: "alice".into(),
-        name: None,
         exp,
-        iat: None,
         nbf,
-        role: None,
+        ..Default::default()
     };
     let test_keys = keys(easel_tests::TEST_JWT_SECRET);
     let none_alg = {

@@ -1,0 +1,161 @@
+//! Password hashing (argon2id with the crate's recommended parameters) and the password policy.
+//!
+//! Owns how passwords are hashed, checked and accepted. Hashing is slow on purpose, so it
+//! always runs on tokio's blocking pool, never on the async threads. It must not touch the
+//! store, HTTP or logs: a password or a hash is never printed.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, PasswordHash};
+
+use super::AuthError;
+
+/// Shortest accepted password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest accepted password, in characters (bounds the hashing work one request can ask for).
+pub const MAX_PASSWORD_CHARS: usize = 256;
+
+/// A hash computed once with the same parameters as real ones. Checking a login for an
+/// unknown account (or one without a password) verifies against it, so the time taken does
+/// not reveal whether the account exists; such a check answers `false` whatever it finds.
+static DUMMY_HASH: LazyLock<Option<String>> =
+    LazyLock::new(|| hash_blocking(b"easel: no account has this password").ok());
+
+/// Hashes a password with argon2id into a PHC string (`$argon2id$v=19$...`), with a fresh
+/// random salt. Runs on the blocking pool.
+pub async fn hash_password(password: &str) -> Result<String, AuthError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_blocking(password.as_bytes()))
+        .await
+        .map_err(|e| AuthError::Hash(format!("hashing task failed: {e}")))?
+}
+
+/// Whether `password` matches `hash`. With no hash (unknown email, account without a
+/// password) or an unreadable one, it does the same work against a dummy hash and answers
+/// `false`, so timing does not tell those cases apart. Runs on the blocking pool.
+pub async fn verify_password(password: &str, hash: Option<&str>) -> bool {
+    let password = password.to_owned();
+    let hash = hash.map(str::to_owned);
+    tokio::task::spawn_blocking(move || verify_blocking(password.as_bytes(), hash.as_deref()))
+        .await
+        .unwrap_or(false)
+}
+
+/// Checks a new password against the policy: [`MIN_PASSWORD_CHARS`] to
+/// [`MAX_PASSWORD_CHARS`] characters, and not only whitespace.
+pub fn check_password_policy(password: &str) -> Result<(), AuthError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(AuthError::WeakPassword(format!(
+            "must be at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(AuthError::WeakPassword(format!(
+            "must be at most {MAX_PASSWORD_CHARS} characters"
+        )));
+    }
+    if password.chars().all(char::is_whitespace) {
+        return Err(AuthError::WeakPassword(
+            "must not be only whitespace".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn hash_blocking(password: &[u8]) -> Result<String, AuthError> {
+    Argon2::default()
+        .hash_password(password)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Hash(e.to_string()))
+}
+
+fn verify_blocking(password: &[u8], hash: Option<&str>) -> bool {
+    let parsed = hash.and_then(|h| PasswordHash::new(h).ok());
+    match parsed {
+        Some(parsed) => Argon2::default().verify_password(password, &parsed).is_ok(),
+        None => {
+            if let Some(dummy) = DUMMY_HASH
+                .as_deref()
+                .and_then(|h| PasswordHash::new(h).ok())
+            {
+                // Same work as a real check; the answer is "no" whatever it says.
+                let _ = Argon2::default().verify_password(password, &dummy);
+            }
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_nothing_else() {
+        let hash = hash_password("correct horse battery").await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(verify_password("correct horse battery", Some(&hash)).await);
+        assert!(!verify_password("correct horse battery!", Some(&hash)).await);
+        assert!(!verify_password("", Some(&hash)).await);
+        let again = hash_password("correct horse battery").await.unwrap();
+        assert_ne!(hash, again, "a fresh salt every time");
+    }
+
+    #[tokio::test]
+    async fn no_hash_or_a_malformed_hash_never_verifies() {
+        assert!(!verify_password("anything at all", None).await);
+        assert!(!verify_password("anything at all", Some("not-a-phc-string")).await);
+        assert!(DUMMY_HASH.is_some(), "the dummy hash was computed");
+    }
+
+    #[tokio::test]
+    async fn unknown_accounts_cost_as_much_as_known_ones() {
+        let hash = hash_password("some password").await.unwrap();
+        // Warm the dummy hash so its one-time computation is not measured.
+        verify_password("x", None).await;
+        // The fastest of a few runs: other work on the machine only ever adds time.
+        let time = |h: Option<String>| async move {
+            let mut best = std::time::Duration::MAX;
+            for _ in 0..3 {
+                let start = std::time::Instant::now();
+                verify_password("wrong password", h.as_deref()).await;
+                best = best.min(start.elapsed());
+            }
+            best
+        };
+        let known = time(Some(hash)).await;
+        let unknown = time(None).await;
+        let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+        assert!(
+            (0.5..2.0).contains(&ratio),
+            "known {known:?} vs unknown {unknown:?}"
+        );
+    }
+
+    #[test]
+    fn the_policy_bounds_length_and_refuses_blank_passwords() {
+        assert!(check_password_policy("12345678").is_ok());
+        assert!(
+            check_password_policy("pässwörd").is_ok(),
+            "counts characters"
+        );
+        assert!(check_password_policy(&"x".repeat(256)).is_ok());
+        for bad in [
+            "",
+            "1234567",
+            "        ",
+            "\t\n \t\n \t\n",
+            &"x".repeat(257),
+        ] {
+            assert!(
+                matches!(check_password_policy(bad), Err(AuthError::WeakPassword(_))),
+                "{bad:?}"
+            );
+        }
+    }
+}
