@@ -16,7 +16,10 @@ use tokio::sync::{OnceCell, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::domain::{BoardId, Role};
+use uuid::Uuid;
+use yrs::{ReadTxn, StateVector, Transact};
+
+use crate::domain::{BoardId, Role, UserId};
 use crate::metrics::metrics;
 use crate::protocol::ClientMessage;
 use crate::store::{Store, StoreError};
@@ -25,6 +28,23 @@ pub use room::RoomSettings;
 
 /// Identifies one WebSocket connection for the lifetime of the process.
 pub type ConnId = u64;
+
+/// The author of changes the server makes itself (restores); no connection has this id.
+pub const SERVER_CONN: ConnId = 0;
+
+/// Why a restore did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// The board could not be opened.
+    #[error(transparent)]
+    Join(#[from] JoinError),
+    /// The change would grow the document past its size limit.
+    #[error("the document would grow past its size limit")]
+    TooLarge,
+    /// The room stopped before the change was saved (store down, shutdown, deletion).
+    #[error("the restore was not saved")]
+    NotSaved,
+}
 
 /// Why a room dropped a connection. `http/error.rs` maps each to a close code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +73,61 @@ pub enum Kick {
     /// The board failed to load.
     #[error("board unavailable; try again later")]
     Unavailable,
+    /// The connection's access was taken away (membership removed, link revoked, account
+    /// disabled).
+    #[error("access revoked: {0}")]
+    Revoked(&'static str),
+}
+
+/// Where a connection's powers on a board come from. The room keeps it per connection and
+/// re-evaluates it whenever an [`AccessChange`] arrives, so a change takes effect at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    /// Who is connected.
+    pub user: UserId,
+    /// Their role as a member of the board, if they are one.
+    pub member: Option<Role>,
+    /// A role that membership changes do not affect: an admin's, or a grant in the token.
+    pub fixed: Option<Role>,
+    /// The share link a guest came through, and the role it gives.
+    pub link: Option<(Uuid, Role)>,
+}
+
+impl Access {
+    /// The strongest role any source gives, `None` if none gives one.
+    pub fn role(&self) -> Option<Role> {
+        [self.member, self.fixed, self.link.map(|(_, r)| r)]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+}
+
+/// A change to who may do what on a board, applied to live connections at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessChange {
+    /// A user's membership changed: their new role, or `None` when they were removed.
+    Member {
+        /// The user.
+        user: UserId,
+        /// Their role from now on.
+        role: Option<Role>,
+    },
+    /// A share link was revoked: guests who came through it lose that role.
+    LinkRevoked(Uuid),
+    /// A user's account was disabled: every connection of theirs closes.
+    UserDisabled(UserId),
+}
+
+/// A board's document as the room holds it (or as stored, when no room is live).
+#[derive(Debug, Clone)]
+pub struct BoardState {
+    /// The whole document as one yrs v1 update.
+    pub state: Vec<u8>,
+    /// The last log sequence number saved.
+    pub seq: i64,
+    /// Connections in the room now.
+    pub members: usize,
 }
 
 /// Why joining a room failed.
@@ -76,8 +151,8 @@ pub enum JoinError {
 pub struct Joining {
     /// The connection.
     pub conn: ConnId,
-    /// What it may do.
-    pub role: Role,
+    /// Who it is and where its role comes from.
+    pub access: Access,
     /// Where the room sends it frames (bounded; full means too slow).
     pub out: mpsc::Sender<Bytes>,
     /// Where the room says why it dropped the connection.
@@ -146,9 +221,13 @@ impl Hub {
 
     /// Members of a board's room right now (0 if not loaded).
     pub fn members(&self, board: BoardId) -> usize {
-        let slot = self.rooms.lock().expect("hub lock").get(&board).cloned();
-        slot.and_then(|s| s.get().map(|h| h.members.load(Ordering::Relaxed)))
-            .unwrap_or(0)
+        self.live(board)
+            .map_or(0, |h| h.members.load(Ordering::Relaxed))
+    }
+
+    /// Rooms live on this node.
+    pub fn rooms(&self) -> usize {
+        self.live_rooms().len()
     }
 
     /// Whether the hub is shutting down.
@@ -163,23 +242,7 @@ impl Hub {
             if self.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);
             }
-            let slot = self
-                .rooms
-                .lock()
-                .expect("hub lock")
-                .entry(board)
-                .or_default()
-                .clone();
-            let handle = match slot
-                .get_or_try_init(|| self.load(board, slot.clone()))
-                .await
-            {
-                Ok(h) => h.clone(),
-                Err(e) => {
-                    self.forget(board, &slot);
-                    return Err(e);
-                }
-            };
+            let handle = self.room(board).await?;
             let (reply, answer) = oneshot::channel();
             match handle.tx.send(room::Command::Join { who, reply }).await {
                 Ok(()) => match answer.await {
@@ -196,8 +259,126 @@ impl Hub {
             }
             // The room was unloading: it is gone from the map now, so the next turn loads a
             // fresh one from the store, which holds everything the old one had.
-            self.forget(board, &slot);
+            self.forget_room(board, &handle);
         }
+    }
+
+    /// Applies an access change to the board's live connections (nothing to do when no
+    /// room holds the board: new connections read access from the store).
+    pub async fn change_access(&self, board: BoardId, change: AccessChange) {
+        if let Some(room) = self.live(board) {
+            let _ = room.tx.send(room::Command::Access(change)).await;
+        }
+    }
+
+    /// Applies an account-wide access change (such as a disabled account) to every room.
+    pub async fn change_access_everywhere(&self, change: AccessChange) {
+        for room in self.live_rooms() {
+            let _ = room.tx.send(room::Command::Access(change.clone())).await;
+        }
+    }
+
+    /// Closes a deleted board's room: every connection gets "board deleted" (4404) and
+    /// nothing more is saved.
+    pub async fn board_deleted(&self, board: BoardId) {
+        if let Some(room) = self.live(board) {
+            let _ = room.tx.send(room::Command::Delete).await;
+        }
+    }
+
+    /// The board's document now: from its room when one is live (including updates still
+    /// being saved), else as stored.
+    pub async fn state(&self, board: BoardId) -> Result<BoardState, JoinError> {
+        if let Some(room) = self.live(board) {
+            let (reply, answer) = oneshot::channel();
+            if room.tx.send(room::Command::State { reply }).await.is_ok()
+                && let Ok(state) = answer.await
+            {
+                return Ok(state);
+            }
+        }
+        let stored = match self.store.load(board).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound(_)) => return Err(JoinError::NotFound),
+            Err(e) => return Err(JoinError::Load(e)),
+        };
+        let (doc, _) = room::build_doc(&stored).map_err(JoinError::Corrupt)?;
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        Ok(BoardState {
+            state,
+            seq: stored.last_seq,
+            members: 0,
+        })
+    }
+
+    /// Makes `target`'s content the board's live content, as one ordinary change that every
+    /// connected client receives; returns once it is saved. Loads the board if no room
+    /// holds it.
+    pub async fn restore(&self, board: BoardId, target: yrs::Doc) -> Result<(), RestoreError> {
+        loop {
+            if self.shutdown.is_cancelled() {
+                return Err(JoinError::ShuttingDown.into());
+            }
+            let room = self.room(board).await?;
+            let (reply, answer) = oneshot::channel();
+            let cmd = room::Command::Restore {
+                target: target.clone(),
+                reply,
+            };
+            if room.tx.send(cmd).await.is_err() {
+                self.forget_room(board, &room);
+                continue;
+            }
+            return match answer.await {
+                Ok(result) => result,
+                Err(_) => Err(RestoreError::NotSaved),
+            };
+        }
+    }
+
+    /// The board's room, loading it when no room holds it.
+    async fn room(&self, board: BoardId) -> Result<RoomHandle, JoinError> {
+        let slot = self
+            .rooms
+            .lock()
+            .expect("hub lock")
+            .entry(board)
+            .or_default()
+            .clone();
+        match slot
+            .get_or_try_init(|| self.load(board, slot.clone()))
+            .await
+        {
+            Ok(h) => Ok(h.clone()),
+            Err(e) => {
+                self.forget(board, &slot);
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops `room` from the map if it is still the board's room (it stopped).
+    fn forget_room(&self, board: BoardId, room: &RoomHandle) {
+        let mut rooms = self.rooms.lock().expect("hub lock");
+        let same = rooms
+            .get(&board)
+            .and_then(|s| s.get())
+            .is_some_and(|h| h.tx.same_channel(&room.tx));
+        if same {
+            rooms.remove(&board);
+        }
+    }
+
+    fn live(&self, board: BoardId) -> Option<RoomHandle> {
+        let slot = self.rooms.lock().expect("hub lock").get(&board).cloned();
+        slot.and_then(|s| s.get().cloned())
+    }
+
+    fn live_rooms(&self) -> Vec<RoomHandle> {
+        let rooms = self.rooms.lock().expect("hub lock");
+        rooms.values().filter_map(|s| s.get().cloned()).collect()
     }
 
     /// Records that a connection closed (after it left its room).

@@ -19,7 +19,9 @@ use yrs::sync::{Awareness, AwarenessUpdate};
 use yrs::updates::decoder::Decode;
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
 
-use super::{ConnId, Joining, Kick, Unloader};
+use super::{
+    Access, AccessChange, BoardState, ConnId, Joining, Kick, RestoreError, SERVER_CONN, Unloader,
+};
 use crate::domain::{BoardId, Role};
 use crate::metrics::metrics;
 use crate::protocol::{self, ClientMessage, DocUpdate};
@@ -56,9 +58,19 @@ pub(super) enum Command {
     Leave {
         conn: ConnId,
     },
+    Access(AccessChange),
+    Delete,
+    State {
+        reply: oneshot::Sender<BoardState>,
+    },
+    Restore {
+        target: Doc,
+        reply: oneshot::Sender<Result<(), RestoreError>>,
+    },
 }
 
 struct Member {
+    access: Access,
     role: Role,
     /// Whether it has been sent sync step 2. Until then it gets no live updates: its step 2,
     /// computed from the saved document, will hold them, and a client that receives an
@@ -73,6 +85,8 @@ struct Pending {
     from: ConnId,
     raw: Vec<u8>,
     received: Instant,
+    /// Told once the update is saved and fanned out (a restore waits for it).
+    saved: Option<oneshot::Sender<Result<(), RestoreError>>>,
 }
 
 type Flush = (JoinHandle<Result<SeqRange, StoreError>>, Vec<Pending>);
@@ -101,6 +115,8 @@ pub(super) struct Room {
     logged_updates: u64,
     logged_bytes: u64,
     doc_bytes: u64,
+    /// The board was deleted: the room stops without saving.
+    deleted: bool,
 }
 
 impl Room {
@@ -111,23 +127,7 @@ impl Room {
         settings: RoomSettings,
         member_count: Arc<AtomicUsize>,
     ) -> Result<Self, String> {
-        let doc = Doc::new();
-        let mut doc_bytes = 0;
-        {
-            let mut txn = doc.transact_mut();
-            if let Some(s) = &stored.snapshot {
-                let u = Update::decode_v1(&s.state).map_err(|e| format!("snapshot: {e}"))?;
-                txn.apply_update(u).map_err(|e| format!("snapshot: {e}"))?;
-                doc_bytes += s.state.len() as u64;
-            }
-            for u in &stored.updates {
-                let update =
-                    Update::decode_v1(&u.data).map_err(|e| format!("update {}: {e}", u.seq))?;
-                txn.apply_update(update)
-                    .map_err(|e| format!("update {}: {e}", u.seq))?;
-                doc_bytes += u.data.len() as u64;
-            }
-        }
+        let (doc, doc_bytes) = build_doc(&stored)?;
         Ok(Self {
             board,
             awareness: Awareness::new(doc),
@@ -148,6 +148,7 @@ impl Room {
             logged_updates: stored.updates.len() as u64,
             logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
             doc_bytes,
+            deleted: false,
         })
     }
 
@@ -167,6 +168,12 @@ impl Room {
                 cmd = rx.recv() => match cmd {
                     Some(cmd) => {
                         self.handle(cmd);
+                        if self.deleted {
+                            unloader.unload();
+                            reject_joins(rx);
+                            tracing::info!(board_id = %self.board, "board deleted; room closed");
+                            return;
+                        }
                         if self.members.is_empty() && idle_since.is_none() {
                             idle_since = Some(Instant::now());
                         } else if !self.members.is_empty() {
@@ -210,14 +217,93 @@ impl Room {
                 }
             }
             Command::Leave { conn } => self.leave(conn),
+            Command::Access(change) => self.change_access(&change),
+            Command::State { reply } => {
+                let _ = reply.send(BoardState {
+                    state: self
+                        .awareness
+                        .doc()
+                        .transact()
+                        .encode_state_as_update_v1(&StateVector::default()),
+                    seq: self.last_seq,
+                    members: self.members.len(),
+                });
+            }
+            Command::Restore { target, reply } => self.restore(&target, reply),
+            Command::Delete => {
+                self.kick_all(Kick::BoardDeleted);
+                self.drop_unsaved();
+                self.deleted = true;
+            }
+        }
+    }
+
+    /// Makes the document's content equal to `target`'s as one ordinary change, saved and
+    /// fanned out like any client's update; `reply` hears once it is saved.
+    fn restore(&mut self, target: &Doc, reply: oneshot::Sender<Result<(), RestoreError>>) {
+        let update = crate::document::restore(self.awareness.doc(), target);
+        if update.is_empty() {
+            let _ = reply.send(Ok(()));
+            return;
+        }
+        let len = update.len() as u64;
+        if self.doc_bytes + len > self.settings.max_doc_bytes {
+            let _ = reply.send(Err(RestoreError::TooLarge));
+            return;
+        }
+        self.doc_bytes += len;
+        self.pending_bytes += len;
+        metrics().updates_applied.inc();
+        self.pending.push(Pending {
+            from: SERVER_CONN,
+            raw: update,
+            received: Instant::now(),
+            saved: Some(reply),
+        });
+    }
+
+    /// Re-evaluates every affected connection: a lower role applies to its next message, no
+    /// role at all closes it (4403).
+    fn change_access(&mut self, change: &AccessChange) {
+        let mut revoked = Vec::new();
+        for (conn, member) in &mut self.members {
+            let access = &mut member.access;
+            let why = match change {
+                AccessChange::Member { user, role } if *user == access.user => {
+                    access.member = *role;
+                    "you are no longer a member of this board"
+                }
+                AccessChange::LinkRevoked(id) if access.link.is_some_and(|(l, _)| l == *id) => {
+                    access.link = None;
+                    "the share link was revoked"
+                }
+                AccessChange::UserDisabled(user) if *user == access.user => {
+                    revoked.push((*conn, "account disabled"));
+                    continue;
+                }
+                _ => continue,
+            };
+            match access.role() {
+                Some(role) => member.role = role,
+                None => revoked.push((*conn, why)),
+            }
+        }
+        for (conn, why) in revoked {
+            self.kick(conn, Kick::Revoked(why));
         }
     }
 
     fn join(&mut self, who: Joining, reply: oneshot::Sender<Result<(), Joining>>) {
         let conn = who.conn;
+        let Some(role) = who.access.role() else {
+            let _ = who.kick.send(Kick::Revoked("no role on this board"));
+            let _ = reply.send(Ok(()));
+            return;
+        };
         let member = Member {
             synced: false,
-            role: who.role,
+            access: who.access,
+            role,
             out: who.out,
             kick: Some(who.kick),
             clients: HashSet::new(),
@@ -316,6 +402,7 @@ impl Room {
             from: conn,
             raw: update.raw,
             received: Instant::now(),
+            saved: None,
         });
     }
 
@@ -377,6 +464,7 @@ impl Room {
             Err(StoreError::NotFound(_)) => {
                 self.kick_all(Kick::BoardDeleted);
                 self.drop_unsaved();
+                self.deleted = true;
             }
             Err(e) => {
                 // Keep the batch, in order, ahead of anything newer, and retry with backoff.
@@ -408,7 +496,10 @@ impl Room {
     /// merged: yrs's `merge_updates` can drop content when updates depend on each other,
     /// which would leave clients diverged with no way to notice.
     fn fan_out(&mut self, batch: Vec<Pending>) {
-        for p in batch {
+        for mut p in batch {
+            if let Some(saved) = p.saved.take() {
+                let _ = saved.send(Ok(()));
+            }
             metrics()
                 .fanout_seconds
                 .observe(p.received.elapsed().as_secs_f64());
@@ -601,6 +692,28 @@ impl Room {
         self.deferred.retain(|(c, _)| *c != conn);
         member
     }
+}
+
+/// Rebuilds a document from its stored snapshot and log; also returns the bytes it took.
+pub(super) fn build_doc(stored: &StoredDoc) -> Result<(Doc, u64), String> {
+    let doc = Doc::new();
+    let mut doc_bytes = 0;
+    {
+        let mut txn = doc.transact_mut();
+        if let Some(s) = &stored.snapshot {
+            let u = Update::decode_v1(&s.state).map_err(|e| format!("snapshot: {e}"))?;
+            txn.apply_update(u).map_err(|e| format!("snapshot: {e}"))?;
+            doc_bytes += s.state.len() as u64;
+        }
+        for u in &stored.updates {
+            let update =
+                Update::decode_v1(&u.data).map_err(|e| format!("update {}: {e}", u.seq))?;
+            txn.apply_update(update)
+                .map_err(|e| format!("update {}: {e}", u.seq))?;
+            doc_bytes += u.data.len() as u64;
+        }
+    }
+    Ok((doc, doc_bytes))
 }
 
 async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreError>, Vec<Pending>) {
