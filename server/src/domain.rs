@@ -53,6 +53,11 @@ impl BoardId {
     pub fn as_uuid(&self) -> Uuid {
         self.0
     }
+
+    /// Wraps a UUID already parsed (such as a typed query parameter).
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
 }
 
 impl Default for BoardId {
@@ -134,7 +139,19 @@ impl fmt::Display for UserId {
 }
 
 /// A user's role on one board. Ordered by power: `Viewer < Editor < Owner`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// May read the board and send awareness (cursors), never document updates.

@@ -85,12 +85,17 @@ impl Application {
         let state = AppState {
             store: store.clone(),
             keys,
+            openapi: Arc::new(http::api::openapi_document()),
+            login_limiter: Arc::new(http::api::LoginLimiter::new(
+                config.login_attempts_per_minute,
+            )),
             config: Arc::new(config),
             hub: hub.clone(),
         };
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::request_span))
+                .service(http::api::scope())
                 .configure(http::configure(state.clone()))
                 .default_service(web::to(http::error::not_found))
         })

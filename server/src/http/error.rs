@@ -24,7 +24,7 @@ pub enum ApiError {
     BadRequest(String),
     /// No valid credentials (401).
     #[error("authentication required: {0}")]
-    Unauthorized(#[from] AuthError),
+    Unauthorized(AuthError),
     /// Authenticated, but not allowed (403).
     #[error("{0}")]
     Forbidden(&'static str),
@@ -34,6 +34,15 @@ pub enum ApiError {
     /// Clashes with the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// The thing existed but is no longer usable, such as an expired share link (410).
+    #[error("{0}")]
+    Gone(&'static str),
+    /// The body is larger than this route accepts (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// Too many attempts; retry after this many seconds (429).
+    #[error("too many attempts; retry in {0} s")]
+    TooManyRequests(u64),
     /// A dependency is down; retry later (503).
     #[error("{0}")]
     Unavailable(&'static str),
@@ -50,6 +59,9 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Gone(_) => "gone",
+            ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -72,6 +84,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        match e {
+            AuthError::WeakPassword(msg) => ApiError::BadRequest(msg),
+            AuthError::Key(_) | AuthError::Hash(_) => ApiError::Internal(Box::new(e)),
+            other => ApiError::Unauthorized(other),
+        }
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         ApiError::BadRequest(e.to_string())
@@ -86,6 +108,9 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -95,8 +120,32 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(cause) = self {
             tracing::error!(error = %chain(cause.as_ref()), "internal error");
         }
-        error_body(self.status_code(), self.code(), &self.to_string())
+        let mut response = error_body(self.status_code(), self.code(), &self.to_string());
+        if let ApiError::TooManyRequests(secs) = self
+            && let Ok(value) = actix_web::http::header::HeaderValue::from_str(&secs.to_string())
+        {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, value);
+        }
+        response
     }
+}
+
+/// The JSON shape of every error response, for the OpenAPI document.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// The inside of [`ErrorBody`].
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable machine-readable code, such as `not_found` or `forbidden`.
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
 }
 
 /// The JSON error body every failure uses.
@@ -199,6 +248,7 @@ impl SocketClose {
                 Kick::BacklogFull | Kick::Unavailable => 4503,
                 Kick::ShuttingDown => 1001,
                 Kick::Invalid(_) => 1007,
+                Kick::Revoked(_) => 4403,
             },
             SocketClose::Malformed(_) => 1007,
             SocketClose::TextFrame => 1003,
@@ -225,6 +275,7 @@ impl SocketClose {
                 Kick::ShuttingDown => "shutting_down",
                 Kick::Invalid(_) => "invalid_update",
                 Kick::Unavailable => "unavailable",
+                Kick::Revoked(_) => "revoked",
             },
             SocketClose::Malformed(_) => "malformed",
             SocketClose::TextFrame => "text_frame",

@@ -3,6 +3,8 @@
 //! Owns the actix app: which path goes to which handler. Handlers reach storage only
 //! through the [`Store`] trait and never see SQL; error mapping lives in `error.rs`.
 
+mod access;
+pub mod api;
 pub mod error;
 mod health;
 pub mod ws;
@@ -27,6 +29,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The live rooms.
     pub hub: Arc<Hub>,
+    /// The OpenAPI document, as JSON.
+    pub openapi: Arc<String>,
+    /// Login attempts per IP and per account.
+    pub login_limiter: Arc<api::LoginLimiter>,
 }
 
 /// Registers every route on an actix app.

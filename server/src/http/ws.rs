@@ -7,7 +7,6 @@
 //! upgrade completes and the socket closes at once with 4401/4403/4404 and a reason.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header;
@@ -19,13 +18,15 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::AppState;
+use super::access::{AccessError, access_on};
+use super::api::authenticate;
 use super::error::{ApiError, SocketClose};
 use crate::auth::{AuthError, Principal};
 use crate::config::Realtime;
-use crate::domain::{BoardId, Role};
+use crate::domain::BoardId;
 use crate::metrics::metrics;
 use crate::protocol;
-use crate::rooms::{ConnId, Hub, Joining, RoomHandle};
+use crate::rooms::{Access, AccessChange, ConnId, Joining, RoomHandle};
 use crate::store::StoreError;
 
 /// The cookie a browser may carry its token in.
@@ -39,7 +40,7 @@ struct Params {
 /// Who may join, as decided at the handshake.
 struct Admitted {
     board: BoardId,
-    role: Role,
+    access: Access,
     principal: Principal,
 }
 
@@ -96,9 +97,14 @@ pub async fn board_socket(
                 .max_frame_size(realtime.max_message_bytes)
                 .aggregate_continuations()
                 .max_continuation_size(realtime.max_message_bytes);
-            let hub = state.hub.clone();
             let realtime = realtime.clone();
-            actix_web::rt::spawn(connection(session, stream, hub, admitted, realtime));
+            actix_web::rt::spawn(connection(
+                session,
+                stream,
+                state.clone(),
+                admitted,
+                realtime,
+            ));
         }
     }
     Ok(response)
@@ -115,28 +121,29 @@ async fn admit(
         .ok()
         .and_then(|p| p.into_inner().token)
         .or_else(|| req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned()));
-    let principal = match token.as_deref().map(|t| state.keys.verify(t)) {
-        None => return Ok(Err(AuthError::Missing.into())),
-        Some(Err(e)) => return Ok(Err(e.into())),
-        Some(Ok(p)) => p,
+    let caller = match authenticate(state, token.as_deref()).await {
+        Ok(caller) => caller,
+        Err(ApiError::Unauthorized(e)) => return Ok(Err(e.into())),
+        Err(ApiError::Forbidden(why)) => return Ok(Err(SocketClose::Forbidden(why))),
+        Err(e) => return Err(e),
     };
+    let principal = caller.principal;
     let Ok(board) = BoardId::parse(path) else {
         return Ok(Err(SocketClose::NotFound));
     };
-    let role = match state.store.role_of(board, &principal.user).await {
-        Ok(Some(role)) => role,
-        Ok(None) if principal.admin => Role::Owner,
-        Ok(None) => {
+    let access = match access_on(state.store.as_ref(), &principal, board).await {
+        Ok(access) => access,
+        Err(AccessError::NoBoard) => return Ok(Err(SocketClose::NotFound)),
+        Err(AccessError::NoRole) => {
             return Ok(Err(SocketClose::Forbidden(
                 "you are not a member of this board",
             )));
         }
-        Err(StoreError::NotFound(_)) => return Ok(Err(SocketClose::NotFound)),
-        Err(e) => return Err(e.into()),
+        Err(AccessError::Store(e)) => return Err(e.into()),
     };
     Ok(Ok(Admitted {
         board,
-        role,
+        access,
         principal,
     }))
 }
@@ -177,17 +184,18 @@ fn origin_allowed(req: &HttpRequest, allowed: Option<&[String]>) -> bool {
 async fn connection(
     mut session: Session,
     mut stream: actix_ws::AggregatedMessageStream,
-    hub: Arc<Hub>,
+    state: web::Data<AppState>,
     admitted: Admitted,
     realtime: Realtime,
 ) {
+    let hub = &state.hub;
     let conn: ConnId = hub.next_conn_id();
     tracing::Span::current().record("conn_id", conn);
     let (out, mut outbound) = mpsc::channel(realtime.outbound_queue);
     let (kick, mut kicked) = oneshot::channel();
     let joining = Joining {
         conn,
-        role: admitted.role,
+        access: admitted.access.clone(),
         out,
         kick,
     };
@@ -198,6 +206,7 @@ async fn connection(
             return;
         }
     };
+    recheck_membership(&state, &admitted).await;
     let close = serve(
         &mut session,
         &mut stream,
@@ -222,6 +231,27 @@ async fn connection(
             .inc();
     }
     let _ = session.close(close.map(|c| c.reason())).await;
+}
+
+/// A membership change committed between the handshake's lookup and the join reached no
+/// room, or a room without this connection: read the membership again now that the
+/// connection is in the room, and hand the room any difference.
+async fn recheck_membership(state: &AppState, admitted: &Admitted) {
+    let user = &admitted.access.user;
+    match state.store.role_of(admitted.board, user).await {
+        Ok(role) if role != admitted.access.member => {
+            let change = AccessChange::Member {
+                user: user.clone(),
+                role,
+            };
+            state.hub.change_access(admitted.board, change).await;
+        }
+        Ok(_) => {}
+        Err(StoreError::NotFound(_)) => state.hub.board_deleted(admitted.board).await,
+        Err(e) => {
+            tracing::debug!(error = %crate::telemetry::chain(&e), "membership recheck skipped");
+        }
+    }
 }
 
 /// The connection loop; returns why it ended (`None`: the client closed or vanished).

@@ -1,0 +1,322 @@
+//! Built-in accounts over REST: register, log in, log out, and who am I.
+//!
+//! Owns the login rate limits (per client IP and per account, 429 with `Retry-After`), the
+//! session cookie and the account views. Password hashing and tokens are `auth`'s job;
+//! storage is the store's.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::super::AppState;
+use super::super::error::{ApiError, ErrorBody};
+use super::super::ws::TOKEN_COOKIE;
+use super::audit;
+use super::caller::Caller;
+use crate::auth::{self, TokenRequest};
+use crate::domain::UserId;
+use crate::store::{NewUser, StoreError, User};
+
+/// Login attempts allowed per client IP and per account.
+pub struct LoginLimiter {
+    by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: DefaultKeyedRateLimiter<String>,
+}
+
+impl LoginLimiter {
+    /// A limiter allowing `per_minute` attempts a minute for each IP and each account.
+    pub fn new(per_minute: u32) -> Self {
+        let n = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        let quota = Quota::per_minute(n);
+        Self {
+            by_ip: RateLimiter::keyed(quota),
+            by_account: RateLimiter::keyed(quota),
+        }
+    }
+
+    fn check(&self, ip: Option<IpAddr>, account: &str) -> Result<(), ApiError> {
+        let clock = DefaultClock::default();
+        let wait = |not_until: governor::NotUntil<_>| {
+            let secs = not_until.wait_time_from(clock.now()).as_secs_f64().ceil() as u64;
+            ApiError::TooManyRequests(secs.max(1))
+        };
+        if let Some(ip) = ip {
+            self.by_ip.check_key(&ip).map_err(wait)?;
+        }
+        self.by_account
+            .check_key(&account.to_owned())
+            .map_err(wait)?;
+        if self.by_ip.len() > 100_000 {
+            self.by_ip.retain_recent();
+            self.by_account.retain_recent();
+        }
+        Ok(())
+    }
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    /// The user id (a token's `sub`).
+    pub id: String,
+    /// Email address; absent for users who exist only in tokens.
+    pub email: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Whether the user is an administrator.
+    pub admin: bool,
+    /// Whether the account is disabled (only for accounts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<bool>,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.as_str().to_owned(),
+            email: Some(u.email.clone()),
+            name: Some(u.name.clone()),
+            admin: u.admin,
+            disabled: Some(u.disabled),
+        }
+    }
+}
+
+/// `POST /api/auth/register` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    /// Email address (unique, case-insensitive).
+    pub email: String,
+    /// Display name, 1 to 100 characters.
+    pub name: String,
+    /// Password, 8 to 256 characters.
+    pub password: String,
+}
+
+/// `POST /api/auth/register` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registered {
+    /// The new account.
+    pub user: UserView,
+}
+
+/// `POST /api/auth/login` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// `POST /api/auth/login` answer (the token is also set as the `easel_token` cookie).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedIn {
+    /// A bearer token for the API and the WebSocket.
+    pub token: String,
+    /// When the token expires, seconds since the Unix epoch.
+    pub expires_at: u64,
+    /// The account.
+    pub user: UserView,
+}
+
+/// Longest display name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Checks a display name: 1 to [`MAX_NAME_CHARS`] characters, no control characters.
+pub fn display_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > MAX_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "name must be 1 to {MAX_NAME_CHARS} characters without control characters"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates an account (when `EASEL_OPEN_SIGNUP` allows it).
+#[utoipa::path(
+    tag = "auth",
+    request_body = Register,
+    responses(
+        (status = 201, description = "Account created", body = Registered),
+        (status = 400, description = "Malformed input or weak password", body = ErrorBody),
+        (status = 403, description = "Sign-up is closed", body = ErrorBody),
+        (status = 409, description = "Email already registered", body = ErrorBody),
+    )
+)]
+#[post("/auth/register")]
+pub async fn register(
+    state: web::Data<AppState>,
+    body: web::Json<Register>,
+) -> Result<HttpResponse, ApiError> {
+    if !state.config.open_signup {
+        return Err(ApiError::Forbidden("sign-up is closed on this server"));
+    }
+    let body = body.into_inner();
+    let name = display_name(&body.name)?;
+    auth::check_password_policy(&body.password)?;
+    let hash = auth::hash_password(&body.password).await?;
+    let user = state
+        .store
+        .create_user(&NewUser {
+            id: UserId::parse(&Uuid::new_v4().to_string())?,
+            email: body.email,
+            name,
+            password_hash: Some(hash),
+            admin: false,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiError::Conflict("this email is already registered".into())
+            }
+            other => other.into(),
+        })?;
+    audit(
+        &state,
+        Some(user.id.as_str()),
+        "user.register",
+        None,
+        None,
+        None,
+    )
+    .await;
+    Ok(HttpResponse::Created().json(Registered {
+        user: UserView::from(&user),
+    }))
+}
+
+/// Exchanges email and password for a token (also set as an HttpOnly cookie).
+#[utoipa::path(
+    tag = "auth",
+    request_body = Login,
+    responses(
+        (status = 200, description = "Signed in", body = LoggedIn),
+        (status = 400, description = "Malformed input", body = ErrorBody),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 403, description = "Account disabled", body = ErrorBody),
+        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorBody),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<Login>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let email = body.email.trim().to_lowercase();
+    state
+        .login_limiter
+        .check(req.peer_addr().map(|a| a.ip()), &email)?;
+    let user = state.store.find_user_by_email(&email).await?;
+    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let ok = auth::verify_password(&body.password, hash).await;
+    let user = match user {
+        Some(user) if ok => user,
+        _ => {
+            return Err(ApiError::Unauthorized(auth::AuthError::Invalid(
+                "wrong email or password".into(),
+            )));
+        }
+    };
+    if user.disabled {
+        return Err(ApiError::Forbidden("account disabled"));
+    }
+    let ttl = state.config.token_ttl;
+    let token = state.keys.issue(&TokenRequest {
+        name: Some(user.name.clone()),
+        admin: user.admin,
+        ..TokenRequest::new(user.id.clone(), ttl)
+    })?;
+    let expires_at = state.keys.verify(&token)?.expires_at;
+    let cookie = session_cookie(&req, &state, token.clone(), ttl);
+    Ok(HttpResponse::Ok().cookie(cookie).json(LoggedIn {
+        token,
+        expires_at,
+        user: UserView::from(&user),
+    }))
+}
+
+/// Revokes the caller's token and clears the cookie.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[post("/auth/logout")]
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(jti) = &caller.principal.jti {
+        let expires_ms = (caller.principal.expires_at as i64).saturating_mul(1000);
+        state.store.revoke_token(jti, expires_ms).await?;
+    }
+    let mut cookie = session_cookie(&req, &state, String::new(), Duration::ZERO);
+    cookie.make_removal();
+    Ok(HttpResponse::NoContent().cookie(cookie).finish())
+}
+
+/// The caller.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, description = "The caller", body = UserView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Account disabled", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("cookie" = []))
+)]
+#[get("/me")]
+pub async fn me(caller: Caller) -> web::Json<UserView> {
+    web::Json(match &caller.account {
+        Some(user) => UserView::from(user),
+        None => UserView {
+            id: caller.user().as_str().to_owned(),
+            email: None,
+            name: caller.principal.name.clone(),
+            admin: caller.principal.admin,
+            disabled: None,
+        },
+    })
+}
+
+fn session_cookie(
+    req: &HttpRequest,
+    state: &AppState,
+    value: String,
+    ttl: Duration,
+) -> Cookie<'static> {
+    let secure = req.connection_info().scheme() == "https"
+        || state
+            .config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"));
+    Cookie::build(TOKEN_COOKIE, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(CookieDuration::seconds(ttl.as_secs() as i64))
+        .finish()
+}

@@ -1,0 +1,135 @@
+//! The authenticated caller of a REST route, as an actix extractor.
+//!
+//! Owns reading the token (an `Authorization: Bearer` header, else the `easel_token`
+//! cookie), verifying it, refusing revoked tokens (logout) and disabled accounts, and the
+//! role checks handlers share. It must not decide anything about boards beyond asking
+//! `access.rs`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+
+use super::super::AppState;
+use super::super::access::{AccessError, access_on};
+use super::super::error::ApiError;
+use super::super::ws::TOKEN_COOKIE;
+use crate::auth::{AuthError, Principal};
+use crate::domain::{BoardId, Role, UserId};
+use crate::rooms::Access;
+use crate::store::{StoreError, User};
+
+/// A caller whose token verified, whose token is not revoked and whose account (if it has
+/// one) is enabled.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// What the token says.
+    pub principal: Principal,
+    /// The caller's account, when the token belongs to a built-in account.
+    pub account: Option<User>,
+}
+
+impl Caller {
+    /// The caller's user id.
+    pub fn user(&self) -> &UserId {
+        &self.principal.user
+    }
+
+    /// Refuses anyone but administrators (403).
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.principal.admin {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("administrators only"))
+        }
+    }
+
+    /// Refuses guests, who may only use the board their link opened (403).
+    pub fn require_user(&self) -> Result<(), ApiError> {
+        if self.principal.guest {
+            Err(ApiError::Forbidden("guests cannot do this; sign in"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The caller's access to `board`, refused (403, or 404 for no such board) unless it
+    /// gives at least `needed`.
+    pub async fn on_board(
+        &self,
+        state: &AppState,
+        board: BoardId,
+        needed: Role,
+    ) -> Result<Access, ApiError> {
+        let access = access_on(state.store.as_ref(), &self.principal, board)
+            .await
+            .map_err(|e| match e {
+                AccessError::NoBoard => ApiError::NotFound("board"),
+                AccessError::NoRole => ApiError::Forbidden("you have no access to this board"),
+                AccessError::Store(e) => e.into(),
+            })?;
+        match access.role() {
+            Some(role) if role >= needed => Ok(access),
+            _ => Err(ApiError::Forbidden(match needed {
+                Role::Owner => "only the board's owners may do this",
+                Role::Editor => "only editors may do this",
+                Role::Viewer => "you have no access to this board",
+            })),
+        }
+    }
+}
+
+/// The token a request carries: a bearer header first, then the cookie.
+pub fn request_token(req: &HttpRequest) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_owned())
+        });
+    bearer.or_else(|| req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned()))
+}
+
+/// Verifies a token and checks it against the store: not revoked, account not disabled.
+pub async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Caller, ApiError> {
+    let mut principal = state.keys.verify(token.ok_or(AuthError::Missing)?)?;
+    if let Some(jti) = &principal.jti
+        && state.store.is_token_revoked(jti).await?
+    {
+        return Err(AuthError::Invalid("token revoked".into()).into());
+    }
+    let account = if principal.external || principal.guest {
+        None
+    } else {
+        match state.store.get_user(&principal.user).await {
+            Ok(user) if user.disabled => return Err(ApiError::Forbidden("account disabled")),
+            Ok(user) => {
+                // The account, not a token minted before a change, says who is an admin.
+                principal.admin = user.admin;
+                Some(user)
+            }
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    Ok(Caller { principal, account })
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = request_token(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
+            authenticate(&state, token.as_deref()).await
+        })
+    }
+}

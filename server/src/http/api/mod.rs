@@ -1,0 +1,203 @@
+//! The REST API under `/api`: accounts, boards, members, share links, versions,
+//! export/import and administration, plus its OpenAPI document.
+//!
+//! Owns the routes, their request/response shapes and who may call them. Every route is
+//! registered through `utoipa-actix-web`, so the OpenAPI document at `/api/openapi.json`
+//! lists exactly the routes that exist. Handlers reach storage only through the `Store`
+//! trait and live rooms only through the `Hub`; errors become responses in `error.rs`.
+
+mod admin;
+mod auth;
+mod boards;
+mod caller;
+mod links;
+mod members;
+mod versions;
+
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::OpenApi as OpenApiDoc;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::scope::Scope;
+
+use super::AppState;
+use super::error::ErrorBody;
+use crate::domain::BoardId;
+use crate::telemetry::chain;
+
+pub use auth::LoginLimiter;
+pub use caller::{Caller, authenticate, request_token};
+
+/// The OpenAPI document's fixed parts; the paths come from the registered routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Easel API",
+        description = "Accounts, boards, members, share links, versions, export/import and administration for Easel, the self-hosted collaborative whiteboard. Every error has the body `{\"error\":{\"code\",\"message\"}}`."
+    ),
+    modifiers(&Security),
+    components(schemas(boards::Archived, boards::Format, ErrorBody)),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "boards", description = "Boards and their documents"),
+        (name = "members", description = "Who may use a board"),
+        (name = "links", description = "Share links"),
+        (name = "versions", description = "Named versions of a board"),
+        (name = "admin", description = "Administration (admins only)"),
+    )
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("easel_token"))),
+        );
+    }
+}
+
+/// Adds the failures any route can answer with to every operation: 500 and 503 always,
+/// 413 and 415 where a body is read, so the document holds every status the API sends.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApiDoc) {
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let mut common = vec![
+                    ("500", "Internal error (details are logged, not sent)"),
+                    (
+                        "503",
+                        "The database is unreachable or the server is stopping; retry",
+                    ),
+                ];
+                if op.request_body.is_some() {
+                    common.push(("413", "The body is too large"));
+                    common.push(("415", "Wrong Content-Type"));
+                }
+                for (status, description) in common {
+                    op.responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description));
+                }
+            }
+        }
+    }
+}
+
+/// Every `/api` route, for registering on a `utoipa-actix-web` app.
+pub fn scope() -> Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    utoipa_actix_web::scope("/api")
+        .route("/openapi.json", web::get().to(openapi_json))
+        .service(auth::register)
+        .service(auth::login)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(boards::create)
+        .service(boards::list)
+        .service(boards::import)
+        .service(boards::get)
+        .service(boards::update)
+        .service(boards::delete)
+        .service(boards::export)
+        .service(members::list)
+        .service(members::put)
+        .service(members::remove)
+        .service(links::create)
+        .service(links::list)
+        .service(links::revoke)
+        .service(links::join)
+        .service(versions::create)
+        .service(versions::list)
+        .service(versions::get)
+        .service(versions::restore)
+        .service(admin::stats)
+        .service(admin::users)
+        .service(admin::set_disabled)
+        .service(admin::audit_log)
+}
+
+/// The OpenAPI document of every route [`scope`] registers, as JSON. Built once at start:
+/// the paths come from the registered handlers themselves, so none can be missing.
+pub fn openapi_document() -> String {
+    let (_, doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .service(scope())
+        .split_for_parts();
+    let mut doc = doc;
+    CommonResponses.modify(&mut doc);
+    doc.to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// `GET /api/openapi.json`.
+async fn openapi_json(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(state.openapi.as_str().to_owned())
+}
+
+/// Records who did what to which board. A failure is logged, not returned: the change it
+/// describes has already happened.
+pub(super) async fn audit(
+    state: &AppState,
+    actor: Option<&str>,
+    action: &str,
+    board: Option<BoardId>,
+    target: Option<&str>,
+    details: Option<serde_json::Value>,
+) {
+    let entry = crate::store::NewAudit {
+        actor,
+        action,
+        board,
+        target,
+        details,
+    };
+    if let Err(e) = state.store.append_audit(&entry).await {
+        tracing::warn!(action, error = %chain(&e), "could not write the audit log");
+    }
+}
