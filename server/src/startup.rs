@@ -13,6 +13,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use utoipa_actix_web::AppExt;
 
 use crate::auth::{JwtKeys, hash_password};
 use crate::config::{Config, FirstAdmin};
@@ -95,7 +96,9 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(telemetry::request_span))
-                .service(http::api::scope())
+                .into_utoipa_app()
+                .configure(http::services)
+                .into_app()
                 .configure(http::configure(state.clone()))
                 .default_service(web::to(http::error::not_found))
         })

@@ -69,172 +69,40 @@ fn none(_: &Fixture) -> Body {
     Body::None
 }
 
+#[rustfmt::skip]
 fn rows() -> Vec<Row> {
     vec![
-        Row {
-            method: "POST",
-            path: "/api/auth/register",
-            body: |_| {
-                Body::Json(
-                    json!({"email": format!("{}@example.com", Uuid::new_v4()), "name": "New", "password": PASSWORD}),
-                )
-            },
-            expect: [201, 201, 201, 201, 201, 201, 201, 201],
-        },
-        Row {
-            method: "POST",
-            path: "/api/auth/login",
-            body: |_| Body::Json(json!({"email": "owner@example.com", "password": PASSWORD})),
-            expect: [200, 200, 200, 200, 200, 200, 200, 200],
-        },
-        Row {
-            method: "POST",
-            path: "/api/auth/logout",
-            body: none,
-            expect: [401, 204, 204, 204, 204, 204, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/me",
-            body: none,
-            expect: [401, 200, 200, 200, 200, 200, 403, 401],
-        },
-        Row {
-            method: "POST",
-            path: "/api/boards",
-            body: |_| Body::Json(json!({"name": "Mine"})),
-            expect: [401, 201, 201, 201, 201, 201, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/boards",
-            body: none,
-            expect: [401, 200, 200, 200, 200, 200, 403, 401],
-        },
-        Row {
-            method: "POST",
-            path: "/api/boards/import",
-            body: |_| {
-                Body::Bytes(
-                    br#"{"schema":1,"meta":{},"elements":{},"bindings":{},"assets":{}}"#.to_vec(),
-                )
-            },
-            expect: [401, 201, 201, 201, 201, 201, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/boards/{id}",
-            body: none,
-            expect: [401, 403, 200, 200, 200, 200, 403, 401],
-        },
-        Row {
-            method: "PATCH",
-            path: "/api/boards/{id}",
-            body: |_| Body::Json(json!({"name": "Renamed"})),
-            expect: [401, 403, 403, 403, 200, 200, 403, 401],
-        },
-        Row {
-            method: "DELETE",
-            path: "/api/boards/{id}",
-            body: none,
-            expect: [401, 403, 403, 403, 204, 204, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/boards/{id}/export",
-            body: none,
-            expect: [401, 403, 200, 200, 200, 200, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/boards/{id}/members",
-            body: none,
-            expect: [401, 403, 403, 403, 200, 200, 403, 401],
-        },
-        Row {
-            method: "PUT",
-            path: "/api/boards/{id}/members/{user}",
-            body: |_| Body::Json(json!({"role": "viewer"})),
-            expect: [401, 403, 403, 403, 200, 200, 403, 401],
-        },
-        Row {
-            method: "DELETE",
-            path: "/api/boards/{id}/members/{user}",
-            body: none,
-            expect: [401, 403, 403, 403, 204, 204, 403, 401],
-        },
-        Row {
-            method: "POST",
-            path: "/api/boards/{id}/links",
-            body: |_| Body::Json(json!({"role": "viewer", "expires_in_secs": 3600})),
-            expect: [401, 403, 403, 403, 201, 201, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/boards/{id}/links",
-            body: none,
-            expect: [401, 403, 403, 403, 200, 200, 403, 401],
-        },
-        Row {
-            method: "DELETE",
-            path: "/api/boards/{id}/links/{link}",
-            body: none,
-            expect: [401, 403, 403, 403, 204, 204, 403, 401],
-        },
-        Row {
-            method: "POST",
-            path: "/api/links/{token}/join",
-            body: none,
-            expect: [401, 200, 200, 200, 200, 200, 403, 401],
-        },
-        Row {
-            method: "POST",
-            path: "/api/boards/{id}/versions",
-            body: |_| Body::Json(json!({"name": "Checkpoint"})),
-            expect: [401, 403, 403, 201, 201, 201, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/boards/{id}/versions",
-            body: none,
-            expect: [401, 403, 200, 200, 200, 200, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/boards/{id}/versions/{version}",
-            body: none,
-            expect: [401, 403, 200, 200, 200, 200, 403, 401],
-        },
-        Row {
-            method: "POST",
-            path: "/api/boards/{id}/versions/{version}/restore",
-            body: none,
-            expect: [401, 403, 403, 200, 200, 200, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/admin/stats",
-            body: none,
-            expect: [401, 403, 403, 403, 403, 200, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/admin/users",
-            body: none,
-            expect: [401, 403, 403, 403, 403, 200, 403, 401],
-        },
-        Row {
-            method: "PATCH",
-            path: "/api/admin/users/{id}",
-            body: |_| Body::Json(json!({"disabled": true})),
-            expect: [401, 403, 403, 403, 403, 200, 403, 401],
-        },
-        Row {
-            method: "GET",
-            path: "/api/admin/audit",
-            body: none,
-            expect: [401, 403, 403, 403, 403, 200, 403, 401],
-        },
+        Row { method: "POST", path: "/api/auth/register", body: |_| { Body::Json( json!({"email": format!("{}@example.com", Uuid::new_v4()), "name": "New", "password": PASSWORD}), ) }, expect: [201, 201, 201, 201, 201, 201, 201, 201] },
+        Row { method: "POST", path: "/api/auth/login", body: |_| Body::Json(json!({"email": "owner@example.com", "password": PASSWORD})), expect: [200, 200, 200, 200, 200, 200, 200, 200] },
+        Row { method: "POST", path: "/api/auth/logout", body: none, expect: [401, 204, 204, 204, 204, 204, 403, 401] },
+        Row { method: "GET", path: "/api/me", body: none, expect: [401, 200, 200, 200, 200, 200, 403, 401] },
+        Row { method: "POST", path: "/api/boards", body: |_| Body::Json(json!({"name": "Mine"})), expect: [401, 201, 201, 201, 201, 201, 403, 401] },
+        Row { method: "GET", path: "/api/boards", body: none, expect: [401, 200, 200, 200, 200, 200, 403, 401] },
+        Row { method: "POST", path: "/api/boards/import", body: |_| { Body::Bytes( br#"{"schema":1,"meta":{},"elements":{},"bindings":{},"assets":{}}"#.to_vec(), ) }, expect: [401, 201, 201, 201, 201, 201, 403, 401] },
+        Row { method: "GET", path: "/api/boards/{id}", body: none, expect: [401, 403, 200, 200, 200, 200, 403, 401] },
+        Row { method: "PATCH", path: "/api/boards/{id}", body: |_| Body::Json(json!({"name": "Renamed"})), expect: [401, 403, 403, 403, 200, 200, 403, 401] },
+        Row { method: "DELETE", path: "/api/boards/{id}", body: none, expect: [401, 403, 403, 403, 204, 204, 403, 401] },
+        Row { method: "GET", path: "/api/boards/{id}/export", body: none, expect: [401, 403, 200, 200, 200, 200, 403, 401] },
+        Row { method: "GET", path: "/api/boards/{id}/members", body: none, expect: [401, 403, 403, 403, 200, 200, 403, 401] },
+        Row { method: "PUT", path: "/api/boards/{id}/members/{user}", body: |_| Body::Json(json!({"role": "viewer"})), expect: [401, 403, 403, 403, 200, 200, 403, 401] },
+        Row { method: "DELETE", path: "/api/boards/{id}/members/{user}", body: none, expect: [401, 403, 403, 403, 204, 204, 403, 401] },
+        Row { method: "POST", path: "/api/boards/{id}/links", body: |_| Body::Json(json!({"role": "viewer", "expires_in_secs": 3600})), expect: [401, 403, 403, 403, 201, 201, 403, 401] },
+        Row { method: "GET", path: "/api/boards/{id}/links", body: none, expect: [401, 403, 403, 403, 200, 200, 403, 401] },
+        Row { method: "DELETE", path: "/api/boards/{id}/links/{link}", body: none, expect: [401, 403, 403, 403, 204, 204, 403, 401] },
+        Row { method: "POST", path: "/api/links/{token}/join", body: none, expect: [401, 200, 200, 200, 200, 200, 403, 401] },
+        Row { method: "POST", path: "/api/boards/{id}/versions", body: |_| Body::Json(json!({"name": "Checkpoint"})), expect: [401, 403, 403, 201, 201, 201, 403, 401] },
+        Row { method: "GET", path: "/api/boards/{id}/versions", body: none, expect: [401, 403, 200, 200, 200, 200, 403, 401] },
+        Row { method: "GET", path: "/api/boards/{id}/versions/{version}", body: none, expect: [401, 403, 200, 200, 200, 200, 403, 401] },
+        Row { method: "POST", path: "/api/boards/{id}/versions/{version}/restore", body: none, expect: [401, 403, 403, 200, 200, 200, 403, 401] },
+        Row { method: "GET", path: "/api/admin/stats", body: none, expect: [401, 403, 403, 403, 403, 200, 403, 401] },
+        Row { method: "GET", path: "/api/admin/users", body: none, expect: [401, 403, 403, 403, 403, 200, 403, 401] },
+        Row { method: "PATCH", path: "/api/admin/users/{id}", body: |_| Body::Json(json!({"disabled": true})), expect: [401, 403, 403, 403, 403, 200, 403, 401] },
+        Row { method: "GET", path: "/api/admin/audit", body: none, expect: [401, 403, 403, 403, 403, 200, 403, 401] },
+        Row { method: "GET", path: "/healthz", body: none, expect: [200; 8] },
+        Row { method: "GET", path: "/readyz", body: none, expect: [200; 8] },
+        Row { method: "GET", path: "/metrics", body: none, expect: [200; 8] },
+        // Without an upgrade; the WebSocket's own refusals are tested in realtime.rs.
+        Row { method: "GET", path: "/ws/boards/{board_id}", body: none, expect: [400; 8] },
     ]
 }
 
@@ -357,6 +225,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
     )
     .replace("/admin/users/{id}", "/admin/users/u-spare")
     .replace("{id}", &f.board.to_string())
+    .replace("{board_id}", &f.board.to_string())
     .replace("{link}", &f.link.to_string())
     .replace("{version}", &f.version.to_string())
     .replace("{token}", &f.link_token)
@@ -454,10 +323,18 @@ async fn the_table_and_the_openapi_document_list_the_same_routes() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().expect("responses");
-            assert!(
-                responses.keys().any(|s| s.starts_with('4')),
-                "{method} {path} documents no error response"
-            );
+            let errors: Vec<_> = responses
+                .iter()
+                .filter(|(status, _)| status.as_str() >= "400")
+                .collect();
+            assert!(!errors.is_empty(), "{method} {path} documents no error");
+            for (status, response) in errors {
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}: errors use the one JSON shape"
+                );
+            }
         }
     }
 }

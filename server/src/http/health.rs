@@ -3,18 +3,31 @@
 //! `/healthz` answers while the process runs; `/readyz` answers 200 only while the store
 //! answers too, so a load balancer stops sending users to a node that cannot save.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use serde_json::json;
 
 use super::AppState;
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 
 /// `GET /healthz`: the process is alive.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "The process runs: `{\"status\":\"ok\"}`", body = serde_json::Value))
+)]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// `GET /readyz`: the store is reachable (200), or not (503 with a reason).
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "The database answers: `{\"status\":\"ready\",\"store\":\"postgres\"}`", body = serde_json::Value),
+        (status = 503, description = "The database does not answer", body = ErrorBody),
+    )
+)]
+#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let timeout = state.config.db_timeout;
     match tokio::time::timeout(timeout, state.store.ping()).await {
@@ -34,6 +47,11 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// `GET /metrics`: Prometheus text format.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"))
+)]
+#[get("/metrics")]
 pub async fn metrics() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

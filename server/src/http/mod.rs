@@ -35,7 +35,17 @@ pub struct AppState {
     pub login_limiter: Arc<api::LoginLimiter>,
 }
 
-/// Registers every route on an actix app.
+/// Registers every documented route: the REST API, the probes, metrics and the realtime
+/// endpoint. The OpenAPI document is built from this same list, so it cannot miss one.
+pub fn services(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(api::scope())
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .service(ws::board_socket);
+}
+
+/// Registers shared state, extractor settings and the static web client on an actix app.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let web_dir = state.config.web_dir.clone();
@@ -46,11 +56,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .error_handler(error::json_error),
             )
             .app_data(web::PathConfig::default().error_handler(error::path_error))
-            .app_data(web::QueryConfig::default().error_handler(error::query_error))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
-            .route("/metrics", web::get().to(health::metrics))
-            .route("/ws/boards/{board_id}", web::get().to(ws::board_socket));
+            .app_data(web::QueryConfig::default().error_handler(error::query_error));
         if web_dir.is_dir() {
             cfg.service(
                 actix_files::Files::new("/", web_dir)

@@ -10,7 +10,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use actix_ws::{AggregatedMessage, Session};
 use governor::{Quota, RateLimiter};
 use serde::Deserialize;
@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::AppState;
 use super::access::{AccessError, access_on};
 use super::api::authenticate;
-use super::error::{ApiError, SocketClose};
+use super::error::{ApiError, ErrorBody, SocketClose};
 use crate::auth::{AuthError, Principal};
 use crate::config::Realtime;
 use crate::domain::BoardId;
@@ -44,7 +44,21 @@ struct Admitted {
     principal: Principal,
 }
 
-/// `GET /ws/boards/{board_id}`.
+/// `GET /ws/boards/{board_id}`: the realtime endpoint (y-sync over WebSocket).
+#[utoipa::path(
+    tag = "realtime",
+    params(
+        ("board_id" = String, Path, description = "Board id"),
+        ("token" = Option<String>, Query, description = "The JWT (or send the easel_token cookie)"),
+    ),
+    responses(
+        (status = 101, description = "Upgraded. Refusals (bad token, no role, no such board) complete the upgrade and close at once with 4401/4403/4404 and a reason; see the README for every close code."),
+        (status = 400, description = "Not a WebSocket upgrade", body = ErrorBody),
+        (status = 403, description = "Origin not allowed", body = ErrorBody),
+        (status = 503, description = "Node or board at its connection limit, database down, or shutting down; retry", body = ErrorBody),
+    )
+)]
+#[get("/ws/boards/{board_id}")]
 pub async fn board_socket(
     req: HttpRequest,
     body: web::Payload,

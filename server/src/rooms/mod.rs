@@ -1,4 +1,4 @@
-//! Live boards: one [`room`] task per board in use, and the [`Hub`] that finds or loads it.
+//! Live boards: one `room` task per board in use, and the [`Hub`] that finds or loads it.
 //!
 //! Owns the lifecycle of rooms: load a board from the store on first join (exactly once
 //! under concurrent first joins), hand connections to it, unload it when idle, and shut

@@ -46,6 +46,8 @@ pub use caller::{Caller, authenticate, request_token};
         (name = "links", description = "Share links"),
         (name = "versions", description = "Named versions of a board"),
         (name = "admin", description = "Administration (admins only)"),
+        (name = "realtime", description = "The y-sync WebSocket"),
+        (name = "operations", description = "Probes and metrics"),
     )
 )]
 pub struct ApiDoc;
@@ -130,6 +132,7 @@ pub fn scope() -> Scope<
     >,
 > {
     utoipa_actix_web::scope("/api")
+        .default_service(web::to(super::error::not_found))
         .route("/openapi.json", web::get().to(openapi_json))
         .service(auth::register)
         .service(auth::login)
@@ -159,13 +162,13 @@ pub fn scope() -> Scope<
         .service(admin::audit_log)
 }
 
-/// The OpenAPI document of every route [`scope`] registers, as JSON. Built once at start:
+/// The OpenAPI document of every route `http::services` registers, as JSON. Built once at start:
 /// the paths come from the registered handlers themselves, so none can be missing.
 pub fn openapi_document() -> String {
     let (_, doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .service(scope())
+        .configure(super::services)
         .split_for_parts();
     let mut doc = doc;
     CommonResponses.modify(&mut doc);
