@@ -41,6 +41,7 @@ pub struct Stats {
 #[into_params(parameter_in = Query)]
 pub struct UsersQuery {
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next` value of the previous page.
     pub cursor: Option<String>,
@@ -77,6 +78,7 @@ pub struct AuditParams {
     /// Only this action, such as `board.delete` or `member.set`.
     pub action: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next` value of the previous page.
     pub before: Option<i64>,

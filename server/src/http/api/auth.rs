@@ -95,10 +95,17 @@ impl From<&User> for UserView {
 #[serde(deny_unknown_fields)]
 pub struct Register {
     /// Email address (unique, case-insensitive).
+    #[schema(format = Email, max_length = 320)]
     pub email: String,
     /// Display name, 1 to 100 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+    )]
     pub name: String,
     /// Password, 8 to 256 characters.
+    #[schema(min_length = 8, max_length = 256, pattern = r"\S")]
     pub password: String,
 }
 

@@ -92,6 +92,7 @@ impl BoardView {
 #[serde(deny_unknown_fields)]
 pub struct CreateBoard {
     /// The name, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
 }
 
@@ -99,7 +100,8 @@ pub struct CreateBoard {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBoard {
-    /// A new name.
+    /// A new name, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     /// Archive (`true`) or unarchive (`false`).
     pub archived: Option<bool>,
@@ -128,6 +130,7 @@ pub struct ListQuery {
     /// Archive filter (default `exclude`).
     pub archived: Option<Archived>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next` value of the previous page.
     pub cursor: Option<String>,

@@ -33,6 +33,7 @@ pub struct CreateLink {
     /// `editor` or `viewer`.
     pub role: Role,
     /// Seconds until the link expires (1 to one year); absent: never.
+    #[schema(minimum = 1, maximum = 31_536_000)]
     pub expires_in_secs: Option<u64>,
 }
 

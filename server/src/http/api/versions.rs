@@ -66,6 +66,7 @@ pub struct VersionContent {
 #[serde(deny_unknown_fields)]
 pub struct CreateVersion {
     /// The name, 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
 }
 
