@@ -367,6 +367,7 @@ async fn revoking_links_and_disabling_accounts_reach_live_sockets() {
         )
         .await;
     assert_eq!(root["user"]["admin"], true);
+    let root_id = root["user"]["id"].as_str().unwrap().to_owned();
     let root = Api {
         app: &app,
         token: Some(root["token"].as_str().unwrap().to_owned()),
@@ -457,6 +458,13 @@ async fn revoking_links_and_disabling_accounts_reach_live_sockets() {
     let closed = carol_ws.closed(WAIT).await.expect("carol is disconnected");
     assert_eq!(closed.code, 4403, "{closed:?}");
     carol.ok("GET", "/api/me", None, 403).await;
+    root.ok(
+        "PATCH",
+        &format!("/api/admin/users/{root_id}"),
+        Some(json!({"admin": false})),
+        400,
+    )
+    .await;
     let stats = root.ok("GET", "/api/admin/stats", None, 200).await;
     assert_eq!(stats["disabled_users"], 1);
     assert_eq!(stats["users"], 3);

@@ -214,9 +214,9 @@ pub async fn set_disabled(
             "nothing to change: give disabled and/or admin".into(),
         ));
     }
-    if body.disabled == Some(true) && &id == caller.user() {
+    if &id == caller.user() && (body.disabled == Some(true) || body.admin == Some(false)) {
         return Err(ApiError::BadRequest(
-            "you cannot disable your own account".into(),
+            "you cannot disable your own account or drop your own admin role".into(),
         ));
     }
     let mut user = state.store.get_user(&id).await?;
