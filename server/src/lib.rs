@@ -13,6 +13,7 @@ pub mod http;
 pub mod metrics;
 pub mod protocol;
 pub mod rooms;
+pub mod spill;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -20,6 +20,7 @@ use crate::config::{Config, FirstAdmin};
 use crate::domain::UserId;
 use crate::http::{self, AppState};
 use crate::rooms::{Hub, RoomSettings};
+use crate::spill;
 use crate::store::{self, NewUser, Store, StoreError};
 use crate::telemetry;
 
@@ -58,6 +59,16 @@ impl Application {
             .migrate()
             .await
             .context("applying database migrations")?;
+        let spill_dir = config.data_dir.join("unsaved");
+        let replayed = spill::replay(&spill_dir, store.as_ref())
+            .await
+            .context("saving the updates left unsaved at the last shutdown")?;
+        if replayed > 0 {
+            tracing::info!(
+                replayed,
+                "updates left unsaved at the last shutdown are now saved"
+            );
+        }
         if let Some(admin) = &config.first_admin {
             ensure_first_admin(&*store, admin)
                 .await
@@ -81,6 +92,7 @@ impl Application {
                 max_pending_bytes: r.max_pending_bytes,
                 outbound_queue: r.outbound_queue,
                 command_queue: 256,
+                spill_dir,
             },
         ));
         let state = AppState {

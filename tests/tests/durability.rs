@@ -5,10 +5,11 @@
 use std::time::{Duration, Instant};
 
 use easel::domain::Role;
-use easel_tests::board::shape_keys;
+use easel_tests::board::{rebuild, shape_keys};
 use easel_tests::yclient::{YClient, open};
 use easel_tests::{
-    ServerProcess, TestDb, board_with, spawn_app_behind_proxy, spawn_pg_app_with, token,
+    ServerProcess, TestDb, board_with, spawn_app_behind_proxy, spawn_app_with, spawn_pg_app_with,
+    token,
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_easel-test-server");
@@ -234,4 +235,59 @@ async fn silent_clients_are_closed_and_floods_are_cut() {
         members.push(c);
     }
     assert_eq!(open(&url, None).await.err(), Some(503));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn updates_unsaved_at_shutdown_are_spilled_and_saved_at_the_next_start() {
+    let data = tempfile::tempdir().unwrap();
+    let data_s = data.path().display().to_string();
+    let (mut app, proxy) =
+        spawn_app_behind_proxy(&[("EASEL_DB_TIMEOUT_MS", "500"), ("EASEL_DATA_DIR", &data_s)])
+            .await;
+    let board = board_with(&app, "alice", &[]).await;
+    let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    assert!(a.until(T, |c| c.synced).await);
+    a.draw("before", 10).await;
+    let mut saved = false;
+    for _ in 0..100 {
+        if app.load(&board).await.updates.len() == 1 {
+            saved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(saved, "the first shape is saved");
+
+    proxy.cut();
+    for i in 0..5 {
+        a.draw(&format!("during-{i}"), 10).await;
+    }
+    a.pump(Duration::from_millis(300)).await;
+    app.stop().await;
+    let spilled: Vec<_> = std::fs::read_dir(data.path().join("unsaved"))
+        .expect("a spill directory")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".updates"))
+        .collect();
+    assert_eq!(spilled.len(), 1, "one spill file for the board");
+
+    proxy.restore();
+    let db = app.db.take().expect("a Postgres app");
+    let url = db.url();
+    let next = spawn_app_with(
+        Some(db),
+        &[("DATABASE_URL", &url), ("EASEL_DATA_DIR", &data_s)],
+    )
+    .await;
+    let doc = rebuild(&next.load(&board).await);
+    let mut want: Vec<String> = (0..5).map(|i| format!("during-{i}")).collect();
+    want.push("before".into());
+    want.sort();
+    assert_eq!(shape_keys(&doc).into_iter().collect::<Vec<_>>(), want);
+    assert!(
+        !spilled[0].path().exists(),
+        "the spill file is deleted once replayed"
+    );
+    let mut c = YClient::connect(&next.ws_url(&board, &token("alice", false, HOUR))).await;
+    assert!(c.until(T, |c| shape_keys(c.doc()).len() == 6).await);
 }

@@ -44,6 +44,8 @@ pub struct RoomSettings {
     pub outbound_queue: usize,
     /// Commands queued for one room before senders wait.
     pub command_queue: usize,
+    /// Where updates still unsaved at shutdown are written (see `spill`).
+    pub spill_dir: std::path::PathBuf,
 }
 
 pub(super) enum Command {
@@ -198,7 +200,7 @@ impl Room {
         }
         // Shutting down: save what is unsaved, then tell everyone to come back later.
         if !self.save_everything(Duration::from_secs(10)).await {
-            tracing::error!(board_id = %self.board, unsaved = self.pending.len(), "shutdown: updates could not be saved");
+            self.spill();
         }
         self.kick_all(Kick::ShuttingDown);
         unloader.unload();
@@ -583,6 +585,34 @@ impl Room {
             }
         }
         true
+    }
+
+    /// The store stayed unreachable until shutdown: write what is unsaved, in order, to a
+    /// spill file that the next start replays, rather than drop it.
+    fn spill(&mut self) {
+        let updates: Vec<Vec<u8>> = std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|p| p.raw)
+            .chain(
+                std::mem::take(&mut self.held)
+                    .into_iter()
+                    .map(|(_, u)| u.raw),
+            )
+            .collect();
+        match crate::spill::write(&self.settings.spill_dir, self.board, &updates) {
+            Ok(path) => tracing::warn!(
+                board_id = %self.board,
+                unsaved = updates.len(),
+                file = %path.display(),
+                "store unreachable at shutdown; unsaved updates spilled to disk for the next start"
+            ),
+            Err(e) => tracing::error!(
+                board_id = %self.board,
+                unsaved = updates.len(),
+                error = %e,
+                "store unreachable at shutdown and the spill file failed: updates lost"
+            ),
+        }
     }
 
     /// The board is gone: nothing left to save.
