@@ -78,8 +78,11 @@ pub fn write(dir: &Path, board: BoardId, updates: &[Vec<u8>]) -> Result<PathBuf,
     Ok(path)
 }
 
-/// Parses one spill file: its board and its updates, in order.
-fn read(path: &Path) -> Result<Option<(BoardId, Vec<Vec<u8>>)>, SpillError> {
+/// What one spill file holds: its board and its updates, in order.
+type Spilled = (BoardId, Vec<Vec<u8>>);
+
+/// Parses one spill file; `None` if it is not a complete spill file.
+fn read(path: &Path) -> Result<Option<Spilled>, SpillError> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
