@@ -161,6 +161,9 @@ pub struct ExternalIssuer {
 pub struct Realtime {
     /// `EASEL_ROOM_IDLE_SECS`: unload a room this long after its last member left.
     pub room_idle: Duration,
+    /// `EASEL_BOARD_CHECK_SECS`: how often a live room checks its board still exists (a
+    /// board deleted by another process, such as `easel board delete`, closes with 4404).
+    pub board_check: Duration,
     /// `EASEL_COMPACT_EVERY`: compact a board after this many logged updates.
     pub compact_every: u64,
     /// `EASEL_COMPACT_BYTES`: compact a board after this many logged bytes.
@@ -277,6 +280,13 @@ impl Config {
         });
         let realtime = Realtime {
             room_idle: Duration::from_secs(parse_num(&get, "EASEL_ROOM_IDLE_SECS", 30, 0, 86_400)?),
+            board_check: Duration::from_secs(parse_num(
+                &get,
+                "EASEL_BOARD_CHECK_SECS",
+                30,
+                1,
+                86_400,
+            )?),
             compact_every: parse_num(&get, "EASEL_COMPACT_EVERY", 1000, 1, 10_000_000)?,
             compact_bytes: parse_num(&get, "EASEL_COMPACT_BYTES", 8 << 20, 1024, 1 << 40)?,
             max_message_bytes: parse_num(&get, "EASEL_MAX_MESSAGE_BYTES", 16 << 20, 1024, 1 << 30)?

@@ -93,6 +93,7 @@ impl Application {
                 outbound_queue: r.outbound_queue,
                 command_queue: 256,
                 spill_dir,
+                board_check: r.board_check,
             },
         ));
         let state = AppState {

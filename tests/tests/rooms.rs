@@ -154,3 +154,19 @@ async fn the_unsaved_backlog_is_bounded_during_an_outage() {
     let txn = doc.transact();
     assert!(elements.contains_key(&txn, "kept-1") && elements.contains_key(&txn, "kept-2"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_board_deleted_by_another_process_closes_its_quiet_sockets() {
+    let app = spawn_pg_app_with(&[("EASEL_BOARD_CHECK_SECS", "1")]).await;
+    let board = board_with(&app, "alice", &[("vera", Role::Viewer)]).await;
+    let mut viewer = YClient::connect(&app.ws_url(&board, &token("vera", false, HOUR))).await;
+    assert!(viewer.until(T, |c| c.synced).await);
+    // As `easel board delete` would, from outside the server.
+    let store = app.store().await;
+    store
+        .delete_board(BoardId::parse(&board).unwrap())
+        .await
+        .unwrap();
+    let closed = viewer.closed(T).await.expect("the viewer is closed");
+    assert_eq!(closed.code, 4404, "{closed:?}");
+}

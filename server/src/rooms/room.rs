@@ -46,6 +46,8 @@ pub struct RoomSettings {
     pub command_queue: usize,
     /// Where updates still unsaved at shutdown are written (see `spill`).
     pub spill_dir: std::path::PathBuf,
+    /// How often a room with members checks its board still exists.
+    pub board_check: Duration,
 }
 
 pub(super) enum Command {
@@ -161,6 +163,12 @@ impl Room {
         unloader: Unloader,
     ) {
         let mut idle_since = Some(Instant::now());
+        let mut check = tokio::time::interval_at(
+            Instant::now() + self.settings.board_check,
+            self.settings.board_check,
+        );
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut checking: Option<JoinHandle<Result<(), StoreError>>> = None;
         loop {
             self.maybe_start_flush();
             let idle_deadline = idle_since
@@ -186,6 +194,20 @@ impl Room {
                 },
                 result = wait_flush(&mut self.inflight), if self.inflight.is_some() => self.on_flushed(result),
                 _ = sleep_until(self.retry_at), if self.retry_at.is_some() => self.retry_at = None,
+                _ = check.tick(), if checking.is_none() && !self.members.is_empty() => {
+                    let (store, board) = (self.store.clone(), self.board);
+                    checking = Some(tokio::spawn(async move { store.get_board(board).await.map(drop) }));
+                }
+                exists = wait_check(&mut checking), if checking.is_some() => {
+                    if let Err(StoreError::NotFound(_)) = exists {
+                        self.kick_all(Kick::BoardDeleted);
+                        self.drop_unsaved();
+                        unloader.unload();
+                        reject_joins(rx);
+                        tracing::info!(board_id = %self.board, "board deleted elsewhere; room closed");
+                        return;
+                    }
+                }
                 _ = sleep_until(idle_deadline), if idle_deadline.is_some() => {
                     if self.save_everything(Duration::from_secs(5)).await {
                         unloader.unload();
@@ -755,6 +777,18 @@ async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreErro
     let batch = std::mem::take(batch);
     *inflight = None;
     (result, batch)
+}
+
+/// Waits for the board-existence check in flight; a failed task counts as "exists".
+async fn wait_check(
+    checking: &mut Option<JoinHandle<Result<(), StoreError>>>,
+) -> Result<(), StoreError> {
+    let result = match checking.as_mut() {
+        Some(handle) => handle.await.unwrap_or(Ok(())),
+        None => Ok(()),
+    };
+    *checking = None;
+    result
 }
 
 async fn sleep_until(at: Option<Instant>) {
