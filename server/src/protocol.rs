@@ -53,13 +53,8 @@ pub enum ClientMessage {
     SyncStep2(DocUpdate),
     /// A live edit.
     Update(DocUpdate),
-    /// Presence: the decoded update, plus the whole message's bytes to relay unchanged.
-    Awareness {
-        /// The decoded awareness update.
-        update: AwarenessUpdate,
-        /// The complete encoded message (type byte included), to relay as is.
-        message: Vec<u8>,
-    },
+    /// Presence (cursors, names): the decoded awareness update.
+    Awareness(AwarenessUpdate),
     /// "Send me everyone's awareness."
     QueryAwareness,
     /// Auth messages are ignored (the stock client only logs them).
@@ -73,7 +68,7 @@ impl ClientMessage {
             ClientMessage::SyncStep1(_) => "sync_step1",
             ClientMessage::SyncStep2(_) => "sync_step2",
             ClientMessage::Update(_) => "update",
-            ClientMessage::Awareness { .. } => "awareness",
+            ClientMessage::Awareness(_) => "awareness",
             ClientMessage::QueryAwareness => "query_awareness",
             ClientMessage::Auth => "auth",
         }
@@ -115,7 +110,6 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError> {
     let mut cursor = Cursor::new(frame);
     let mut out = Vec::with_capacity(1);
     while cursor.has_content() {
-        let start = cursor.next;
         let kind: u32 = cursor.read_var()?;
         match kind {
             MSG_SYNC => {
@@ -133,10 +127,7 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError> {
             MSG_AWARENESS => {
                 let payload = cursor.read_buf()?;
                 let update = guarded("awareness update", || AwarenessUpdate::decode_v1(payload))?;
-                out.push(ClientMessage::Awareness {
-                    update,
-                    message: frame[start..cursor.next].to_vec(),
-                });
+                out.push(ClientMessage::Awareness(update));
             }
             MSG_AUTH => {
                 let permission: u32 = cursor.read_var()?;
@@ -248,7 +239,7 @@ mod tests {
         frame.extend(encode_update(&doc_update()));
         let msgs = decode_frame(&frame).unwrap();
         assert_eq!(msgs.len(), 3);
-        assert!(matches!(&msgs[1], ClientMessage::Awareness { message, .. } if *message == aw_msg));
+        assert!(matches!(&msgs[1], ClientMessage::Awareness(u) if encode_awareness(u) == aw_msg));
     }
 
     #[test]

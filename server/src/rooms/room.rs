@@ -27,6 +27,9 @@ use crate::metrics::metrics;
 use crate::protocol::{self, ClientMessage, DocUpdate};
 use crate::store::{SeqRange, Store, StoreError, StoredDoc};
 
+/// How long awareness changes gather before they go out as one message.
+pub const AWARENESS_COALESCE: Duration = Duration::from_millis(15);
+
 /// Limits and timings of every room.
 #[derive(Debug, Clone)]
 pub struct RoomSettings {
@@ -121,6 +124,10 @@ pub(super) struct Room {
     doc_bytes: u64,
     /// The board was deleted: the room stops without saving.
     deleted: bool,
+    /// Awareness entries changed since the last awareness message went out.
+    awareness_dirty: HashSet<ClientID>,
+    /// When the coalesced awareness message goes out.
+    awareness_flush_at: Option<Instant>,
 }
 
 impl Room {
@@ -153,6 +160,8 @@ impl Room {
             logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
             doc_bytes,
             deleted: false,
+            awareness_dirty: HashSet::new(),
+            awareness_flush_at: None,
         })
     }
 
@@ -194,6 +203,7 @@ impl Room {
                 },
                 result = wait_flush(&mut self.inflight), if self.inflight.is_some() => self.on_flushed(result),
                 _ = sleep_until(self.retry_at), if self.retry_at.is_some() => self.retry_at = None,
+                _ = sleep_until(self.awareness_flush_at), if self.awareness_flush_at.is_some() => self.flush_awareness(),
                 _ = check.tick(), if checking.is_none() && !self.members.is_empty() => {
                     let (store, board) = (self.store.clone(), self.board);
                     checking = Some(tokio::spawn(async move { store.get_board(board).await.map(drop) }));
@@ -364,9 +374,7 @@ impl Room {
             ClientMessage::SyncStep2(update) | ClientMessage::Update(update) => {
                 self.on_update(conn, update)
             }
-            ClientMessage::Awareness { update, message } => {
-                self.on_awareness(conn, update, message)
-            }
+            ClientMessage::Awareness(update) => self.on_awareness(conn, update),
             ClientMessage::QueryAwareness => {
                 if let Some(msg) = self.awareness_of_everyone() {
                     self.send_to(conn, msg);
@@ -430,7 +438,9 @@ impl Room {
         });
     }
 
-    fn on_awareness(&mut self, conn: ConnId, update: AwarenessUpdate, message: Vec<u8>) {
+    /// Applies a member's awareness update; the change goes out with the next coalesced
+    /// awareness message.
+    fn on_awareness(&mut self, conn: ConnId, update: AwarenessUpdate) {
         let Some(member) = self.members.get_mut(&conn) else {
             return;
         };
@@ -441,11 +451,43 @@ impl Room {
                 member.clients.insert(*id);
             }
         }
+        let changed: Vec<ClientID> = update.clients.keys().copied().collect();
         if let Err(e) = self.awareness.apply_update(update) {
             self.kick(conn, Kick::Invalid(format!("awareness update: {e}")));
             return;
         }
-        self.broadcast(Bytes::from(message), None, false);
+        self.awareness_changed(changed);
+    }
+
+    /// Marks awareness entries as changed. Changes that arrive within
+    /// [`AWARENESS_COALESCE`] go out together as one message per member (the sender
+    /// included, as the stock client expects its own state back), so a room where many
+    /// people move their cursors, or a crowd joins at once, sends each member one message per
+    /// tick instead of one per change.
+    fn awareness_changed(&mut self, clients: impl IntoIterator<Item = ClientID>) {
+        self.awareness_dirty.extend(clients);
+        if self.awareness_flush_at.is_none() && !self.awareness_dirty.is_empty() {
+            self.awareness_flush_at = Some(Instant::now() + AWARENESS_COALESCE);
+        }
+    }
+
+    /// Sends the coalesced awareness changes to everyone.
+    fn flush_awareness(&mut self) {
+        self.awareness_flush_at = None;
+        let clients = std::mem::take(&mut self.awareness_dirty);
+        if clients.is_empty() {
+            return;
+        }
+        match self.awareness.update_with_clients(clients) {
+            Ok(update) => self.broadcast(
+                Bytes::from(protocol::encode_awareness(&update)),
+                None,
+                false,
+            ),
+            Err(e) => {
+                tracing::warn!(board_id = %self.board, error = %e, "encoding awareness failed")
+            }
+        }
     }
 
     fn maybe_start_flush(&mut self) {
@@ -677,13 +719,7 @@ impl Room {
         for id in &clients {
             self.awareness.remove_state(*id);
         }
-        if let Ok(update) = self.awareness.update_with_clients(clients) {
-            self.broadcast(
-                Bytes::from(protocol::encode_awareness(&update)),
-                None,
-                false,
-            );
-        }
+        self.awareness_changed(clients);
     }
 
     fn send_to(&mut self, conn: ConnId, frame: Bytes) {
