@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
-use super::audit;
 use super::auth::UserView;
 use super::caller::Caller;
 use crate::domain::{BoardId, UserId};
@@ -232,15 +231,15 @@ pub async fn set_disabled(
                 .await;
         }
     }
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "user.update",
-        None,
-        Some(id.as_str()),
-        Some(serde_json::json!({ "disabled": body.disabled, "admin": body.admin })),
-    )
-    .await;
+    caller
+        .audit(
+            &state,
+            "user.update",
+            None,
+            Some(id.as_str()),
+            Some(serde_json::json!({ "disabled": body.disabled, "admin": body.admin })),
+        )
+        .await;
     Ok(web::Json(UserView::from(&user)))
 }
 

@@ -14,7 +14,6 @@ use yrs::{ReadTxn, StateVector, Transact};
 
 use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
-use super::audit;
 use super::caller::Caller;
 use crate::document;
 use crate::domain::{BoardId, BoardName, Role};
@@ -199,23 +198,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_user()?;
     let name = BoardName::parse(&body.name)?;
-    let board = state
-        .store
-        .create_board(&NewBoard {
-            id: BoardId::new(),
-            name,
-            owner: caller.user().clone(),
-        })
-        .await?;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "board.create",
-        Some(board.id),
-        None,
-        None,
-    )
-    .await;
+    let board = create_for(&state, &caller, name).await?;
+    caller
+        .audit(&state, "board.create", Some(board.id), None, None)
+        .await;
     Ok(HttpResponse::Created().json(BoardView::new(&board, Some(Role::Owner))))
 }
 
@@ -345,9 +331,7 @@ pub async fn update(
     if let Some(archived) = body.archived {
         board = state.store.set_archived(id, archived).await?;
     }
-    audit(
-        &state,
-        Some(caller.user().as_str()),
+    caller.audit(&state,
         "board.update",
         Some(id),
         None,
@@ -380,15 +364,9 @@ pub async fn delete(
     caller.on_board(&state, id, Role::Owner).await?;
     state.store.delete_board(id).await?;
     state.hub.board_deleted(id).await;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "board.delete",
-        Some(id),
-        None,
-        None,
-    )
-    .await;
+    caller
+        .audit(&state, "board.delete", Some(id), None, None)
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -505,29 +483,26 @@ pub async fn import(
             }
         }
     };
-    let board = state
-        .store
-        .create_board(&NewBoard {
-            id: BoardId::new(),
-            name,
-            owner: caller.user().clone(),
-        })
-        .await?;
+    let board = create_for(&state, &caller, name).await?;
     if let Err(e) = state.store.append_updates(board.id, &[initial]).await {
         let _ = state.store.delete_board(board.id).await;
         return Err(e.into());
     }
     let board = state.store.get_board(board.id).await?;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "board.import",
-        Some(board.id),
-        None,
-        None,
-    )
-    .await;
+    caller
+        .audit(&state, "board.import", Some(board.id), None, None)
+        .await;
     Ok(HttpResponse::Created().json(BoardView::new(&board, Some(Role::Owner))))
+}
+
+/// Creates a board whose first owner is the caller.
+async fn create_for(state: &AppState, caller: &Caller, name: BoardName) -> Result<Board, ApiError> {
+    let new = NewBoard {
+        id: BoardId::new(),
+        name,
+        owner: caller.user().clone(),
+    };
+    Ok(state.store.create_board(&new).await?)
 }
 
 fn import_error(e: document::DocumentError) -> ApiError {

@@ -54,6 +54,26 @@ impl Caller {
         }
     }
 
+    /// Records in the audit log that the caller did `action` (see [`super::audit`]).
+    pub async fn audit(
+        &self,
+        state: &AppState,
+        action: &str,
+        board: Option<BoardId>,
+        target: Option<&str>,
+        details: Option<serde_json::Value>,
+    ) {
+        super::audit(
+            state,
+            Some(self.user().as_str()),
+            action,
+            board,
+            target,
+            details,
+        )
+        .await;
+    }
+
     /// The caller's access to `board`, refused (403, or 404 for no such board) unless it
     /// gives at least `needed`.
     pub async fn on_board(

@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
-use super::audit;
 use super::auth::display_name;
 use super::boards::board_id;
 use super::caller::{Caller, authenticate, request_token};
@@ -159,15 +158,15 @@ pub async fn create(
             expires_at,
         })
         .await?;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "link.create",
-        Some(board),
-        Some(&link.id.to_string()),
-        Some(serde_json::json!({ "role": link.role, "expires_at": link.expires_at })),
-    )
-    .await;
+    caller
+        .audit(
+            &state,
+            "link.create",
+            Some(board),
+            Some(&link.id.to_string()),
+            Some(serde_json::json!({ "role": link.role, "expires_at": link.expires_at })),
+        )
+        .await;
     let base = match &state.config.public_url {
         Some(url) => url.trim_end_matches('/').to_owned(),
         None => {
@@ -244,15 +243,15 @@ pub async fn revoke(
         .hub
         .change_access(board, AccessChange::LinkRevoked(link))
         .await;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "link.revoke",
-        Some(board),
-        Some(&link.to_string()),
-        None,
-    )
-    .await;
+    caller
+        .audit(
+            &state,
+            "link.revoke",
+            Some(board),
+            Some(&link.to_string()),
+            None,
+        )
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -313,15 +312,15 @@ pub async fn join(
                     },
                 )
                 .await;
-            audit(
-                &state,
-                Some(caller.user().as_str()),
-                "link.join",
-                Some(link.board),
-                Some(&link.id.to_string()),
-                Some(serde_json::json!({ "role": role })),
-            )
-            .await;
+            caller
+                .audit(
+                    &state,
+                    "link.join",
+                    Some(link.board),
+                    Some(&link.id.to_string()),
+                    Some(serde_json::json!({ "role": role })),
+                )
+                .await;
             Ok(web::Json(Joined {
                 board_id: link.board.as_uuid(),
                 role,

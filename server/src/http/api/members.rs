@@ -10,10 +10,9 @@ use utoipa::ToSchema;
 
 use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
-use super::audit;
 use super::boards::board_id;
 use super::caller::Caller;
-use crate::domain::{Role, UserId};
+use crate::domain::{BoardId, Role, UserId};
 use crate::rooms::AccessChange;
 use crate::store::{Member, StoreError};
 
@@ -53,8 +52,15 @@ pub struct SetRole {
     pub role: Role,
 }
 
-fn user_id(raw: &str) -> Result<UserId, ApiError> {
-    Ok(UserId::parse(raw)?)
+/// Parses a `/boards/{id}/members/{user}` path and checks the caller owns the board.
+async fn owned_member(
+    state: &AppState,
+    caller: &Caller,
+    (board, user): (String, String),
+) -> Result<(BoardId, UserId), ApiError> {
+    let (board, user) = (board_id(&board)?, UserId::parse(&user)?);
+    caller.on_board(state, board, Role::Owner).await?;
+    Ok((board, user))
 }
 
 /// Lists a board's members.
@@ -106,9 +112,7 @@ pub async fn put(
     path: web::Path<(String, String)>,
     body: web::Json<SetRole>,
 ) -> Result<web::Json<MemberView>, ApiError> {
-    let (board, user) = path.into_inner();
-    let (board, user) = (board_id(&board)?, user_id(&user)?);
-    caller.on_board(&state, board, Role::Owner).await?;
+    let (board, user) = owned_member(&state, &caller, path.into_inner()).await?;
     let role = body.role;
     let member = match state.store.set_member_role(board, &user, role).await {
         Err(StoreError::NotFound("member")) => state.store.add_member(board, &user, role).await?,
@@ -124,15 +128,15 @@ pub async fn put(
             },
         )
         .await;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "member.set",
-        Some(board),
-        Some(user.as_str()),
-        Some(serde_json::json!({ "role": role })),
-    )
-    .await;
+    caller
+        .audit(
+            &state,
+            "member.set",
+            Some(board),
+            Some(user.as_str()),
+            Some(serde_json::json!({ "role": role })),
+        )
+        .await;
     Ok(web::Json(MemberView::from(&member)))
 }
 
@@ -156,9 +160,7 @@ pub async fn remove(
     caller: Caller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (board, user) = path.into_inner();
-    let (board, user) = (board_id(&board)?, user_id(&user)?);
-    caller.on_board(&state, board, Role::Owner).await?;
+    let (board, user) = owned_member(&state, &caller, path.into_inner()).await?;
     state.store.remove_member(board, &user).await?;
     state
         .hub
@@ -170,14 +172,14 @@ pub async fn remove(
             },
         )
         .await;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "member.remove",
-        Some(board),
-        Some(user.as_str()),
-        None,
-    )
-    .await;
+    caller
+        .audit(
+            &state,
+            "member.remove",
+            Some(board),
+            Some(user.as_str()),
+            None,
+        )
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
-use super::audit;
 use super::boards::{board_id, hub_error};
 use super::caller::Caller;
 use crate::document;
@@ -112,15 +111,15 @@ pub async fn create(
             created_by: Some(caller.user()),
         })
         .await?;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "version.create",
-        Some(board),
-        Some(&version.id.to_string()),
-        Some(serde_json::json!({ "name": version.label })),
-    )
-    .await;
+    caller
+        .audit(
+            &state,
+            "version.create",
+            Some(board),
+            Some(&version.id.to_string()),
+            Some(serde_json::json!({ "name": version.label })),
+        )
+        .await;
     Ok(HttpResponse::Created().json(VersionView::from(&version)))
 }
 
@@ -228,14 +227,14 @@ pub async fn restore(
             ApiError::Unavailable("the restore could not be saved; try again")
         }
     })?;
-    audit(
-        &state,
-        Some(caller.user().as_str()),
-        "version.restore",
-        Some(board),
-        Some(&version.id.to_string()),
-        Some(serde_json::json!({ "name": version.label })),
-    )
-    .await;
+    caller
+        .audit(
+            &state,
+            "version.restore",
+            Some(board),
+            Some(&version.id.to_string()),
+            Some(serde_json::json!({ "name": version.label })),
+        )
+        .await;
     Ok(web::Json(VersionView::from(&version)))
 }
