@@ -25,7 +25,7 @@ const WebSocket = require('ws')
 const pg = require('pg')
 
 const REPO_ROOT = path.resolve(__dirname, '../..')
-const EASEL_BIN = path.join(REPO_ROOT, 'target', 'debug', 'easel')
+const EASEL_BIN = path.join(process.env.CARGO_TARGET_DIR || path.join(REPO_ROOT, 'target'), 'debug', 'easel')
 const JWT_SECRET = 'interop-test-secret-0123456789abcdefghijklmnop'
 const WAIT_MS = 10_000
 const TEST_TIMEOUT_MS = 120_000
