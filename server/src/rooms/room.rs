@@ -4,6 +4,11 @@
 //! **before** anyone else sees it (group commit: updates that arrive while a write is in
 //! flight share the next one), fanning out, awareness, compaction and idle unload. It is
 //! the only code that touches its Doc. Knows nothing of sockets or SQL.
+//!
+//! A fresh client (empty state vector) is answered from a cached sync step 2 of the whole
+//! document: encoding a big board takes far longer than sending it, and joins come in
+//! bursts. Every change to the Doc (`apply`, `restore`) clears the cache first, so it
+//! never holds anything but the current state.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -115,6 +120,9 @@ pub(super) struct Room {
     logged_updates: u64,
     logged_bytes: u64,
     doc_bytes: u64,
+    /// The sync step 2 frame answering an empty state vector, while the Doc is unchanged
+    /// since it was encoded.
+    full_state: Option<Bytes>,
     /// The board was deleted: the room stops without saving.
     deleted: bool,
 }
@@ -148,6 +156,7 @@ impl Room {
             logged_updates: stored.updates.len() as u64,
             logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
             doc_bytes,
+            full_state: None,
             deleted: false,
         })
     }
@@ -241,6 +250,7 @@ impl Room {
     /// Makes the document's content equal to `target`'s as one ordinary change, saved and
     /// fanned out like any client's update; `reply` hears once it is saved.
     fn restore(&mut self, target: &Doc, reply: oneshot::Sender<Result<(), RestoreError>>) {
+        self.full_state = None;
         let update = crate::document::restore(self.awareness.doc(), target);
         if update.is_empty() {
             let _ = reply.send(Ok(()));
@@ -386,6 +396,7 @@ impl Room {
             self.kick(conn, Kick::DocumentTooLarge);
             return;
         }
+        self.full_state = None;
         let applied = self
             .awareness
             .doc()
@@ -594,23 +605,18 @@ impl Room {
     }
 
     fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
-        let update = {
-            let txn = self.awareness.doc().transact();
-            if txn.has_missing_updates() {
-                // yrs merges unintegrated updates into this answer and can panic doing so;
-                // send what is integrated (the rest follows once it integrates).
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    txn.encode_state_as_update_v1(sv)
-                }))
-                .unwrap_or_else(|_| txn.encode_diff_v1(sv))
-            } else {
-                txn.encode_state_as_update_v1(sv)
-            }
+        let frame = if sv.is_empty() {
+            let frame = self
+                .full_state
+                .get_or_insert_with(|| Bytes::from(encode_step2(&self.awareness, sv)));
+            frame.clone()
+        } else {
+            Bytes::from(encode_step2(&self.awareness, sv))
         };
         if let Some(member) = self.members.get_mut(&conn) {
             member.synced = true;
         }
-        self.send_to(conn, Bytes::from(protocol::encode_sync_step2(&update)));
+        self.send_to(conn, frame);
     }
 
     fn awareness_of_everyone(&self) -> Option<Bytes> {
@@ -714,6 +720,24 @@ pub(super) fn build_doc(stored: &StoredDoc) -> Result<(Doc, u64), String> {
         }
     }
     Ok((doc, doc_bytes))
+}
+
+/// The sync step 2 frame that brings a client at `sv` up to the document's state.
+fn encode_step2(awareness: &Awareness, sv: &StateVector) -> Vec<u8> {
+    let update = {
+        let txn = awareness.doc().transact();
+        if txn.has_missing_updates() {
+            // yrs merges unintegrated updates into this answer and can panic doing so;
+            // send what is integrated (the rest follows once it integrates).
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                txn.encode_state_as_update_v1(sv)
+            }))
+            .unwrap_or_else(|_| txn.encode_diff_v1(sv))
+        } else {
+            txn.encode_state_as_update_v1(sv)
+        }
+    };
+    protocol::encode_sync_step2(&update)
 }
 
 async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreError>, Vec<Pending>) {
