@@ -7,8 +7,9 @@
 //!
 //! A fresh client (empty state vector) is answered from a cached sync step 2 of the whole
 //! document: encoding a big board takes far longer than sending it, and joins come in
-//! bursts. Every change to the Doc (`apply`, `restore`) clears the cache first, so it
-//! never holds anything but the current state.
+//! bursts. A room loaded from a snapshot alone starts with the snapshot there. Every
+//! change to the Doc (`apply`, `restore`) clears the cache first, so it never holds
+//! anything but the current state.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -136,6 +137,11 @@ impl Room {
         member_count: Arc<AtomicUsize>,
     ) -> Result<Self, String> {
         let (doc, doc_bytes) = build_doc(&stored)?;
+        // Loaded from a snapshot alone, the Doc's whole state is that snapshot, encoded.
+        let full_state = match (&stored.snapshot, stored.updates.is_empty()) {
+            (Some(s), true) => Some(Bytes::from(protocol::encode_sync_step2(&s.state))),
+            _ => None,
+        };
         Ok(Self {
             board,
             awareness: Awareness::new(doc),
@@ -156,7 +162,7 @@ impl Room {
             logged_updates: stored.updates.len() as u64,
             logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
             doc_bytes,
-            full_state: None,
+            full_state,
             deleted: false,
         })
     }
@@ -524,26 +530,18 @@ impl Room {
 
     /// The document's state for a snapshot, or `None` while it holds updates that cannot be
     /// integrated yet (their dependencies have not arrived: the log keeps those, so the
-    /// board is not compacted until they integrate) or if the encoding does not decode.
-    ///
-    /// Snapshots use the v1 encoding: yrs 0.28's v2 encoder produced snapshots that its own
-    /// decoder rejects (`UnexpectedValue`) on documents with many concurrent deletes, and a
-    /// snapshot that does not load is a lost board. Each snapshot is decoded once before it
-    /// replaces the log it covers.
+    /// board is not compacted until they integrate). Not yet checked: see [`decodes`].
     fn snapshot_state(&self) -> Option<Vec<u8>> {
         let txn = self.awareness.doc().transact();
         if txn.has_missing_updates() {
             tracing::debug!(board_id = %self.board, "compaction postponed: unintegrated updates");
             return None;
         }
-        let state = txn.encode_state_as_update_v1(&StateVector::default());
-        if let Err(e) = Update::decode_v1(&state) {
-            tracing::error!(board_id = %self.board, error = %e, "snapshot does not decode; keeping the log");
-            return None;
-        }
-        Some(state)
+        Some(txn.encode_state_as_update_v1(&StateVector::default()))
     }
 
+    /// Compacts in the background. Decoding the snapshot to check it takes as long as
+    /// encoding it, so that happens off the room's task, which goes on serving meanwhile.
     fn start_compaction(&mut self) {
         let Some(state) = self.snapshot_state() else {
             return;
@@ -554,6 +552,11 @@ impl Room {
         self.logged_bytes = 0;
         self.doc_bytes = state.len() as u64;
         tokio::spawn(async move {
+            let checked =
+                tokio::task::spawn_blocking(move || decodes(board, &state).then_some(state));
+            let Ok(Some(state)) = checked.await else {
+                return;
+            };
             if let Err(e) = store.compact(board, &state, seq).await {
                 tracing::warn!(board_id = %board, error = %crate::telemetry::chain(&e), "compaction failed; the log is kept");
             }
@@ -585,6 +588,7 @@ impl Room {
         }
         if self.last_seq > self.snapshot_seq
             && let Some(state) = self.snapshot_state()
+            && decodes(self.board, &state)
         {
             match self.store.compact(self.board, &state, self.last_seq).await {
                 Ok(_) => self.snapshot_seq = self.last_seq,
@@ -720,6 +724,21 @@ pub(super) fn build_doc(stored: &StoredDoc) -> Result<(Doc, u64), String> {
         }
     }
     Ok((doc, doc_bytes))
+}
+
+/// Whether a snapshot decodes, checked before it replaces the log it covers.
+///
+/// Snapshots use the v1 encoding: yrs 0.28's v2 encoder produced snapshots that its own
+/// decoder rejects (`UnexpectedValue`) on documents with many concurrent deletes, and a
+/// snapshot that does not load is a lost board.
+fn decodes(board: BoardId, state: &[u8]) -> bool {
+    match Update::decode_v1(state) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(board_id = %board, error = %e, "snapshot does not decode; keeping the log");
+            false
+        }
+    }
 }
 
 /// The sync step 2 frame that brings a client at `sv` up to the document's state.
