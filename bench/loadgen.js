@@ -231,7 +231,7 @@ async function main () {
   const started = new Date()
   const t0 = Date.now()
   let rev = 'unknown'
-  try { rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.dirname(EASEL_BIN), encoding: 'utf8' }).trim() } catch {}
+  try { rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim() } catch {}
   log(`mode ${args.quick ? 'quick' : 'full'}; targets ${targetNames.join(', ')}; RLIMIT_NOFILE ${nofile}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 
   const results = {}

@@ -17,7 +17,7 @@ const path = require('node:path')
 
 const BENCH_DIR = path.resolve(__dirname, '..')
 const REPO_ROOT = path.resolve(BENCH_DIR, '..')
-const EASEL_BIN = process.env.EASEL_BIN || path.join(REPO_ROOT, 'target', 'release', 'easel')
+const EASEL_BIN = process.env.EASEL_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(REPO_ROOT, 'target'), 'release', 'easel')
 const JWT_SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz'
 const CLK_TCK = 100 // Linux USER_HZ on every supported architecture
 
