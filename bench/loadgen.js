@@ -120,10 +120,12 @@ function tableRows (profile) {
     const key = `board-${n}`
     sec(`Big board: ${n.toLocaleString('en-US')} shapes, 100 per transaction`)
     row('fill rate (shapes/s)', (r) => r[key]?.fillRate, 'higher', 0)
+    row('fresh join → step 2 on the socket (ms, median of 3)', (r) => r[key]?.step2Ms, 'lower')
     row('fresh join → synced (ms, median of 3)', (r) => r[key]?.joinMs, 'lower')
     row('server RSS after fill (MB)', (r) => mb(r[key]?.rssAfterFillKb), 'lower', 1)
     row('complete (observer / joiners)', (r) => r[key] && r[key].observed != null ? `${r[key].complete ? 'yes' : `NO (${r[key].observed})`} / ${r[key].joinsComplete ? 'yes' : 'NO'}` : null)
-    row('cold join after restart (ms; Easel only)', (r) => r[key]?.coldJoinMs, null)
+    row('cold join after restart → step 2 on the socket (ms; Easel only)', (r) => r[key]?.coldStep2Ms, null)
+    row('cold join after restart → synced (ms; Easel only)', (r) => r[key]?.coldJoinMs, null)
   }
   sec('Status')
   row('server crashed in', (r) => {
@@ -229,7 +231,7 @@ async function main () {
   const started = new Date()
   const t0 = Date.now()
   let rev = 'unknown'
-  try { rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: path.dirname(EASEL_BIN), encoding: 'utf8' }).trim() } catch {}
+  try { rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim() } catch {}
   log(`mode ${args.quick ? 'quick' : 'full'}; targets ${targetNames.join(', ')}; RLIMIT_NOFILE ${nofile}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 
   const results = {}

@@ -100,6 +100,7 @@ class Client {
     this.tStart = 0
     this.tOpen = 0
     this.tSynced = 0
+    this.tStep2 = 0
     this.synced = false
     this.closed = false
     this.closing = false
@@ -231,6 +232,7 @@ class Client {
     switch (type) {
       case MSG_SYNC:
       case HP_SYNC_REPLY:
+        if (!this.tStep2) this._noteStep2(dec)
         this._onSync(dec)
         break
       case MSG_AWARENESS: {
@@ -252,6 +254,17 @@ class Client {
       default:
         break
     }
+  }
+
+  /**
+   * Records when the first sync step 2 has fully arrived on the socket (`ws` emits a
+   * message once all of its frame is in), before anything decodes its payload: the
+   * server's part of a join, apart from the client's work of applying the state.
+   */
+  _noteStep2 (dec) {
+    const pos = dec.pos
+    if (decoding.readVarUint(dec) === syncProtocol.messageYjsSyncStep2) this.tStep2 = now()
+    dec.pos = pos
   }
 
   /** Reports the first struct (client, clock) of an update message to `o.onUpdate`. */

@@ -424,13 +424,15 @@ async function board (target, cfg) {
     const stored = Y.encodeStateAsUpdate(filler.doc).length
     const afterFill = server.stats()
     const joinMs = []
-    let joinSizes = []
+    const step2Ms = []
+    const joinSizes = []
     for (let j = 0; j < joins; j++) {
       const c = new Client({ ...opts, withDoc: true })
       try {
         await c.open()
         await c.whenSynced(120_000)
         joinMs.push(c.tSynced - c.tStart)
+        step2Ms.push(c.tStep2 - c.tStart)
         joinSizes.push(c.shapes.size)
       } catch (e) {
         joinSizes.push(`error: ${e.message}`)
@@ -452,6 +454,8 @@ async function board (target, cfg) {
       docBytes: stored,
       joinMs: joinMs.length ? summary(joinMs).p50 : null,
       joinMsAll: joinMs,
+      step2Ms: step2Ms.length ? summary(step2Ms).p50 : null,
+      step2MsAll: step2Ms,
       joinSizes,
       joinsComplete: joinSizes.every((s) => s === N),
       writersSurvived: fillerOk,
@@ -469,6 +473,7 @@ async function board (target, cfg) {
         await c.open()
         await c.whenSynced(120_000)
         out.coldJoinMs = c.tSynced - c.tStart
+        out.coldStep2Ms = c.tStep2 - c.tStart
         out.coldJoinSize = c.shapes.size
       } catch (e) {
         out.coldJoinSize = `error: ${e.message}`

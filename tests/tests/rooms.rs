@@ -1,13 +1,16 @@
-//! Room lifecycle over real sockets: concurrent first joins share one room, compaction by
+//! Room lifecycle over real sockets: concurrent first joins share one room, fresh joiners
+//! get the current state however often it changed since the last one joined, compaction by
 //! count and on unload, graceful shutdown, document size cap, and the unsaved backlog cap
 //! during a store outage.
 
 use std::time::Duration;
 
 use easel::domain::{BoardId, Role};
-use easel_tests::board::shape_count;
+use easel_tests::board::{shape_count, shape_keys};
 use easel_tests::yclient::YClient;
-use easel_tests::{board_with, spawn_app_behind_proxy, spawn_pg_app_with, token};
+use easel_tests::{
+    TestApp, board_with, spawn_app_behind_proxy, spawn_pg_app_with, spawn_sqlite_app, token,
+};
 use yrs::{Map, Transact};
 
 const T: Duration = Duration::from_secs(15);
@@ -39,6 +42,65 @@ async fn concurrent_first_joins_share_one_room() {
             "nobody is stranded on a private copy of the room"
         );
     }
+}
+
+/// Joins as a fresh client and returns the shapes its sync step 2 held. Nobody edits while
+/// it joins, so the step 2 alone brought them.
+async fn fresh_join_sees(app: &TestApp, board: &str) -> Vec<String> {
+    let mut c = YClient::connect(&app.ws_url(board, &token("alice", false, HOUR))).await;
+    assert!(c.until(T, |c| c.synced).await, "the joiner syncs");
+    let keys = shape_keys(c.doc()).into_iter().collect();
+    c.close().await;
+    keys
+}
+
+/// POSTs to the REST API as alice (the board's owner); returns the JSON answer.
+async fn post_as_alice(
+    app: &TestApp,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut req = app
+        .client
+        .post(format!("{}{path}", app.address))
+        .bearer_auth(token("alice", false, HOUR));
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    assert!(res.status().is_success(), "POST {path}: {}", res.status());
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn fresh_joiners_get_every_edit_and_restore_made_since_the_last_one() {
+    let app = spawn_sqlite_app().await;
+    let board = board_with(&app, "alice", &[]).await;
+    let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    assert!(a.until(T, |c| c.synced).await);
+    assert!(fresh_join_sees(&app, &board).await.is_empty());
+
+    a.draw("s1", 10).await;
+    a.pump(Duration::from_millis(100)).await;
+    assert_eq!(fresh_join_sees(&app, &board).await, ["s1"]);
+    assert_eq!(fresh_join_sees(&app, &board).await, ["s1"]);
+
+    let version = post_as_alice(
+        &app,
+        &format!("/api/boards/{board}/versions"),
+        Some(serde_json::json!({"name": "one shape"})),
+    )
+    .await;
+    a.draw("s2", 10).await;
+    a.pump(Duration::from_millis(100)).await;
+    assert_eq!(fresh_join_sees(&app, &board).await, ["s1", "s2"]);
+
+    let restore = format!(
+        "/api/boards/{board}/versions/{}/restore",
+        version["id"].as_str().unwrap()
+    );
+    post_as_alice(&app, &restore, None).await;
+    assert_eq!(fresh_join_sees(&app, &board).await, ["s1"]);
 }
 
 #[tokio::test]

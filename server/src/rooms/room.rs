@@ -4,6 +4,12 @@
 //! **before** anyone else sees it (group commit: updates that arrive while a write is in
 //! flight share the next one), fanning out, awareness, compaction and idle unload. It is
 //! the only code that touches its Doc. Knows nothing of sockets or SQL.
+//!
+//! A fresh client (empty state vector) is answered from a cached sync step 2 of the whole
+//! document: encoding a big board takes far longer than sending it, and joins come in
+//! bursts. A room loaded from a snapshot alone starts with the snapshot there. Every
+//! change to the Doc (`apply`, `restore`) clears the cache first, so it never holds
+//! anything but the current state.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -122,6 +128,9 @@ pub(super) struct Room {
     logged_updates: u64,
     logged_bytes: u64,
     doc_bytes: u64,
+    /// The sync step 2 frame answering an empty state vector, while the Doc is unchanged
+    /// since it was encoded.
+    full_state: Option<Bytes>,
     /// The board was deleted: the room stops without saving.
     deleted: bool,
     /// Awareness entries changed since the last awareness message went out.
@@ -139,6 +148,11 @@ impl Room {
         member_count: Arc<AtomicUsize>,
     ) -> Result<Self, String> {
         let (doc, doc_bytes) = build_doc(&stored)?;
+        // Loaded from a snapshot alone, the Doc's whole state is that snapshot, encoded.
+        let full_state = match (&stored.snapshot, stored.updates.is_empty()) {
+            (Some(s), true) => Some(Bytes::from(protocol::encode_sync_step2(&s.state))),
+            _ => None,
+        };
         Ok(Self {
             board,
             awareness: Awareness::new(doc),
@@ -159,6 +173,7 @@ impl Room {
             logged_updates: stored.updates.len() as u64,
             logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
             doc_bytes,
+            full_state,
             deleted: false,
             awareness_dirty: HashSet::new(),
             awareness_flush_at: None,
@@ -275,6 +290,7 @@ impl Room {
     /// Makes the document's content equal to `target`'s as one ordinary change, saved and
     /// fanned out like any client's update; `reply` hears once it is saved.
     fn restore(&mut self, target: &Doc, reply: oneshot::Sender<Result<(), RestoreError>>) {
+        self.full_state = None;
         let update = crate::document::restore(self.awareness.doc(), target);
         if update.is_empty() {
             let _ = reply.send(Ok(()));
@@ -418,6 +434,7 @@ impl Room {
             self.kick(conn, Kick::DocumentTooLarge);
             return;
         }
+        self.full_state = None;
         let applied = self
             .awareness
             .doc()
@@ -579,26 +596,18 @@ impl Room {
 
     /// The document's state for a snapshot, or `None` while it holds updates that cannot be
     /// integrated yet (their dependencies have not arrived: the log keeps those, so the
-    /// board is not compacted until they integrate) or if the encoding does not decode.
-    ///
-    /// Snapshots use the v1 encoding: yrs 0.28's v2 encoder produced snapshots that its own
-    /// decoder rejects (`UnexpectedValue`) on documents with many concurrent deletes, and a
-    /// snapshot that does not load is a lost board. Each snapshot is decoded once before it
-    /// replaces the log it covers.
+    /// board is not compacted until they integrate). Not yet checked: see [`decodes`].
     fn snapshot_state(&self) -> Option<Vec<u8>> {
         let txn = self.awareness.doc().transact();
         if txn.has_missing_updates() {
             tracing::debug!(board_id = %self.board, "compaction postponed: unintegrated updates");
             return None;
         }
-        let state = txn.encode_state_as_update_v1(&StateVector::default());
-        if let Err(e) = Update::decode_v1(&state) {
-            tracing::error!(board_id = %self.board, error = %e, "snapshot does not decode; keeping the log");
-            return None;
-        }
-        Some(state)
+        Some(txn.encode_state_as_update_v1(&StateVector::default()))
     }
 
+    /// Compacts in the background. Decoding the snapshot to check it takes as long as
+    /// encoding it, so that happens off the room's task, which goes on serving meanwhile.
     fn start_compaction(&mut self) {
         let Some(state) = self.snapshot_state() else {
             return;
@@ -609,6 +618,11 @@ impl Room {
         self.logged_bytes = 0;
         self.doc_bytes = state.len() as u64;
         tokio::spawn(async move {
+            let checked =
+                tokio::task::spawn_blocking(move || decodes(board, &state).then_some(state));
+            let Ok(Some(state)) = checked.await else {
+                return;
+            };
             if let Err(e) = store.compact(board, &state, seq).await {
                 tracing::warn!(board_id = %board, error = %crate::telemetry::chain(&e), "compaction failed; the log is kept");
             }
@@ -640,6 +654,7 @@ impl Room {
         }
         if self.last_seq > self.snapshot_seq
             && let Some(state) = self.snapshot_state()
+            && decodes(self.board, &state)
         {
             match self.store.compact(self.board, &state, self.last_seq).await {
                 Ok(_) => self.snapshot_seq = self.last_seq,
@@ -688,23 +703,18 @@ impl Room {
     }
 
     fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
-        let update = {
-            let txn = self.awareness.doc().transact();
-            if txn.has_missing_updates() {
-                // yrs merges unintegrated updates into this answer and can panic doing so;
-                // send what is integrated (the rest follows once it integrates).
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    txn.encode_state_as_update_v1(sv)
-                }))
-                .unwrap_or_else(|_| txn.encode_diff_v1(sv))
-            } else {
-                txn.encode_state_as_update_v1(sv)
-            }
+        let frame = if sv.is_empty() {
+            let frame = self
+                .full_state
+                .get_or_insert_with(|| Bytes::from(encode_step2(&self.awareness, sv)));
+            frame.clone()
+        } else {
+            Bytes::from(encode_step2(&self.awareness, sv))
         };
         if let Some(member) = self.members.get_mut(&conn) {
             member.synced = true;
         }
-        self.send_to(conn, Bytes::from(protocol::encode_sync_step2(&update)));
+        self.send_to(conn, frame);
     }
 
     fn awareness_of_everyone(&self) -> Option<Bytes> {
@@ -802,6 +812,39 @@ pub(super) fn build_doc(stored: &StoredDoc) -> Result<(Doc, u64), String> {
         }
     }
     Ok((doc, doc_bytes))
+}
+
+/// Whether a snapshot decodes, checked before it replaces the log it covers.
+///
+/// Snapshots use the v1 encoding: yrs 0.28's v2 encoder produced snapshots that its own
+/// decoder rejects (`UnexpectedValue`) on documents with many concurrent deletes, and a
+/// snapshot that does not load is a lost board.
+fn decodes(board: BoardId, state: &[u8]) -> bool {
+    match Update::decode_v1(state) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(board_id = %board, error = %e, "snapshot does not decode; keeping the log");
+            false
+        }
+    }
+}
+
+/// The sync step 2 frame that brings a client at `sv` up to the document's state.
+fn encode_step2(awareness: &Awareness, sv: &StateVector) -> Vec<u8> {
+    let update = {
+        let txn = awareness.doc().transact();
+        if txn.has_missing_updates() {
+            // yrs merges unintegrated updates into this answer and can panic doing so;
+            // send what is integrated (the rest follows once it integrates).
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                txn.encode_state_as_update_v1(sv)
+            }))
+            .unwrap_or_else(|_| txn.encode_diff_v1(sv))
+        } else {
+            txn.encode_state_as_update_v1(sv)
+        }
+    };
+    protocol::encode_sync_step2(&update)
 }
 
 async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreError>, Vec<Pending>) {

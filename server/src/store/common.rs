@@ -1,10 +1,16 @@
 //! The [`Store`](super::Store) operations both backends share, written once.
 //!
 //! `impl_store!` expands to the whole trait impl for a backend type. The backend supplies
-//! only what truly differs: `begin_write` (a transaction that serialises writers to a
-//! board), `begin_snapshot` (a consistent read), `insert_updates` (a batch insert into
-//! the log) and `LOCK_BOARD` (the statement that locks a board's row for a transaction).
-//! Nothing here knows which database it talks to.
+//! only what truly differs: `pool` (where reads go), `writer()` (where every write goes:
+//! each INSERT, UPDATE and DELETE, and the migrations), `close_pools`, `begin_write` (a
+//! transaction on the writer that serialises writers to a board), `begin_snapshot` (a
+//! consistent read), `insert_updates` (a batch insert into the log) and `LOCK_BOARD` (the
+//! statement that locks a board's row for a transaction). Nothing here knows which
+//! database it talks to.
+//!
+//! Every statement that changes anything runs on `writer()` or inside `begin_write`; only
+//! reads use `pool` (SQLite opens those connections `query_only`, so a write misfiled here
+//! fails its test instead of contending for the write lock).
 
 /// Implements [`Store`](super::Store) for `$store`, a backend over `$db`.
 macro_rules! impl_store {
@@ -60,7 +66,7 @@ macro_rules! impl_store {
             }
 
             async fn migrate(&self) -> Result<()> {
-                $migrator.run(&self.pool).await?;
+                $migrator.run(self.writer()).await?;
                 Ok(())
             }
 
@@ -70,7 +76,7 @@ macro_rules! impl_store {
             }
 
             async fn close(&self) {
-                self.pool.close().await;
+                self.close_pools().await;
             }
 
             async fn create_board(&self, new: &NewBoard) -> Result<Board> {
@@ -123,7 +129,7 @@ macro_rules! impl_store {
                     .bind(id.as_uuid())
                     .bind(name.as_str())
                     .bind(now_ms())
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?
                     .ok_or(StoreError::NotFound("board"))?
                     .try_into()
@@ -134,7 +140,7 @@ macro_rules! impl_store {
                     .bind(id.as_uuid())
                     .bind(archived)
                     .bind(now_ms())
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?
                     .ok_or(StoreError::NotFound("board"))?
                     .try_into()
@@ -143,7 +149,7 @@ macro_rules! impl_store {
             async fn delete_board(&self, id: BoardId) -> Result<()> {
                 let done = sqlx::query(sql::DELETE_BOARD)
                     .bind(id.as_uuid())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound("board"));
@@ -163,7 +169,7 @@ macro_rules! impl_store {
                     .bind(user.as_str())
                     .bind(role.as_str())
                     .bind(now)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(|e| match &e {
                         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -269,7 +275,7 @@ macro_rules! impl_store {
                     .bind(new.created_by.map(UserId::as_str))
                     .bind(now_ms())
                     .bind(new.expires_at)
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.writer())
                     .await
                     .map_err(|e| match &e {
                         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -491,7 +497,7 @@ macro_rules! impl_store {
                     .bind(new.state)
                     .bind(new.created_by.map(UserId::as_str))
                     .bind(version.created_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await
                     .map_err(|e| match &e {
                         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -542,7 +548,7 @@ macro_rules! impl_store {
                     .bind(new.password_hash.as_deref())
                     .bind(new.admin)
                     .bind(now_ms())
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.writer())
                     .await
                     .map_err(|e| {
                         conflict_on_unique(e, "a user with this email or id already exists")
@@ -582,7 +588,7 @@ macro_rules! impl_store {
                 sqlx::query_as::<_, UserRow>(sql::DISABLE_USER)
                     .bind(id.as_str())
                     .bind(disabled)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?
                     .ok_or(StoreError::NotFound("user"))?
                     .try_into()
@@ -592,7 +598,7 @@ macro_rules! impl_store {
                 sqlx::query_as::<_, UserRow>(sql::SET_ADMIN)
                     .bind(id.as_str())
                     .bind(admin)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.writer())
                     .await?
                     .ok_or(StoreError::NotFound("user"))?
                     .try_into()
@@ -607,7 +613,7 @@ macro_rules! impl_store {
                 let done = sqlx::query(sql::SET_PASSWORD)
                     .bind(id.as_str())
                     .bind(hash)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound("user"));
@@ -623,7 +629,7 @@ macro_rules! impl_store {
                     .bind(entry.board.map(|b| b.as_uuid()))
                     .bind(entry.target)
                     .bind(entry.details_json()?)
-                    .fetch_one(&self.pool)
+                    .fetch_one(self.writer())
                     .await?
                     .try_into()
             }
@@ -647,12 +653,12 @@ macro_rules! impl_store {
                 }
                 sqlx::query(sql::PURGE_REVOKED)
                     .bind(now_ms())
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 sqlx::query(sql::INSERT_REVOKED)
                     .bind(jti)
                     .bind(expires_at)
-                    .execute(&self.pool)
+                    .execute(self.writer())
                     .await?;
                 Ok(())
             }

@@ -2,7 +2,8 @@
 //!
 //! Owns the connection pool and what is Postgres-specific: `SELECT ... FOR UPDATE` row
 //! locks that keep sequence numbers gap-free and in commit order, the `UNNEST` batch
-//! insert, repeatable-read loads. The shared operations come from `common.rs`.
+//! insert, repeatable-read loads. The shared operations come from `common.rs`. One pool
+//! serves reads and writes alike: Postgres runs writers concurrently, row locks order them.
 
 use std::time::Duration;
 
@@ -37,6 +38,15 @@ impl PostgresStore {
             .acquire_timeout(timeout)
             .connect_lazy_with(options.application_name("easel"));
         Ok(Self { pool })
+    }
+
+    /// Postgres lets writers run concurrently: its writer is the one pool.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn close_pools(&self) {
+        self.pool.close().await;
     }
 
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
