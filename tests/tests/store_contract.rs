@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use easel::domain::{BoardId, BoardName, DomainError, Role, UserId};
 use easel::store::{
-    ArchivedFilter, AuditQuery, BoardCursor, BoardQuery, Counts, NewAudit, NewBoard, NewLink,
-    NewUser, NewVersion, PostgresStore, SqliteStore, Store, StoreError, StoredDoc, UserQuery,
-    now_ms,
+    Admission, ArchivedFilter, AuditQuery, BoardCursor, BoardQuery, Counts, NewAudit, NewBoard,
+    NewLink, NewUser, NewVersion, PostgresStore, SqliteStore, Store, StoreError, StoredDoc,
+    UserQuery, now_ms,
 };
 use easel_tests::TestDb;
 use yrs::types::ToJson;
@@ -94,6 +94,7 @@ contract!(
     revoking_a_token_is_idempotent_and_purges_expired_ones,
     counts_and_stored_sizes_follow_the_data,
     admins_and_passwords_are_set,
+    admission_reads_everything_a_handshake_needs_at_once,
 );
 
 fn user(s: &str) -> UserId {
@@ -1727,4 +1728,76 @@ async fn admins_and_passwords_are_set(fx: &Fixture) {
         store.set_password(&user("ghost"), "$argon2id$x").await,
         Err(StoreError::NotFound("user"))
     ));
+}
+
+async fn admission_reads_everything_a_handshake_needs_at_once(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Admitted", "alice").await;
+    let unknown = store
+        .admission(&user("nobody"), None, BoardId::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(unknown, Admission::default(), "no board, no account");
+
+    let owner = store
+        .admission(&user("alice"), Some("never-revoked"), board, None)
+        .await
+        .unwrap();
+    assert!(owner.board_exists && !owner.revoked);
+    assert_eq!(owner.member, Some(Role::Owner));
+    assert_eq!(
+        (owner.disabled, owner.admin),
+        (None, None),
+        "alice has no account"
+    );
+
+    store
+        .create_user(&NewUser {
+            id: user("bob"),
+            email: "bob@example.com".into(),
+            name: "Bob".into(),
+            password_hash: None,
+            admin: true,
+        })
+        .await
+        .unwrap();
+    store.set_user_disabled(&user("bob"), true).await.unwrap();
+    store
+        .revoke_token("bob-session", now_ms() + 60_000)
+        .await
+        .unwrap();
+    let expires = now_ms() + 3_600_000;
+    let link = store
+        .create_link(&NewLink {
+            id: uuid::Uuid::new_v4(),
+            board,
+            token_hash: b"hash-of-a-secret",
+            role: Role::Editor,
+            created_by: Some(&user("alice")),
+            expires_at: Some(expires),
+        })
+        .await
+        .unwrap();
+    let bob = store
+        .admission(&user("bob"), Some("bob-session"), board, Some(link.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        bob,
+        Admission {
+            revoked: true,
+            disabled: Some(true),
+            admin: Some(true),
+            board_exists: true,
+            member: None,
+            link: Some((Role::Editor, Some(expires))),
+        }
+    );
+    let elsewhere = new_board(&*store, "Other", "alice").await;
+    let wrong_board = store
+        .admission(&user("bob"), None, elsewhere, Some(link.id))
+        .await
+        .unwrap();
+    assert_eq!(wrong_board.link, None, "a link opens only its own board");
+    assert!(!wrong_board.revoked);
 }

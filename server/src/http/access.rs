@@ -8,7 +8,7 @@
 use crate::auth::Principal;
 use crate::domain::{BoardId, Role};
 use crate::rooms::Access;
-use crate::store::{Store, StoreError, now_ms};
+use crate::store::{Admission, Store, StoreError, now_ms};
 
 /// Why a caller has no access to a board.
 #[derive(Debug, thiserror::Error)]
@@ -24,17 +24,32 @@ pub enum AccessError {
     Store(#[from] StoreError),
 }
 
-/// The caller's access to `board`, with the role each source gives.
+/// The caller's access to `board`, with the role each source gives (one store query).
 pub async fn access_on(
     store: &dyn Store,
     principal: &Principal,
     board: BoardId,
 ) -> Result<Access, AccessError> {
-    let member = match store.role_of(board, &principal.user).await {
-        Ok(role) => role,
-        Err(StoreError::NotFound(_)) => return Err(AccessError::NoBoard),
-        Err(e) => return Err(e.into()),
-    };
+    let admission = store
+        .admission(
+            &principal.user,
+            principal.jti.as_deref(),
+            board,
+            principal.link,
+        )
+        .await?;
+    access_from(principal, board, &admission)
+}
+
+/// Decides the caller's access to `board` from what the store said about it.
+pub fn access_from(
+    principal: &Principal,
+    board: BoardId,
+    admission: &Admission,
+) -> Result<Access, AccessError> {
+    if !admission.board_exists {
+        return Err(AccessError::NoBoard);
+    }
     let fixed = [
         principal.admin.then_some(Role::Owner),
         principal.grants.get(&board).copied(),
@@ -42,17 +57,15 @@ pub async fn access_on(
     .into_iter()
     .flatten()
     .max();
-    let link = match principal.link {
-        Some(id) => match store.get_link(board, id).await {
-            Ok(link) if link.expires_at.is_none_or(|at| at > now_ms()) => Some((id, link.role)),
-            Ok(_) | Err(StoreError::NotFound(_)) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
+    let link = match (principal.link, admission.link) {
+        (Some(id), Some((role, expires))) if expires.is_none_or(|at| at > now_ms()) => {
+            Some((id, role))
+        }
+        _ => None,
     };
     let access = Access {
         user: principal.user.clone(),
-        member,
+        member: admission.member,
         fixed,
         link,
     };

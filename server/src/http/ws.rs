@@ -18,8 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::AppState;
-use super::access::{AccessError, access_on};
-use super::api::authenticate;
+use super::access::{AccessError, access_from};
 use super::error::{ApiError, ErrorBody, SocketClose};
 use crate::auth::{AuthError, Principal};
 use crate::config::Realtime;
@@ -27,7 +26,6 @@ use crate::domain::BoardId;
 use crate::metrics::metrics;
 use crate::protocol;
 use crate::rooms::{Access, AccessChange, ConnId, Joining, RoomHandle};
-use crate::store::StoreError;
 
 /// The cookie a browser may carry its token in.
 pub const TOKEN_COOKIE: &str = "easel_token";
@@ -42,6 +40,8 @@ struct Admitted {
     board: BoardId,
     access: Access,
     principal: Principal,
+    /// The hub's access epoch before access was read from the store.
+    epoch: u64,
 }
 
 /// `GET /ws/boards/{board_id}`: the realtime endpoint (y-sync over WebSocket).
@@ -84,7 +84,8 @@ pub async fn board_socket(
             "this server is at its connection limit",
         ));
     }
-    let decision = admit(&req, &path, &state).await?;
+    let epoch = state.hub.access_epoch();
+    let decision = admit(&req, &path, &state, epoch).await?;
     if let Ok(a) = &decision
         && state.hub.members(a.board) >= realtime.max_room_connections
     {
@@ -130,22 +131,42 @@ async fn admit(
     req: &HttpRequest,
     path: &str,
     state: &AppState,
+    epoch: u64,
 ) -> Result<Result<Admitted, SocketClose>, ApiError> {
     let token = web::Query::<Params>::from_query(req.query_string())
         .ok()
         .and_then(|p| p.into_inner().token)
         .or_else(|| req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned()));
-    let caller = match authenticate(state, token.as_deref()).await {
-        Ok(caller) => caller,
-        Err(ApiError::Unauthorized(e)) => return Ok(Err(e.into())),
-        Err(ApiError::Forbidden(why)) => return Ok(Err(SocketClose::Forbidden(why))),
-        Err(e) => return Err(e),
+    let mut principal = match token.as_deref().map(|t| state.keys.verify(t)) {
+        None => return Ok(Err(AuthError::Missing.into())),
+        Some(Err(e)) => return Ok(Err(e.into())),
+        Some(Ok(p)) => p,
     };
-    let principal = caller.principal;
     let Ok(board) = BoardId::parse(path) else {
         return Ok(Err(SocketClose::NotFound));
     };
-    let access = match access_on(state.store.as_ref(), &principal, board).await {
+    // One store round trip decides everything: joins come in storms.
+    let admission = state
+        .store
+        .admission(
+            &principal.user,
+            principal.jti.as_deref(),
+            board,
+            principal.link,
+        )
+        .await?;
+    if admission.revoked {
+        return Ok(Err(AuthError::Invalid("token revoked".into()).into()));
+    }
+    if !principal.external && !principal.guest {
+        if admission.disabled == Some(true) {
+            return Ok(Err(SocketClose::Forbidden("account disabled")));
+        }
+        if let Some(admin) = admission.admin {
+            principal.admin = admin;
+        }
+    }
+    let access = match access_from(&principal, board, &admission) {
         Ok(access) => access,
         Err(AccessError::NoBoard) => return Ok(Err(SocketClose::NotFound)),
         Err(AccessError::NoRole) => {
@@ -159,6 +180,7 @@ async fn admit(
         board,
         access,
         principal,
+        epoch,
     }))
 }
 
@@ -220,7 +242,9 @@ async fn connection(
             return;
         }
     };
-    recheck_membership(&state, &admitted).await;
+    if hub.access_epoch() != admitted.epoch {
+        recheck_access(&state, &admitted).await;
+    }
     let close = serve(
         &mut session,
         &mut stream,
@@ -247,24 +271,50 @@ async fn connection(
     let _ = session.close(close.map(|c| c.reason())).await;
 }
 
-/// A membership change committed between the handshake's lookup and the join reached no
-/// room, or a room without this connection: read the membership again now that the
-/// connection is in the room, and hand the room any difference.
-async fn recheck_membership(state: &AppState, admitted: &Admitted) {
-    let user = &admitted.access.user;
-    match state.store.role_of(admitted.board, user).await {
-        Ok(role) if role != admitted.access.member => {
-            let change = AccessChange::Member {
-                user: user.clone(),
-                role,
-            };
-            state.hub.change_access(admitted.board, change).await;
-        }
-        Ok(_) => {}
-        Err(StoreError::NotFound(_)) => state.hub.board_deleted(admitted.board).await,
+/// An access change applied between the handshake's lookup and the join reached no room,
+/// or a room without this connection: read the membership again now that the connection
+/// is in the room, and hand the room any difference.
+async fn recheck_access(state: &AppState, admitted: &Admitted) {
+    let (board, principal) = (admitted.board, &admitted.principal);
+    let now = match state
+        .store
+        .admission(
+            &principal.user,
+            principal.jti.as_deref(),
+            board,
+            principal.link,
+        )
+        .await
+    {
+        Ok(now) => now,
         Err(e) => {
-            tracing::debug!(error = %crate::telemetry::chain(&e), "membership recheck skipped");
+            tracing::debug!(error = %crate::telemetry::chain(&e), "access recheck skipped");
+            return;
         }
+    };
+    if !now.board_exists {
+        state.hub.board_deleted(board).await;
+        return;
+    }
+    if !principal.external && !principal.guest && now.disabled == Some(true) {
+        let change = AccessChange::UserDisabled(principal.user.clone());
+        state.hub.change_access(board, change).await;
+        return;
+    }
+    if now.member != admitted.access.member {
+        let change = AccessChange::Member {
+            user: principal.user.clone(),
+            role: now.member,
+        };
+        state.hub.change_access(board, change).await;
+    }
+    if let Some((link, _)) = admitted.access.link
+        && access_from(principal, board, &now).map_or(true, |a| a.link.is_none())
+    {
+        state
+            .hub
+            .change_access(board, AccessChange::LinkRevoked(link))
+            .await;
     }
 }
 

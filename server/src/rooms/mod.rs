@@ -193,6 +193,7 @@ pub struct Hub {
     tracker: TaskTracker,
     next_conn: AtomicU64,
     connections: Arc<AtomicUsize>,
+    access_epoch: AtomicU64,
 }
 
 impl Hub {
@@ -206,6 +207,7 @@ impl Hub {
             tracker: TaskTracker::new(),
             next_conn: AtomicU64::new(1),
             connections: Arc::default(),
+            access_epoch: AtomicU64::new(0),
         }
     }
 
@@ -263,9 +265,18 @@ impl Hub {
         }
     }
 
+    /// Counts the access changes (roles, links, accounts, deletions) this hub has applied.
+    /// A handshake that read access from the store before a change and joined after it
+    /// sees this move, and reads again; otherwise the change reached its room after the
+    /// join and was applied to the new connection too.
+    pub fn access_epoch(&self) -> u64 {
+        self.access_epoch.load(Ordering::SeqCst)
+    }
+
     /// Applies an access change to the board's live connections (nothing to do when no
     /// room holds the board: new connections read access from the store).
     pub async fn change_access(&self, board: BoardId, change: AccessChange) {
+        self.access_epoch.fetch_add(1, Ordering::SeqCst);
         if let Some(room) = self.live(board) {
             let _ = room.tx.send(room::Command::Access(change)).await;
         }
@@ -273,6 +284,7 @@ impl Hub {
 
     /// Applies an account-wide access change (such as a disabled account) to every room.
     pub async fn change_access_everywhere(&self, change: AccessChange) {
+        self.access_epoch.fetch_add(1, Ordering::SeqCst);
         for room in self.live_rooms() {
             let _ = room.tx.send(room::Command::Access(change.clone())).await;
         }
@@ -281,6 +293,7 @@ impl Hub {
     /// Closes a deleted board's room: every connection gets "board deleted" (4404) and
     /// nothing more is saved.
     pub async fn board_deleted(&self, board: BoardId) {
+        self.access_epoch.fetch_add(1, Ordering::SeqCst);
         if let Some(room) = self.live(board) {
             let _ = room.tx.send(room::Command::Delete).await;
         }

@@ -671,6 +671,34 @@ macro_rules! impl_store {
                 Ok(found.is_some())
             }
 
+            async fn admission(
+                &self,
+                user: &UserId,
+                jti: Option<&str>,
+                board: BoardId,
+                link: Option<Uuid>,
+            ) -> Result<Admission> {
+                let row: sql::AdmissionRow = sqlx::query_as(sql::ADMISSION)
+                    .bind(jti)
+                    .bind(user.as_str())
+                    .bind(board.as_uuid())
+                    .bind(link)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let link = match row.link_role {
+                    Some(role) => Some((Role::parse(&role)?, row.link_expires)),
+                    None => None,
+                };
+                Ok(Admission {
+                    revoked: row.revoked,
+                    disabled: row.disabled,
+                    admin: row.admin,
+                    board_exists: row.board_exists,
+                    member: row.member.as_deref().map(Role::parse).transpose()?,
+                    link,
+                })
+            }
+
             async fn counts(&self) -> Result<Counts> {
                 let (boards, archived_boards, users, disabled_users): (i64, i64, i64, i64) =
                     sqlx::query_as(sql::COUNTS).fetch_one(&self.pool).await?;

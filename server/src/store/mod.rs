@@ -560,6 +560,23 @@ impl AuditPage {
     }
 }
 
+/// Everything deciding whether a caller may open a board, read in one round trip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Admission {
+    /// Whether the token's `jti` was revoked (logged out).
+    pub revoked: bool,
+    /// Whether the caller's account is disabled (`None`: the caller has no account).
+    pub disabled: Option<bool>,
+    /// Whether the caller's account is an administrator's (`None`: no account).
+    pub admin: Option<bool>,
+    /// Whether the board exists.
+    pub board_exists: bool,
+    /// The caller's role as a member of the board.
+    pub member: Option<Role>,
+    /// The share link's role and expiry, when the link exists and belongs to the board.
+    pub link: Option<(Role, Option<Millis>)>,
+}
+
 /// How many boards and users the server holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -699,6 +716,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many boards and users there are.
     async fn counts(&self) -> Result<Counts>;
+    /// Reads, in one query, what admitting `user` to `board` depends on: whether the
+    /// token `jti` is revoked, the account's flags, the board's existence, the user's
+    /// membership and the share link `link`.
+    async fn admission(
+        &self,
+        user: &UserId,
+        jti: Option<&str>,
+        board: BoardId,
+        link: Option<Uuid>,
+    ) -> Result<Admission>;
 }
 
 /// Opens the store the configuration selects (Postgres for `DATABASE_URL`, SQLite otherwise).

@@ -300,3 +300,26 @@ pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(
 ) -> Result<Vec<T>, StoreError> {
     rows.into_iter().map(T::try_from).collect()
 }
+
+/// Everything the WebSocket handshake checks, in one round trip.
+pub(super) const ADMISSION: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS revoked, ",
+    "(SELECT disabled FROM users WHERE id = $2) AS disabled, ",
+    "(SELECT admin FROM users WHERE id = $2) AS admin, ",
+    "EXISTS (SELECT 1 FROM boards WHERE id = $3) AS board_exists, ",
+    "(SELECT role FROM board_members WHERE board_id = $3 AND user_id = $2) AS member, ",
+    "(SELECT role FROM share_links WHERE id = $4 AND board_id = $3) AS link_role, ",
+    "(SELECT expires_at FROM share_links WHERE id = $4 AND board_id = $3) AS link_expires"
+);
+
+/// A row of [`ADMISSION`].
+#[derive(sqlx::FromRow)]
+pub(super) struct AdmissionRow {
+    pub revoked: bool,
+    pub disabled: Option<bool>,
+    pub admin: Option<bool>,
+    pub board_exists: bool,
+    pub member: Option<String>,
+    pub link_role: Option<String>,
+    pub link_expires: Option<i64>,
+}
