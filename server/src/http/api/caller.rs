@@ -54,7 +54,7 @@ impl Caller {
         }
     }
 
-    /// Records in the audit log that the caller did `action` (see [`super::audit`]).
+    /// Records in the audit log that the caller did `action` (through the store, like every audit entry).
     pub async fn audit(
         &self,
         state: &AppState,
