@@ -96,6 +96,7 @@ impl Application {
                 board_check: r.board_check,
             },
         ));
+        hub.return_freed_memory(std::time::Duration::from_secs(2));
         let state = AppState {
             store: store.clone(),
             keys,
