@@ -13,6 +13,12 @@ use crate::store::{Admission, Store, StoreError, now_ms};
 /// Why a caller has no access to a board.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
+    /// The token was revoked (its holder logged out).
+    #[error("token revoked")]
+    Revoked,
+    /// The caller's account is disabled.
+    #[error("account disabled")]
+    Disabled,
     /// The board does not exist.
     #[error("board not found")]
     NoBoard,
@@ -24,7 +30,30 @@ pub enum AccessError {
     Store(#[from] StoreError),
 }
 
-/// The caller's access to `board`, with the role each source gives (one store query).
+/// The rules about a token and the account behind it, wherever they were read from: a
+/// revoked token and a disabled account are refused, and an account's admin flag (not a
+/// token minted before a change) says who is an admin. External and guest tokens have no
+/// account. Returns whether the caller is an admin.
+pub fn account_rules(
+    principal: &Principal,
+    revoked: bool,
+    disabled: Option<bool>,
+    admin: Option<bool>,
+) -> Result<bool, AccessError> {
+    if revoked {
+        return Err(AccessError::Revoked);
+    }
+    if principal.external || principal.guest {
+        return Ok(principal.admin);
+    }
+    if disabled == Some(true) {
+        return Err(AccessError::Disabled);
+    }
+    Ok(admin.unwrap_or(principal.admin))
+}
+
+/// The caller's access to `board`, with the role each source gives, after the token and
+/// account rules: everything read in one store query (joins come in storms).
 pub async fn access_on(
     store: &dyn Store,
     principal: &Principal,
@@ -42,16 +71,22 @@ pub async fn access_on(
 }
 
 /// Decides the caller's access to `board` from what the store said about it.
-pub fn access_from(
+fn access_from(
     principal: &Principal,
     board: BoardId,
     admission: &Admission,
 ) -> Result<Access, AccessError> {
+    let admin = account_rules(
+        principal,
+        admission.revoked,
+        admission.disabled,
+        admission.admin,
+    )?;
     if !admission.board_exists {
         return Err(AccessError::NoBoard);
     }
     let fixed = [
-        principal.admin.then_some(Role::Owner),
+        admin.then_some(Role::Owner),
         principal.grants.get(&board).copied(),
     ]
     .into_iter()

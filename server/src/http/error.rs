@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
+use super::access::AccessError;
 use crate::auth::AuthError;
 use crate::domain::DomainError;
 use crate::protocol::ProtocolError;
@@ -90,6 +91,18 @@ impl From<AuthError> for ApiError {
             AuthError::WeakPassword(msg) => ApiError::BadRequest(msg),
             AuthError::Key(_) | AuthError::Hash(_) => ApiError::Internal(Box::new(e)),
             other => ApiError::Unauthorized(other),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Revoked => ApiError::Unauthorized(AuthError::Invalid(e.to_string())),
+            AccessError::Disabled => ApiError::Forbidden("account disabled"),
+            AccessError::NoBoard => ApiError::NotFound("board"),
+            AccessError::NoRole => ApiError::Forbidden("you have no access to this board"),
+            AccessError::Store(e) => e.into(),
         }
     }
 }
@@ -303,6 +316,21 @@ impl SocketClose {
 impl From<AuthError> for SocketClose {
     fn from(e: AuthError) -> Self {
         SocketClose::Unauthorized(e.to_string())
+    }
+}
+
+impl From<AccessError> for SocketClose {
+    fn from(e: AccessError) -> Self {
+        match e {
+            AccessError::Revoked => AuthError::Invalid(e.to_string()).into(),
+            AccessError::Disabled => SocketClose::Forbidden("account disabled"),
+            AccessError::NoBoard => SocketClose::NotFound,
+            AccessError::NoRole => SocketClose::Forbidden("you are not a member of this board"),
+            AccessError::Store(e) => {
+                tracing::error!(error = %chain(&e), "reading access failed");
+                SocketClose::Internal
+            }
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
 use super::AppState;
-use super::access::{AccessError, access_from};
+use super::access::{AccessError, access_on};
 use super::error::{ApiError, ErrorBody, SocketClose};
 use crate::auth::{AuthError, Principal};
 use crate::config::Realtime;
@@ -137,7 +137,7 @@ async fn admit(
         .ok()
         .and_then(|p| p.into_inner().token)
         .or_else(|| req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned()));
-    let mut principal = match token.as_deref().map(|t| state.keys.verify(t)) {
+    let principal = match token.as_deref().map(|t| state.keys.verify(t)) {
         None => return Ok(Err(AuthError::Missing.into())),
         Some(Err(e)) => return Ok(Err(e.into())),
         Some(Ok(p)) => p,
@@ -145,36 +145,10 @@ async fn admit(
     let Ok(board) = BoardId::parse(path) else {
         return Ok(Err(SocketClose::NotFound));
     };
-    // One store round trip decides everything: joins come in storms.
-    let admission = state
-        .store
-        .admission(
-            &principal.user,
-            principal.jti.as_deref(),
-            board,
-            principal.link,
-        )
-        .await?;
-    if admission.revoked {
-        return Ok(Err(AuthError::Invalid("token revoked".into()).into()));
-    }
-    if !principal.external && !principal.guest {
-        if admission.disabled == Some(true) {
-            return Ok(Err(SocketClose::Forbidden("account disabled")));
-        }
-        if let Some(admin) = admission.admin {
-            principal.admin = admin;
-        }
-    }
-    let access = match access_from(&principal, board, &admission) {
+    let access = match access_on(state.store.as_ref(), &principal, board).await {
         Ok(access) => access,
-        Err(AccessError::NoBoard) => return Ok(Err(SocketClose::NotFound)),
-        Err(AccessError::NoRole) => {
-            return Ok(Err(SocketClose::Forbidden(
-                "you are not a member of this board",
-            )));
-        }
         Err(AccessError::Store(e)) => return Err(e.into()),
+        Err(refused) => return Ok(Err(refused.into())),
     };
     Ok(Ok(Admitted {
         board,
@@ -275,45 +249,31 @@ async fn connection(
 /// or a room without this connection: read the membership again now that the connection
 /// is in the room, and hand the room any difference.
 async fn recheck_access(state: &AppState, admitted: &Admitted) {
-    let (board, principal) = (admitted.board, &admitted.principal);
-    let now = match state
-        .store
-        .admission(
-            &principal.user,
-            principal.jti.as_deref(),
-            board,
-            principal.link,
-        )
-        .await
-    {
-        Ok(now) => now,
-        Err(e) => {
+    let (board, user) = (admitted.board, &admitted.principal.user);
+    let (member, link) = match access_on(state.store.as_ref(), &admitted.principal, board).await {
+        Ok(now) => (now.member, now.link),
+        Err(AccessError::NoRole) => (None, None),
+        Err(AccessError::NoBoard) => return state.hub.board_deleted(board).await,
+        Err(AccessError::Disabled) => {
+            let change = AccessChange::UserDisabled(user.clone());
+            return state.hub.change_access(board, change).await;
+        }
+        Err(e @ (AccessError::Revoked | AccessError::Store(_))) => {
             tracing::debug!(error = %crate::telemetry::chain(&e), "access recheck skipped");
             return;
         }
     };
-    if !now.board_exists {
-        state.hub.board_deleted(board).await;
-        return;
-    }
-    if !principal.external && !principal.guest && now.disabled == Some(true) {
-        let change = AccessChange::UserDisabled(principal.user.clone());
-        state.hub.change_access(board, change).await;
-        return;
-    }
-    if now.member != admitted.access.member {
+    if member != admitted.access.member {
         let change = AccessChange::Member {
-            user: principal.user.clone(),
-            role: now.member,
+            user: user.clone(),
+            role: member,
         };
         state.hub.change_access(board, change).await;
     }
-    if let Some((link, _)) = admitted.access.link
-        && access_from(principal, board, &now).map_or(true, |a| a.link.is_none())
-    {
+    if let (Some((revoked, _)), None) = (admitted.access.link, link) {
         state
             .hub
-            .change_access(board, AccessChange::LinkRevoked(link))
+            .change_access(board, AccessChange::LinkRevoked(revoked))
             .await;
     }
 }

@@ -39,9 +39,6 @@ pub enum RestoreError {
     /// The board could not be opened.
     #[error(transparent)]
     Join(#[from] JoinError),
-    /// The change would grow the document past its size limit.
-    #[error("the document would grow past its size limit")]
-    TooLarge,
     /// The room stopped before the change was saved (store down, shutdown, deletion).
     #[error("the restore was not saved")]
     NotSaved,

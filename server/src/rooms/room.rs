@@ -291,25 +291,15 @@ impl Room {
     /// fanned out like any client's update; `reply` hears once it is saved.
     fn restore(&mut self, target: &Doc, reply: oneshot::Sender<Result<(), RestoreError>>) {
         self.full_state = None;
+        // The change is in the Doc once made, so it is always queued: refusing it now
+        // would leave the Doc ahead of the store and of every client. The size cap guards
+        // against clients; a restore brings back a state the board already had.
         let update = crate::document::restore(self.awareness.doc(), target);
         if update.is_empty() {
             let _ = reply.send(Ok(()));
             return;
         }
-        let len = update.len() as u64;
-        if self.doc_bytes + len > self.settings.max_doc_bytes {
-            let _ = reply.send(Err(RestoreError::TooLarge));
-            return;
-        }
-        self.doc_bytes += len;
-        self.pending_bytes += len;
-        metrics().updates_applied.inc();
-        self.pending.push(Pending {
-            from: SERVER_CONN,
-            raw: update,
-            received: Instant::now(),
-            saved: Some(reply),
-        });
+        self.queue(SERVER_CONN, update, Some(reply));
     }
 
     /// Re-evaluates every affected connection: a lower role applies to its next message, no
@@ -444,14 +434,25 @@ impl Room {
             self.kick(conn, Kick::Invalid(format!("update does not apply: {e}")));
             return;
         }
+        self.queue(conn, update.raw, None);
+    }
+
+    /// Queues an update already applied to the Doc for saving, then fan-out.
+    fn queue(
+        &mut self,
+        from: ConnId,
+        raw: Vec<u8>,
+        saved: Option<oneshot::Sender<Result<(), RestoreError>>>,
+    ) {
+        let len = raw.len() as u64;
         self.doc_bytes += len;
         self.pending_bytes += len;
         metrics().updates_applied.inc();
         self.pending.push(Pending {
-            from: conn,
-            raw: update.raw,
+            from,
+            raw,
             received: Instant::now(),
-            saved: None,
+            saved,
         });
     }
 

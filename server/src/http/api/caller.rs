@@ -12,7 +12,7 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use super::super::AppState;
-use super::super::access::{AccessError, access_on};
+use super::super::access::{access_on, account_rules};
 use super::super::error::ApiError;
 use super::super::ws::TOKEN_COOKIE;
 use crate::auth::{AuthError, Principal};
@@ -82,13 +82,7 @@ impl Caller {
         board: BoardId,
         needed: Role,
     ) -> Result<Access, ApiError> {
-        let access = access_on(state.store.as_ref(), &self.principal, board)
-            .await
-            .map_err(|e| match e {
-                AccessError::NoBoard => ApiError::NotFound("board"),
-                AccessError::NoRole => ApiError::Forbidden("you have no access to this board"),
-                AccessError::Store(e) => e.into(),
-            })?;
+        let access = access_on(state.store.as_ref(), &self.principal, board).await?;
         match access.role() {
             Some(role) if role >= needed => Ok(access),
             _ => Err(ApiError::Forbidden(match needed {
@@ -118,25 +112,25 @@ pub fn request_token(req: &HttpRequest) -> Option<String> {
 /// Verifies a token and checks it against the store: not revoked, account not disabled.
 pub async fn authenticate(state: &AppState, token: Option<&str>) -> Result<Caller, ApiError> {
     let mut principal = state.keys.verify(token.ok_or(AuthError::Missing)?)?;
-    if let Some(jti) = &principal.jti
-        && state.store.is_token_revoked(jti).await?
-    {
-        return Err(AuthError::Invalid("token revoked".into()).into());
-    }
+    let revoked = match &principal.jti {
+        Some(jti) => state.store.is_token_revoked(jti).await?,
+        None => false,
+    };
     let account = if principal.external || principal.guest {
         None
     } else {
         match state.store.get_user(&principal.user).await {
-            Ok(user) if user.disabled => return Err(ApiError::Forbidden("account disabled")),
-            Ok(user) => {
-                // The account, not a token minted before a change, says who is an admin.
-                principal.admin = user.admin;
-                Some(user)
-            }
+            Ok(user) => Some(user),
             Err(StoreError::NotFound(_)) => None,
             Err(e) => return Err(e.into()),
         }
     };
+    principal.admin = account_rules(
+        &principal,
+        revoked,
+        account.as_ref().map(|u| u.disabled),
+        account.as_ref().map(|u| u.admin),
+    )?;
     Ok(Caller { principal, account })
 }
 

@@ -52,6 +52,28 @@ pub struct SetRole {
     pub role: Role,
 }
 
+/// Applies a membership change to the board's live connections and records it.
+async fn member_changed(
+    state: &AppState,
+    caller: &Caller,
+    board: BoardId,
+    user: UserId,
+    role: Option<Role>,
+) {
+    let (action, details) = match role {
+        Some(role) => ("member.set", Some(serde_json::json!({ "role": role }))),
+        None => ("member.remove", None),
+    };
+    let change = AccessChange::Member {
+        user: user.clone(),
+        role,
+    };
+    state.hub.change_access(board, change).await;
+    caller
+        .audit(state, action, Some(board), Some(user.as_str()), details)
+        .await;
+}
+
 /// Parses a `/boards/{id}/members/{user}` path and checks the caller owns the board.
 async fn owned_member(
     state: &AppState,
@@ -118,25 +140,7 @@ pub async fn put(
         Err(StoreError::NotFound("member")) => state.store.add_member(board, &user, role).await?,
         other => other?,
     };
-    state
-        .hub
-        .change_access(
-            board,
-            AccessChange::Member {
-                user: user.clone(),
-                role: Some(role),
-            },
-        )
-        .await;
-    caller
-        .audit(
-            &state,
-            "member.set",
-            Some(board),
-            Some(user.as_str()),
-            Some(serde_json::json!({ "role": role })),
-        )
-        .await;
+    member_changed(&state, &caller, board, user, Some(role)).await;
     Ok(web::Json(MemberView::from(&member)))
 }
 
@@ -162,24 +166,6 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let (board, user) = owned_member(&state, &caller, path.into_inner()).await?;
     state.store.remove_member(board, &user).await?;
-    state
-        .hub
-        .change_access(
-            board,
-            AccessChange::Member {
-                user: user.clone(),
-                role: None,
-            },
-        )
-        .await;
-    caller
-        .audit(
-            &state,
-            "member.remove",
-            Some(board),
-            Some(user.as_str()),
-            None,
-        )
-        .await;
+    member_changed(&state, &caller, board, user, None).await;
     Ok(HttpResponse::NoContent().finish())
 }

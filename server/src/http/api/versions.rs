@@ -195,7 +195,6 @@ pub async fn get(
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers cannot restore", body = ErrorBody),
         (status = 404, description = "No such board or version", body = ErrorBody),
-        (status = 413, description = "The board would grow past its size limit", body = ErrorBody),
         (status = 503, description = "Storage unavailable; try again", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
@@ -220,9 +219,6 @@ pub async fn restore(
         })?;
     restored.map_err(|e| match e {
         RestoreError::Join(e) => hub_error(e),
-        RestoreError::TooLarge => {
-            ApiError::TooLarge("the board would grow past EASEL_MAX_DOC_BYTES".into())
-        }
         RestoreError::NotSaved => {
             ApiError::Unavailable("the restore could not be saved; try again")
         }
