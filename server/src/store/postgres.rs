@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Connection, Postgres, Transaction};
 
 use super::common::impl_store;
 use super::sql::{
@@ -18,6 +18,10 @@ use super::sql::{
 use super::*;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How long a pooled connection may sit idle before it is checked with a ping when it is
+/// next handed out.
+const PING_IDLE_AFTER: Duration = Duration::from_secs(10);
 
 /// A [`Store`] on Postgres.
 #[derive(Debug, Clone)]
@@ -36,6 +40,19 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(timeout)
+            // sqlx pings every connection it hands out, a second round trip per query.
+            // A connection that sat idle is the one a restarted server or a firewall may
+            // have dropped: ping only those; a busy one that broke fails its query, which
+            // callers retry (rooms) or answer with 503 (requests).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(options.application_name("easel"));
         Ok(Self { pool })
     }

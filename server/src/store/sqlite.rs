@@ -79,9 +79,12 @@ impl SqliteStore {
         let wrote = Arc::new(Notify::new());
         let nudge = wrote.clone();
         // The writer first: it creates the file and switches it to WAL.
+        // An embedded database's connections cannot drop: sqlx's ping before handing each
+        // one out would only add a round trip to its worker thread per query.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(timeout)
+            .test_before_acquire(false)
             .after_release(move |_, _| {
                 nudge.notify_one();
                 Box::pin(async { Ok(true) })
@@ -91,6 +94,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(timeout)
+            .test_before_acquire(false)
             .connect_with(options.pragma("query_only", "ON"))
             .await?;
         let stop = CancellationToken::new();
