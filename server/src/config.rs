@@ -99,6 +99,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `EASEL_WEB_DIR`: the browser client's files, served at `/`.
     pub web_dir: PathBuf,
+    /// `EASEL_WORKERS`: HTTP/WebSocket worker threads; `None` means one per CPU core.
+    pub workers: Option<usize>,
     /// `EASEL_SHUTDOWN_TIMEOUT_SECS`: how long a graceful shutdown may take before exiting anyway.
     pub shutdown_timeout: Duration,
     /// `EASEL_ALLOWED_ORIGINS`: browser origins allowed to open WebSockets; `None` means
@@ -271,6 +273,9 @@ impl Config {
         let web_dir = PathBuf::from(get("EASEL_WEB_DIR").unwrap_or_else(|| "./web".into()));
         let shutdown_timeout =
             Duration::from_secs(parse_num(&get, "EASEL_SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600)?);
+        let workers = get("EASEL_WORKERS")
+            .map(|_| parse_num(&get, "EASEL_WORKERS", 1, 1, 1024).map(|n| n as usize))
+            .transpose()?;
 
         let allowed_origins = get("EASEL_ALLOWED_ORIGINS").map(|v| {
             v.split(',')
@@ -343,6 +348,7 @@ impl Config {
             log_filter,
             log_format,
             web_dir,
+            workers,
             shutdown_timeout,
             allowed_origins,
             realtime,
@@ -559,6 +565,8 @@ mod tests {
         assert_eq!(c.jwt_secret, None);
         assert_eq!(c.log_filter, "info");
         assert_eq!(c.db_timeout, Duration::from_secs(5));
+        assert_eq!(c.workers, None);
+        assert_eq!(config(&[("EASEL_WORKERS", "3")]).unwrap().workers, Some(3));
     }
 
     #[test]
@@ -587,6 +595,7 @@ mod tests {
             ("EASEL_LOG", "easel=loud"),
             ("EASEL_LOG_FORMAT", "xml"),
             ("EASEL_SHUTDOWN_TIMEOUT_SECS", "-1"),
+            ("EASEL_WORKERS", "0"),
             ("EASEL_OPEN_SIGNUP", "maybe"),
             ("EASEL_GUEST_LINKS", "2"),
             ("EASEL_TOKEN_TTL_SECS", "0"),

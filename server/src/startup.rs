@@ -24,6 +24,10 @@ use crate::spill;
 use crate::store::{self, NewUser, Store, StoreError};
 use crate::telemetry;
 
+/// Pending connections the kernel queues before the server accepts them (capped by
+/// `net.core.somaxconn`).
+const LISTEN_BACKLOG: i32 = 4096;
+
 /// A built, listening, not yet awaited Easel server.
 pub struct Application {
     port: u16,
@@ -74,13 +78,14 @@ impl Application {
                 .await
                 .context("creating the first administrator (EASEL_ADMIN_EMAIL)")?;
         }
-        let listener = TcpListener::bind(config.bind)
-            .with_context(|| format!("binding EASEL_BIND={}", config.bind))?;
+        let listener =
+            listen(config.bind).with_context(|| format!("binding EASEL_BIND={}", config.bind))?;
         let port = listener.local_addr()?.port();
         if !config.web_dir.is_dir() {
             tracing::warn!(dir = %config.web_dir.display(), "EASEL_WEB_DIR does not exist: serving no web client");
         }
         let shutdown_timeout = config.shutdown_timeout.as_secs();
+        let workers = config.workers;
         let r = &config.realtime;
         let hub = Arc::new(Hub::new(
             store.clone(),
@@ -117,11 +122,16 @@ impl Application {
                 .default_service(web::to(http::error::not_found))
         })
         // actix leaves Nagle on by default; small fan-out frames would wait for ACKs.
-        .tcp_nodelay(true)
-        .listen(listener)?
-        .disable_signals()
-        .shutdown_timeout(shutdown_timeout)
-        .run();
+        .tcp_nodelay(true);
+        let server = match workers {
+            Some(n) => server.workers(n),
+            None => server,
+        };
+        let server = server
+            .listen(listener)?
+            .disable_signals()
+            .shutdown_timeout(shutdown_timeout)
+            .run();
         tracing::info!(port, backend = ?store.backend(), "easel is listening");
         Ok(Self {
             port,
@@ -168,6 +178,15 @@ impl Application {
         tracing::info!("easel stopped");
         result.context("running the HTTP server")
     }
+}
+
+/// Binds the server's socket. std listens with a backlog of 128: a crowd of clients
+/// reconnecting at once would overflow it, and every dropped SYN costs its client a
+/// one-second retransmit.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let listener = TcpListener::bind(addr)?;
+    socket2::SockRef::from(&listener).listen(LISTEN_BACKLOG)?;
+    Ok(listener)
 }
 
 /// Creates the `EASEL_ADMIN_EMAIL` account as an administrator unless an account with that
@@ -223,5 +242,47 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsRawFd;
+
+    use super::*;
+
+    /// The kernel reports a listening socket's backlog in `tcpi_sacked` of `TCP_INFO`.
+    fn backlog_of(listener: &TcpListener) -> u32 {
+        let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let rc = unsafe {
+            libc::getsockopt(
+                listener.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                (&mut info as *mut libc::tcp_info).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(
+            rc,
+            0,
+            "getsockopt(TCP_INFO): {}",
+            std::io::Error::last_os_error()
+        );
+        info.tcpi_sacked
+    }
+
+    #[test]
+    fn the_listener_queues_a_crowd_of_connections() {
+        let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .expect("reading net.core.somaxconn")
+            .trim()
+            .parse()
+            .expect("net.core.somaxconn is a number");
+        let plain = TcpListener::bind("127.0.0.1:0").unwrap();
+        let ours = listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        assert_eq!(backlog_of(&plain), 128.min(somaxconn));
+        assert_eq!(backlog_of(&ours), (LISTEN_BACKLOG as u32).min(somaxconn));
     }
 }
