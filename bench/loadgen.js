@@ -262,6 +262,13 @@ async function main () {
       for (const n of profile.board) await runOne(`board-${n}`, () => scenarios.board(target, { shapes: n, coldJoin: target.kind === 'easel' }))
     }
   }
+  // The storm's floor: the same clients against a server that only answers step 1.
+  let floor = null
+  if (args.scenarios.includes('storm')) {
+    log('floor: storm ...')
+    const [target] = makeTargets(['floor'], { adminUrl, workDir })
+    try { floor = await scenarios.stormFloor(target, profile.storm) } catch (e) { floor = { error: e.stack || e.message } }
+  }
   const elapsed = (Date.now() - t0) / 1000
 
   const rows = tableRows(profile)
@@ -273,11 +280,18 @@ async function main () {
     'ratios: Easel ÷ best competitor (lower is better except fill rate); "–" where not comparable'
   ]
   console.log(`\n${header.join('\n')}\n\n${table}\n`)
+  if (floor) {
+    console.log(floor.error
+      ? `Join storm floor: could not run (${floor.error.split('\n')[0]})\n`
+      : `Join storm floor (the same ${floor.n.toLocaleString('en-US')} clients against bench/servers/floor.cjs, which only answers step 1): ` +
+        `${floor.synced} synced, sync time p50 ${fmtNum(floor.syncP50, 0)} ms, p99 ${fmtNum(floor.syncP99, 0)} ms. ` +
+        'The storm rows include this cost of the load generator and the machine.\n')
+  }
   if (notes.length) console.log(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`)
   if (failures.length) console.log(`FAILURES:\n${failures.map((n) => `- ${n}`).join('\n')}\n`)
   const json = args.json || path.join(__dirname, 'results', `last-${args.quick ? 'quick' : 'full'}.json`)
   fs.mkdirSync(path.dirname(json), { recursive: true })
-  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, failures, notes, table }, null, 2))
+  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, failures, notes, table }, null, 2))
   log(`results written to ${path.relative(process.cwd(), json)}`)
   fs.rmSync(workDir, { recursive: true, force: true })
   process.exit(failures.length ? 1 : 0)

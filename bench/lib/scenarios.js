@@ -394,6 +394,27 @@ async function storm (target, cfg) {
   })
 }
 
+/**
+ * The storm's clients against bench/servers/floor.cjs, which only answers step 1: the sync
+ * times the load generator and this machine allow at best, to read the storm rows against.
+ */
+async function stormFloor (target, cfg) {
+  const { clients: N, syncTimeoutMs = 60_000 } = cfg
+  return withServer(target, 'storm-floor', 1, async ({ port, rooms }) => {
+    const opts = target.clientOpts(port, rooms[0])
+    const clients = Array.from({ length: N }, (_, i) => new Client({
+      ...opts,
+      withDoc: false,
+      awareness: { user: { name: `user ${i}`, color: '#1971c2' }, cursor: { x: i % 1000, y: Math.floor(i / 1000) } }
+    }))
+    await Promise.allSettled(clients.map((c) => c.open().then(() => c.whenSynced(syncTimeoutMs))))
+    const synced = clients.filter((c) => c.synced)
+    const sync = summary(synced.map((c) => c.tSynced - c.tStart))
+    await Promise.all(clients.map((c) => c.close(10_000)))
+    return { n: N, synced: synced.length, syncP50: sync.p50, syncP99: sync.p99 }
+  })
+}
+
 // ---------------------------------------------------------------------------------------
 
 async function board (target, cfg) {
@@ -486,4 +507,4 @@ async function board (target, cfg) {
   })
 }
 
-module.exports = { fanout, idle, storm, board, summary, MB }
+module.exports = { fanout, idle, storm, stormFloor, board, summary, MB }

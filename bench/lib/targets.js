@@ -249,9 +249,9 @@ class NodeTarget {
   }
 
   entry () {
-    return this.name === 'hocuspocus'
-      ? path.join(BENCH_DIR, 'servers', 'hocuspocus.cjs')
-      : path.join(BENCH_DIR, 'node_modules', '@y', 'websocket-server', 'src', 'server.js')
+    if (this.name === 'hocuspocus') return path.join(BENCH_DIR, 'servers', 'hocuspocus.cjs')
+    if (this.name === 'floor') return path.join(BENCH_DIR, 'servers', 'floor.cjs')
+    return path.join(BENCH_DIR, 'node_modules', '@y', 'websocket-server', 'src', 'server.js')
   }
 
   async prepare (label, boards) {
@@ -281,7 +281,7 @@ function makeTargets (names, { adminUrl, workDir }) {
   return names.map((n) => {
     if (n === 'easel-sqlite') return new EaselTarget({ backend: 'sqlite', workDir })
     if (n === 'easel-postgres') return new EaselTarget({ backend: 'postgres', adminUrl, workDir })
-    if (n === 'y-websocket' || n === 'hocuspocus') return new NodeTarget({ name: n, workDir })
+    if (n === 'y-websocket' || n === 'hocuspocus' || n === 'floor') return new NodeTarget({ name: n, workDir })
     throw new Error(`unknown target ${n}`)
   })
 }
