@@ -33,8 +33,21 @@ use crate::metrics::metrics;
 use crate::protocol::{self, ClientMessage, DocUpdate};
 use crate::store::{SeqRange, Store, StoreError, StoredDoc};
 
-/// How long awareness changes gather before they go out as one message.
+/// How long awareness changes gather before they go out as one message, in a room of up
+/// to 150 members; bigger rooms gather longer (see [`awareness_interval`]).
 pub const AWARENESS_COALESCE: Duration = Duration::from_millis(15);
+
+/// The longest awareness changes gather, whatever the size of the room.
+pub const AWARENESS_COALESCE_MAX: Duration = Duration::from_millis(100);
+
+/// How long awareness changes gather in a room of `members`: every flush sends one message
+/// to each member, so a crowd's cursors would cost members² messages a second at a fixed
+/// pace. 100 µs per member keeps a room's awareness traffic near 10,000 messages a second
+/// from 150 members up, until cursors slow to 10 updates a second (1,000 members).
+pub fn awareness_interval(members: usize) -> Duration {
+    let per_member = Duration::from_micros(100).saturating_mul(members as u32);
+    per_member.clamp(AWARENESS_COALESCE, AWARENESS_COALESCE_MAX)
+}
 
 /// Limits and timings of every room.
 #[derive(Debug, Clone)]
@@ -478,14 +491,14 @@ impl Room {
     }
 
     /// Marks awareness entries as changed. Changes that arrive within
-    /// [`AWARENESS_COALESCE`] go out together as one message per member (the sender
+    /// [`awareness_interval`] go out together as one message per member (the sender
     /// included, as the stock client expects its own state back), so a room where many
     /// people move their cursors, or a crowd joins at once, sends each member one message per
     /// tick instead of one per change.
     fn awareness_changed(&mut self, clients: impl IntoIterator<Item = ClientID>) {
         self.awareness_dirty.extend(clients);
         if self.awareness_flush_at.is_none() && !self.awareness_dirty.is_empty() {
-            self.awareness_flush_at = Some(Instant::now() + AWARENESS_COALESCE);
+            self.awareness_flush_at = Some(Instant::now() + awareness_interval(self.members.len()));
         }
     }
 
@@ -884,6 +897,26 @@ fn reject_joins(mut rx: mpsc::Receiver<Command>) {
     while let Ok(cmd) = rx.try_recv() {
         if let Command::Join { who, reply } = cmd {
             let _ = reply.send(Err(who));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn awareness_gathers_longer_in_bigger_rooms() {
+        assert_eq!(awareness_interval(0), AWARENESS_COALESCE);
+        assert_eq!(awareness_interval(150), AWARENESS_COALESCE);
+        assert_eq!(awareness_interval(500), Duration::from_millis(50));
+        assert_eq!(awareness_interval(1_000), AWARENESS_COALESCE_MAX);
+        assert_eq!(awareness_interval(usize::MAX), AWARENESS_COALESCE_MAX);
+        let mut last = Duration::ZERO;
+        for members in (0..3_000).step_by(7) {
+            let now = awareness_interval(members);
+            assert!(now >= last, "{members} members");
+            last = now;
         }
     }
 }
