@@ -269,6 +269,15 @@ async function main () {
     const [target] = makeTargets(['floor'], { adminUrl, workDir })
     try { floor = await scenarios.stormFloor(target, profile.storm) } catch (e) { floor = { error: e.stack || e.message } }
   }
+  // What yrs alone needs to hold each board (server/examples/doc_memory.rs).
+  const docMemory = []
+  if (args.scenarios.includes('board') && process.env.EASEL_DOC_MEMORY_BIN) {
+    for (const n of profile.board) {
+      try {
+        docMemory.push(JSON.parse(execFileSync(process.env.EASEL_DOC_MEMORY_BIN, [String(n)], { encoding: 'utf8' })))
+      } catch (e) { docMemory.push({ shapes: n, error: e.message }) }
+    }
+  }
   const elapsed = (Date.now() - t0) / 1000
 
   const rows = tableRows(profile)
@@ -287,11 +296,17 @@ async function main () {
         `${floor.synced} synced, sync time p50 ${fmtNum(floor.syncP50, 0)} ms, p99 ${fmtNum(floor.syncP99, 0)} ms. ` +
         'The storm rows include this cost of the load generator and the machine.\n')
   }
+  for (const d of docMemory) {
+    console.log(d.error
+      ? `yrs alone, ${d.shapes} shapes: could not run (${d.error.split('\n')[0]})\n`
+      : `yrs alone (server/examples/doc_memory.rs) holds the ${d.shapes.toLocaleString('en-US')}-shape board in ${fmtNum(d.docRssKb / 1024, 1)} MB ` +
+        `(v1 encoding ${fmtNum(d.v1Bytes / 2 ** 20, 1)} MB): Easel's RSS after that fill cannot go below it plus what the server holds at rest.\n`)
+  }
   if (notes.length) console.log(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`)
   if (failures.length) console.log(`FAILURES:\n${failures.map((n) => `- ${n}`).join('\n')}\n`)
   const json = args.json || path.join(__dirname, 'results', `last-${args.quick ? 'quick' : 'full'}.json`)
   fs.mkdirSync(path.dirname(json), { recursive: true })
-  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, failures, notes, table }, null, 2))
+  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, docMemory, failures, notes, table }, null, 2))
   log(`results written to ${path.relative(process.cwd(), json)}`)
   fs.rmSync(workDir, { recursive: true, force: true })
   process.exit(failures.length ? 1 : 0)

@@ -1,0 +1,75 @@
+//! How much memory yrs itself needs to hold a board: builds a `yrs::Doc` with N shapes
+//! exactly like the load benchmark's (`bench/lib/proto.js` `makeShape`: one JSON value per
+//! shape in the `shapes` map, 100 shapes per transaction) and prints the process's RSS
+//! growth and the size of the board's v1 encoding. `bench/run` prints it beside the board
+//! scenario's server RSS, which cannot go below it.
+//!
+//! Run: `cargo run --release -p easel --example doc_memory -- 50000`
+
+use std::collections::HashMap;
+
+use yrs::{Any, Doc, Map, ReadTxn, StateVector, Transact};
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn object(fields: Vec<(&str, Any)>) -> Any {
+    let map: HashMap<String, Any> = fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    Any::from(map)
+}
+
+fn shape(i: u64) -> Any {
+    let geom = object(vec![
+        ("x", Any::from(100.0 + ((i * 37) % 1900) as f64 + 0.5)),
+        ("y", Any::from(80.0 + ((i * 53) % 1100) as f64 + 0.25)),
+        ("w", Any::from(160.0)),
+        ("h", Any::from(90.0)),
+        ("rot", Any::from(0.0)),
+    ]);
+    object(vec![
+        (
+            "type",
+            Any::from(if i & 1 == 1 { "rect" } else { "ellipse" }),
+        ),
+        ("geom", geom),
+        ("stroke", Any::from("#1e1e1e")),
+        ("fill", Any::from("#a5d8ff")),
+        ("strokeWidth", Any::from(2.0)),
+        ("opacity", Any::from(1.0)),
+        ("z", Any::from(i as f64)),
+        ("t", Any::from(1_764_000_000_000.0)),
+    ])
+}
+
+fn main() {
+    let n: u64 = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(50_000);
+    let before = rss_kb();
+    let doc = Doc::new();
+    let shapes = doc.get_or_insert_map("shapes");
+    for start in (0..n).step_by(100) {
+        let mut txn = doc.transact_mut();
+        for i in start..(start + 100).min(n) {
+            shapes.insert(&mut txn, format!("shape-{i}"), shape(i));
+        }
+    }
+    let held = rss_kb().saturating_sub(before);
+    let v1 = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    println!(
+        "{{\"shapes\":{n},\"docRssKb\":{held},\"v1Bytes\":{}}}",
+        v1.len()
+    );
+}
