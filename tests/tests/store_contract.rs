@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use easel::domain::{BoardId, BoardName, DomainError, Role, UserId};
 use easel::store::{
-    Admission, ArchivedFilter, AuditQuery, BoardCursor, BoardQuery, Counts, NewAudit, NewBoard,
-    NewLink, NewUser, NewVersion, PostgresStore, SqliteStore, Store, StoreError, StoredDoc,
-    UserQuery, now_ms,
+    Admission, AdmissionCaller, ArchivedFilter, AuditQuery, BoardCursor, BoardQuery, Counts,
+    MAX_ADMISSIONS, NewAudit, NewBoard, NewLink, NewUser, NewVersion, PostgresStore, SqliteStore,
+    Store, StoreError, StoredDoc, UserQuery, now_ms,
 };
 use easel_tests::TestDb;
 use yrs::types::ToJson;
@@ -95,6 +95,7 @@ contract!(
     counts_and_stored_sizes_follow_the_data,
     admins_and_passwords_are_set,
     admission_reads_everything_a_handshake_needs_at_once,
+    admissions_of_many_callers_match_one_by_one,
 );
 
 fn user(s: &str) -> UserId {
@@ -1800,4 +1801,106 @@ async fn admission_reads_everything_a_handshake_needs_at_once(fx: &Fixture) {
         .unwrap();
     assert_eq!(wrong_board.link, None, "a link opens only its own board");
     assert!(!wrong_board.revoked);
+}
+
+async fn admissions_of_many_callers_match_one_by_one(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Crowd", "alice").await;
+    let elsewhere = new_board(&*store, "Other", "alice").await;
+    for (id, admin) in [("bob", false), ("carol", true)] {
+        store
+            .create_user(&NewUser {
+                id: user(id),
+                email: format!("{id}@example.com"),
+                name: id.into(),
+                password_hash: None,
+                admin,
+            })
+            .await
+            .unwrap();
+    }
+    store.set_user_disabled(&user("carol"), true).await.unwrap();
+    store
+        .add_member(board, &user("bob"), Role::Viewer)
+        .await
+        .unwrap();
+    store
+        .revoke_token("revoked", now_ms() + 60_000)
+        .await
+        .unwrap();
+    let mut links = Vec::new();
+    for (on, role) in [(board, Role::Editor), (elsewhere, Role::Viewer)] {
+        let link = store
+            .create_link(&NewLink {
+                id: uuid::Uuid::new_v4(),
+                board: on,
+                token_hash: format!("hash-{}", links.len()).as_bytes(),
+                role,
+                created_by: Some(&user("alice")),
+                expires_at: Some(now_ms() + 3_600_000),
+            })
+            .await
+            .unwrap();
+        links.push(link.id);
+    }
+    let users: Vec<UserId> = ["alice", "bob", "carol", "nobody"]
+        .into_iter()
+        .map(user)
+        .collect();
+    let jtis = [None, Some("revoked"), Some("fine")];
+    let link_choices = [
+        None,
+        Some(links[0]),
+        Some(links[1]),
+        Some(uuid::Uuid::new_v4()),
+    ];
+    let mut callers = Vec::new();
+    for u in &users {
+        for jti in jtis {
+            for link in link_choices {
+                callers.push(AdmissionCaller { user: u, jti, link });
+            }
+        }
+    }
+    for on in [board, elsewhere, BoardId::new()] {
+        let together = store.admissions(on, &callers).await.unwrap();
+        assert_eq!(together.len(), callers.len());
+        for (caller, batched) in callers.iter().zip(&together) {
+            let alone = store
+                .admission(caller.user, caller.jti, on, caller.link)
+                .await
+                .unwrap();
+            assert_eq!(*batched, alone, "{caller:?} on {on}");
+        }
+    }
+    // Spot checks that the comparison above compares something.
+    let first = |u: &str, jti: Option<&str>, link| {
+        callers
+            .iter()
+            .position(|c| c.user.as_str() == u && c.jti == jti && c.link == link)
+            .unwrap()
+    };
+    let read = store.admissions(board, &callers).await.unwrap();
+    assert_eq!(read[first("bob", None, None)].member, Some(Role::Viewer));
+    assert!(read[first("bob", Some("revoked"), None)].revoked);
+    assert_eq!(read[first("carol", None, None)].disabled, Some(true));
+    assert_eq!(
+        read[first("nobody", None, Some(links[0]))]
+            .link
+            .map(|l| l.0),
+        Some(Role::Editor)
+    );
+    assert_eq!(read[first("nobody", None, Some(links[1]))].link, None);
+
+    assert!(store.admissions(board, &[]).await.unwrap().is_empty());
+    let too_many = vec![callers[0]; MAX_ADMISSIONS + 1];
+    assert!(matches!(
+        store.admissions(board, &too_many).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let most = vec![callers[0]; MAX_ADMISSIONS];
+    assert_eq!(
+        store.admissions(board, &most).await.unwrap().len(),
+        MAX_ADMISSIONS
+    );
 }

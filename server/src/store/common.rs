@@ -5,8 +5,9 @@
 //! each INSERT, UPDATE and DELETE, and the migrations), `close_pools`, `begin_write` (a
 //! transaction on the writer that serialises writers to a board), `begin_snapshot` (a
 //! consistent read), `insert_updates` (a batch insert into the log) and `LOCK_BOARD` (the
-//! statement that locks a board's row for a transaction). Nothing here knows which
-//! database it talks to.
+//! statement that locks a board's row for a transaction) and `admission_row` (one caller
+//! as a `VALUES` row of the admission read). Nothing here knows which database it talks
+//! to.
 //!
 //! Every statement that changes anything runs on `writer()` or inside `begin_write`; only
 //! reads use `pool` (SQLite opens those connections `query_only`, so a write misfiled here
@@ -671,32 +672,55 @@ macro_rules! impl_store {
                 Ok(found.is_some())
             }
 
-            async fn admission(
+            async fn admissions(
                 &self,
-                user: &UserId,
-                jti: Option<&str>,
                 board: BoardId,
-                link: Option<Uuid>,
-            ) -> Result<Admission> {
-                let row: sql::AdmissionRow = sqlx::query_as(sql::ADMISSION)
-                    .bind(jti)
-                    .bind(user.as_str())
-                    .bind(board.as_uuid())
-                    .bind(link)
-                    .fetch_one(&self.pool)
-                    .await?;
-                let link = match row.link_role {
-                    Some(role) => Some((Role::parse(&role)?, row.link_expires)),
-                    None => None,
-                };
-                Ok(Admission {
-                    revoked: row.revoked,
-                    disabled: row.disabled,
-                    admin: row.admin,
-                    board_exists: row.board_exists,
-                    member: row.member.as_deref().map(Role::parse).transpose()?,
-                    link,
-                })
+                callers: &[AdmissionCaller<'_>],
+            ) -> Result<Vec<Admission>> {
+                if callers.is_empty() {
+                    return Ok(Vec::new());
+                }
+                if callers.len() > MAX_ADMISSIONS {
+                    return Err(StoreError::Invalid(format!(
+                        "at most {MAX_ADMISSIONS} admissions in one read"
+                    )));
+                }
+                let rows: Vec<String> = (0..callers.len())
+                    .map(|i| Self::admission_row(i, 2 + 3 * i))
+                    .collect();
+                // Built from numbers and constants only: nothing a caller sent is in the text.
+                let text = sqlx::AssertSqlSafe(sql::admissions(&rows));
+                let mut query = sqlx::query_as::<_, sql::AdmissionRow>(text).bind(board.as_uuid());
+                for caller in callers {
+                    query = query
+                        .bind(caller.user.as_str())
+                        .bind(caller.jti)
+                        .bind(caller.link);
+                }
+                let rows = query.fetch_all(&self.pool).await?;
+                if rows.len() != callers.len()
+                    || rows.iter().enumerate().any(|(i, r)| r.i != i as i64)
+                {
+                    return Err(StoreError::Invalid(
+                        "the admission read answered out of order".into(),
+                    ));
+                }
+                rows.into_iter()
+                    .map(|row| {
+                        let link = match row.link_role {
+                            Some(role) => Some((Role::parse(&role)?, row.link_expires)),
+                            None => None,
+                        };
+                        Ok(Admission {
+                            revoked: row.revoked,
+                            disabled: row.disabled,
+                            admin: row.admin,
+                            board_exists: row.board_exists,
+                            member: row.member.as_deref().map(Role::parse).transpose()?,
+                            link,
+                        })
+                    })
+                    .collect()
             }
 
             async fn counts(&self) -> Result<Counts> {

@@ -560,6 +560,21 @@ impl AuditPage {
     }
 }
 
+/// Most callers [`Store::admissions`] reads at once (three parameters each, well within
+/// both databases' limits).
+pub const MAX_ADMISSIONS: usize = 500;
+
+/// Who asks to be admitted to a board: the token's user, its id and its share link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AdmissionCaller<'a> {
+    /// The user the token names.
+    pub user: &'a UserId,
+    /// The token's id, if it has one (revocation is by id).
+    pub jti: Option<&'a str>,
+    /// The share link the token was issued for, if any.
+    pub link: Option<Uuid>,
+}
+
 /// Everything deciding whether a caller may open a board, read in one round trip.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Admission {
@@ -716,16 +731,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many boards and users there are.
     async fn counts(&self) -> Result<Counts>;
-    /// Reads, in one query, what admitting `user` to `board` depends on: whether the
-    /// token `jti` is revoked, the account's flags, the board's existence, the user's
-    /// membership and the share link `link`.
+    /// Reads, in one query, what admitting each caller to `board` depends on: whether its
+    /// token is revoked, its account's flags, the board's existence, its membership and its
+    /// share link. Answers in the order asked; at most [`MAX_ADMISSIONS`] callers.
+    async fn admissions(
+        &self,
+        board: BoardId,
+        callers: &[AdmissionCaller<'_>],
+    ) -> Result<Vec<Admission>>;
+
+    /// [`Store::admissions`] for one caller.
     async fn admission(
         &self,
         user: &UserId,
         jti: Option<&str>,
         board: BoardId,
         link: Option<Uuid>,
-    ) -> Result<Admission>;
+    ) -> Result<Admission> {
+        let caller = AdmissionCaller { user, jti, link };
+        self.admissions(board, &[caller])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound("admission"))
+    }
 }
 
 /// Opens the store the configuration selects (Postgres for `DATABASE_URL`, SQLite otherwise).

@@ -32,6 +32,16 @@ pub struct PostgresStore {
 impl PostgresStore {
     const LOCK_BOARD: &str = "SELECT last_seq FROM boards WHERE id = $1 FOR UPDATE";
 
+    /// Caller `i` of an admission read, its parameters from `$first`: Postgres cannot infer
+    /// the types of parameters in `VALUES`, so they are spelled out.
+    fn admission_row(i: usize, first: usize) -> String {
+        format!(
+            "({i}::int8, ${first}::text, ${}::text, ${}::uuid)",
+            first + 1,
+            first + 2
+        )
+    }
+
     /// Builds a lazily-connecting pool for `url`; fails only on a malformed URL.
     pub fn connect(url: &str, max_connections: u32, timeout: Duration) -> Result<Self> {
         let options: PgConnectOptions = url

@@ -301,20 +301,31 @@ pub(super) fn convert<R, T: TryFrom<R, Error = StoreError>>(
     rows.into_iter().map(T::try_from).collect()
 }
 
-/// Everything the WebSocket handshake checks, in one round trip.
-pub(super) const ADMISSION: &str = concat!(
-    "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1) AS revoked, ",
-    "(SELECT disabled FROM users WHERE id = $2) AS disabled, ",
-    "(SELECT admin FROM users WHERE id = $2) AS admin, ",
-    "EXISTS (SELECT 1 FROM boards WHERE id = $3) AS board_exists, ",
-    "(SELECT role FROM board_members WHERE board_id = $3 AND user_id = $2) AS member, ",
-    "(SELECT role FROM share_links WHERE id = $4 AND board_id = $3) AS link_role, ",
-    "(SELECT expires_at FROM share_links WHERE id = $4 AND board_id = $3) AS link_expires"
-);
+/// Everything admitting each of several callers to board `$1` depends on, in one round
+/// trip: `rows` are the callers as `VALUES` rows `(i, user_id, jti, link)`, written by the
+/// backend (Postgres needs their types spelled out). Answers one row per caller, by `i`.
+pub(super) fn admissions(rows: &[String]) -> String {
+    format!(
+        concat!(
+            "WITH req (i, user_id, jti, link) AS (VALUES {}) ",
+            "SELECT req.i AS i, ",
+            "EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = req.jti) AS revoked, ",
+            "(SELECT u.disabled FROM users u WHERE u.id = req.user_id) AS disabled, ",
+            "(SELECT u.admin FROM users u WHERE u.id = req.user_id) AS admin, ",
+            "EXISTS (SELECT 1 FROM boards b WHERE b.id = $1) AS board_exists, ",
+            "(SELECT m.role FROM board_members m WHERE m.board_id = $1 AND m.user_id = req.user_id) AS member, ",
+            "(SELECT l.role FROM share_links l WHERE l.id = req.link AND l.board_id = $1) AS link_role, ",
+            "(SELECT l.expires_at FROM share_links l WHERE l.id = req.link AND l.board_id = $1) AS link_expires ",
+            "FROM req ORDER BY req.i"
+        ),
+        rows.join(", ")
+    )
+}
 
-/// A row of [`ADMISSION`].
+/// A row of [`admissions`].
 #[derive(sqlx::FromRow)]
 pub(super) struct AdmissionRow {
+    pub i: i64,
     pub revoked: bool,
     pub disabled: Option<bool>,
     pub admin: Option<bool>,

@@ -63,6 +63,11 @@ struct Checkpointer {
 impl SqliteStore {
     const LOCK_BOARD: &str = "SELECT last_seq FROM boards WHERE id = $1";
 
+    /// Caller `i` of an admission read, its parameters from `$first`.
+    fn admission_row(i: usize, first: usize) -> String {
+        format!("({i}, ${first}, ${}, ${})", first + 1, first + 2)
+    }
+
     /// Opens (creating if needed) the database file at `path`, and its directory, with up
     /// to `max_connections` connections for reads and one more for writes.
     pub async fn open(path: &Path, max_connections: u32, timeout: Duration) -> Result<Self> {
