@@ -31,6 +31,8 @@ pub struct Metrics {
     pub persist_batch: Histogram,
     /// Seconds per store write of a batch.
     pub persist_seconds: Histogram,
+    /// Callers per admission read (handshakes of one board gathered into one query).
+    pub admission_batch: Histogram,
     /// Seconds from receiving an update to queuing it for the other members (durability included).
     pub fanout_seconds: Histogram,
     /// Messages or connections refused, by reason.
@@ -79,6 +81,14 @@ impl Metrics {
                 .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 512.0]),
             )
             .expect("metric"),
+            admission_batch: Histogram::with_opts(
+                HistogramOpts::new(
+                    "easel_admission_batch_size",
+                    "Callers per admission read (handshakes of one board gathered into one query)",
+                )
+                .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 512.0]),
+            )
+            .expect("metric"),
             persist_seconds: Histogram::with_opts(
                 HistogramOpts::new("easel_persist_seconds", "Seconds per store write")
                     .buckets(latency.clone()),
@@ -117,6 +127,7 @@ impl Metrics {
             Box::new(m.updates_applied.clone()),
             Box::new(m.persist_batch.clone()),
             Box::new(m.persist_seconds.clone()),
+            Box::new(m.admission_batch.clone()),
             Box::new(m.fanout_seconds.clone()),
             Box::new(m.rejected.clone()),
             Box::new(m.store_errors.clone()),

@@ -5,10 +5,11 @@
 //! (which must still exist and not have expired). It must not map errors to responses
 //! (that is `error.rs`) and never touches rooms.
 
+use super::admissions::Admissions;
 use crate::auth::Principal;
 use crate::domain::{BoardId, Role};
 use crate::rooms::Access;
-use crate::store::{Admission, Store, StoreError, now_ms};
+use crate::store::{Admission, StoreError, now_ms};
 
 /// Why a caller has no access to a board.
 #[derive(Debug, thiserror::Error)]
@@ -53,20 +54,14 @@ pub fn account_rules(
 }
 
 /// The caller's access to `board`, with the role each source gives, after the token and
-/// account rules: everything read in one store query (joins come in storms).
+/// account rules: everything read in one store query, which callers of the same board
+/// arriving together share (joins come in storms).
 pub async fn access_on(
-    store: &dyn Store,
+    admissions: &Admissions,
     principal: &Principal,
     board: BoardId,
 ) -> Result<Access, AccessError> {
-    let admission = store
-        .admission(
-            &principal.user,
-            principal.jti.as_deref(),
-            board,
-            principal.link,
-        )
-        .await?;
+    let admission = admissions.read(principal, board).await?;
     access_from(principal, board, &admission)
 }
 

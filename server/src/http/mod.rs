@@ -4,6 +4,7 @@
 //! through the [`Store`] trait and never see SQL; error mapping lives in `error.rs`.
 
 mod access;
+pub mod admissions;
 pub mod api;
 pub mod error;
 mod health;
@@ -23,6 +24,8 @@ use crate::store::Store;
 pub struct AppState {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// Admission reads, gathered per board.
+    pub admissions: Arc<admissions::Admissions>,
     /// The keys that verify tokens.
     pub keys: JwtKeys,
     /// The running configuration.

@@ -146,7 +146,7 @@ async fn admit(
     let Ok(board) = BoardId::parse(path) else {
         return Ok(Err(SocketClose::NotFound));
     };
-    let access = match access_on(state.store.as_ref(), &principal, board).await {
+    let access = match access_on(&state.admissions, &principal, board).await {
         Ok(access) => access,
         Err(AccessError::Store(e)) => return Err(e.into()),
         Err(refused) => return Ok(Err(refused.into())),
@@ -251,7 +251,7 @@ async fn connection(
 /// is in the room, and hand the room any difference.
 async fn recheck_access(state: &AppState, admitted: &Admitted) {
     let (board, user) = (admitted.board, &admitted.principal.user);
-    let (member, link) = match access_on(state.store.as_ref(), &admitted.principal, board).await {
+    let (member, link) = match access_on(&state.admissions, &admitted.principal, board).await {
         Ok(now) => (now.member, now.link),
         Err(AccessError::NoRole) => (None, None),
         Err(AccessError::NoBoard) => return state.hub.board_deleted(board).await,

@@ -82,7 +82,7 @@ impl Caller {
         board: BoardId,
         needed: Role,
     ) -> Result<Access, ApiError> {
-        let access = access_on(state.store.as_ref(), &self.principal, board).await?;
+        let access = access_on(&state.admissions, &self.principal, board).await?;
         match access.role() {
             Some(role) if role >= needed => Ok(access),
             _ => Err(ApiError::Forbidden(match needed {

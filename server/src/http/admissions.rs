@@ -1,0 +1,167 @@
+//! Admission reads gathered per board: concurrent handshakes share one store query.
+//!
+//! Owns batching only. A caller asks for its [`Admission`] and waits; one task per board
+//! reads everyone waiting with one [`Store::admissions`] query, then everyone who arrived
+//! meanwhile, until nobody waits. A lone caller waits for nothing but its own query; a
+//! reconnect storm of a thousand clients costs a handful of queries instead of a thousand.
+//! Deciding what an admission allows is `access.rs`'s job; this module never looks inside.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use crate::auth::Principal;
+use crate::domain::{BoardId, UserId};
+use crate::metrics::metrics;
+use crate::store::{Admission, AdmissionCaller, MAX_ADMISSIONS, Store, StoreError};
+
+/// Reads admissions to boards, gathering concurrent reads of one board into one query.
+pub struct Admissions {
+    store: Arc<dyn Store>,
+    waiting: Arc<Mutex<HashMap<BoardId, Vec<Waiter>>>>,
+}
+
+/// A caller waiting for its admission. `None` as the answer means its batch failed: the
+/// caller then reads alone, so that it gets its own error.
+struct Waiter {
+    user: UserId,
+    jti: Option<String>,
+    link: Option<Uuid>,
+    answer: oneshot::Sender<Option<Admission>>,
+}
+
+impl Admissions {
+    /// Reads admissions from `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            waiting: Arc::default(),
+        }
+    }
+
+    /// What admitting `principal` to `board` depends on (see [`Store::admissions`]).
+    pub async fn read(
+        &self,
+        principal: &Principal,
+        board: BoardId,
+    ) -> Result<Admission, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        let waiter = Waiter {
+            user: principal.user.clone(),
+            jti: principal.jti.clone(),
+            link: principal.link,
+            answer,
+        };
+        let start_reader = {
+            let mut waiting = self.waiting.lock().expect("admissions lock");
+            match waiting.get_mut(&board) {
+                // A reader is at work on this board: it takes this caller in its next batch.
+                Some(queue) => {
+                    queue.push(waiter);
+                    false
+                }
+                None => {
+                    waiting.insert(board, vec![waiter]);
+                    true
+                }
+            }
+        };
+        if start_reader {
+            // Its own task, so that a handshake given up half-way strands nobody.
+            tokio::spawn(read_batches(
+                self.store.clone(),
+                self.waiting.clone(),
+                board,
+            ));
+        }
+        match answered.await {
+            Ok(Some(admission)) => Ok(admission),
+            // The batch failed, or its reader died: read alone.
+            Ok(None) | Err(_) => {
+                self.store
+                    .admission(
+                        &principal.user,
+                        principal.jti.as_deref(),
+                        board,
+                        principal.link,
+                    )
+                    .await
+            }
+        }
+    }
+}
+
+/// Answers the callers waiting for `board`, batch after batch, until none waits. The board
+/// leaves the waiting map only when its queue is found empty under the lock, so a caller
+/// that queued is always answered, by this reader or by the next one started.
+async fn read_batches(
+    store: Arc<dyn Store>,
+    waiting: Arc<Mutex<HashMap<BoardId, Vec<Waiter>>>>,
+    board: BoardId,
+) {
+    // Should this task end early (a panic), the callers queued behind it read alone
+    // instead of waiting forever.
+    let mut leave = Leave {
+        waiting: &waiting,
+        board,
+        armed: true,
+    };
+    loop {
+        let batch: Vec<Waiter> = {
+            let mut queues = leave.waiting.lock().expect("admissions lock");
+            let queue = queues.entry(board).or_default();
+            if queue.is_empty() {
+                queues.remove(&board);
+                leave.armed = false;
+                return;
+            }
+            let n = queue.len().min(MAX_ADMISSIONS);
+            queue.drain(..n).collect()
+        };
+        let callers: Vec<AdmissionCaller<'_>> = batch
+            .iter()
+            .map(|w| AdmissionCaller {
+                user: &w.user,
+                jti: w.jti.as_deref(),
+                link: w.link,
+            })
+            .collect();
+        metrics().admission_batch.observe(callers.len() as f64);
+        match store.admissions(board, &callers).await {
+            Ok(admissions) => {
+                for (waiter, admission) in batch.into_iter().zip(admissions) {
+                    let _ = waiter.answer.send(Some(admission));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(board_id = %board, error = %crate::telemetry::chain(&e), "batched admission read failed; callers read alone");
+                for waiter in batch {
+                    let _ = waiter.answer.send(None);
+                }
+            }
+        }
+    }
+}
+
+/// Removes a board's queue if its reader ends before emptying it, dropping the waiters'
+/// answer channels (they then read alone). Until the reader ends, the queue is its own:
+/// other callers only add to it.
+struct Leave<'a> {
+    waiting: &'a Mutex<HashMap<BoardId, Vec<Waiter>>>,
+    board: BoardId,
+    armed: bool,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut waiting = self
+                .waiting
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            waiting.remove(&self.board);
+        }
+    }
+}
