@@ -40,6 +40,8 @@ pub struct YClient {
     pub synced: bool,
     /// Set once the socket closed.
     pub closed: Option<Closed>,
+    /// Document updates that arrived before the server's step 2.
+    pub updates_before_sync: usize,
     frames: usize,
 }
 
@@ -107,6 +109,7 @@ impl YClient {
             ws,
             awareness,
             synced: false,
+            updates_before_sync: 0,
             closed: None,
             frames: 0,
         };
@@ -275,6 +278,8 @@ impl YClient {
                             .unwrap();
                         if sub == 1 {
                             self.synced = true;
+                        } else if !self.synced {
+                            self.updates_before_sync += 1;
                         }
                     }
                     other => panic!("server sent unknown sync type {other}"),

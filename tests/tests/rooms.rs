@@ -9,7 +9,8 @@ use easel::domain::{BoardId, Role};
 use easel_tests::board::{shape_count, shape_keys};
 use easel_tests::yclient::YClient;
 use easel_tests::{
-    TestApp, board_with, spawn_app_behind_proxy, spawn_pg_app_with, spawn_sqlite_app, token,
+    TestApp, board_with, spawn_app_behind_proxy, spawn_app_with, spawn_pg_app_with,
+    spawn_sqlite_app, token,
 };
 use yrs::{Map, Transact};
 
@@ -101,6 +102,52 @@ async fn fresh_joiners_get_every_edit_and_restore_made_since_the_last_one() {
     );
     post_as_alice(&app, &restore, None).await;
     assert_eq!(fresh_join_sees(&app, &board).await, ["s1"]);
+}
+
+/// Joins as a fresh client; returns the shapes it holds once synced and how many updates
+/// came before its step 2 (the cached step 2's tail).
+async fn fresh_join(app: &TestApp, board: &str) -> (Vec<String>, usize) {
+    let mut c = YClient::connect(&app.ws_url(board, &token("alice", false, HOUR))).await;
+    assert!(c.until(T, |c| c.synced).await, "the joiner syncs");
+    let seen = (
+        shape_keys(c.doc()).into_iter().collect(),
+        c.updates_before_sync,
+    );
+    c.close().await;
+    seen
+}
+
+#[tokio::test]
+async fn fresh_joiners_get_recent_updates_before_a_cached_step_2_until_re_encoding_pays() {
+    // A connection queue of 16 frames bounds the tail a joiner replays at 4 updates.
+    let app = spawn_app_with(None, &[("EASEL_OUTBOUND_QUEUE", "16")]).await;
+    let board = board_with(&app, "alice", &[]).await;
+    let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    assert!(a.until(T, |c| c.synced).await);
+    let drawn = |n: usize| -> Vec<String> {
+        let mut keys: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(fresh_join(&app, &board).await, (drawn(0), 0));
+    for i in 0..3 {
+        a.draw(&format!("s{i}"), 10).await;
+        a.pump(Duration::from_millis(50)).await;
+    }
+    // The step 2 encoded for the first joiner, and the three saved updates since.
+    assert_eq!(fresh_join(&app, &board).await, (drawn(3), 3));
+    assert_eq!(fresh_join(&app, &board).await, (drawn(3), 3));
+    for i in 3..10 {
+        a.draw(&format!("s{i}"), 10).await;
+        a.pump(Duration::from_millis(50)).await;
+    }
+    // Ten updates outgrew the tail: the next joiner gets a new encoding, and so does the
+    // one after it, which then finds nothing to replay.
+    assert_eq!(fresh_join(&app, &board).await, (drawn(10), 0));
+    assert_eq!(fresh_join(&app, &board).await, (drawn(10), 0));
+    a.draw("s10", 10).await;
+    a.pump(Duration::from_millis(50)).await;
+    assert_eq!(fresh_join(&app, &board).await, (drawn(11), 1));
 }
 
 #[tokio::test]

@@ -6,10 +6,12 @@
 //! the only code that touches its Doc. Knows nothing of sockets or SQL.
 //!
 //! A fresh client (empty state vector) is answered from a cached sync step 2 of the whole
-//! document: encoding a big board takes far longer than sending it, and joins come in
-//! bursts. A room loaded from a snapshot alone starts with the snapshot there. Every
-//! change to the Doc (`apply`, `restore`) clears the cache first, so it never holds
-//! anything but the current state.
+//! document plus the updates saved since it was encoded ([`FreshJoin`]): encoding a big
+//! board takes far longer than sending it, joins come in bursts, and re-encoding after
+//! every edit would make the first joiner after each edit pay it. A room loaded from the
+//! store starts with the snapshot and the log after it. Every update reaches the cache the
+//! way it reaches members (saved, in order, in `fan_out`); a restore clears it, and so
+//! does a tail grown past [`FreshJoin`]'s bounds, after which the next joiner re-encodes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -47,6 +49,45 @@ pub const AWARENESS_COALESCE_MAX: Duration = Duration::from_millis(100);
 pub fn awareness_interval(members: usize) -> Duration {
     let per_member = Duration::from_micros(100).saturating_mul(members as u32);
     per_member.clamp(AWARENESS_COALESCE, AWARENESS_COALESCE_MAX)
+}
+
+/// A v1 update that changes nothing: the state of an empty document.
+const EMPTY_UPDATE: &[u8] = &[0, 0];
+
+/// Most updates a fresh joiner is sent after the cached step 2 instead of a new encoding.
+const FRESH_TAIL_MAX_UPDATES: usize = 256;
+
+/// Tail bytes a fresh joiner may be sent beyond a quarter of the cached step 2.
+const FRESH_TAIL_MIN_BYTES: usize = 256 << 10;
+
+/// The answer to a client with an empty state vector: the whole document encoded once as
+/// a sync step 2 (`base`), and the updates saved since, as the frames that fanned them out.
+struct FreshJoin {
+    base: Bytes,
+    tail: Vec<Bytes>,
+    tail_bytes: usize,
+}
+
+impl FreshJoin {
+    fn new(base: Bytes) -> Self {
+        Self {
+            base,
+            tail: Vec::new(),
+            tail_bytes: 0,
+        }
+    }
+
+    /// Adds a saved update; `None` once the tail is no longer worth replaying: past
+    /// [`FRESH_TAIL_MAX_UPDATES`] or a quarter of the connection queue (`queue`, so that a
+    /// joiner is never closed as too slow by its own sync), or past a quarter of the base
+    /// plus [`FRESH_TAIL_MIN_BYTES`]. The next joiner then re-encodes.
+    fn extended(mut self, frame: Bytes, queue: usize) -> Option<Self> {
+        self.tail_bytes += frame.len();
+        self.tail.push(frame);
+        let fits = self.tail.len() <= FRESH_TAIL_MAX_UPDATES.min(queue / 4)
+            && self.tail_bytes <= self.base.len() / 4 + FRESH_TAIL_MIN_BYTES;
+        fits.then_some(self)
+    }
 }
 
 /// Limits and timings of every room.
@@ -141,9 +182,8 @@ pub(super) struct Room {
     logged_updates: u64,
     logged_bytes: u64,
     doc_bytes: u64,
-    /// The sync step 2 frame answering an empty state vector, while the Doc is unchanged
-    /// since it was encoded.
-    full_state: Option<Bytes>,
+    /// What answers an empty state vector, while it stays cheaper than re-encoding.
+    full_state: Option<FreshJoin>,
     /// The board was deleted: the room stops without saving.
     deleted: bool,
     /// Awareness entries changed since the last awareness message went out.
@@ -161,11 +201,17 @@ impl Room {
         member_count: Arc<AtomicUsize>,
     ) -> Result<Self, String> {
         let (doc, doc_bytes) = build_doc(&stored)?;
-        // Loaded from a snapshot alone, the Doc's whole state is that snapshot, encoded.
-        let full_state = match (&stored.snapshot, stored.updates.is_empty()) {
-            (Some(s), true) => Some(Bytes::from(protocol::encode_sync_step2(&s.state))),
-            _ => None,
+        // The Doc's whole state is the snapshot (or nothing) and the log after it.
+        let base = match &stored.snapshot {
+            Some(s) => protocol::encode_sync_step2(&s.state),
+            None => protocol::encode_sync_step2(EMPTY_UPDATE),
         };
+        let mut fresh = Some(FreshJoin::new(Bytes::from(base)));
+        for u in &stored.updates {
+            let frame = Bytes::from(protocol::encode_update(&u.data));
+            fresh = fresh.and_then(|f| f.extended(frame, settings.outbound_queue));
+        }
+        let full_state = fresh;
         Ok(Self {
             board,
             awareness: Awareness::new(doc),
@@ -437,13 +483,14 @@ impl Room {
             self.kick(conn, Kick::DocumentTooLarge);
             return;
         }
-        self.full_state = None;
         let applied = self
             .awareness
             .doc()
             .transact_mut()
             .apply_update(update.update);
         if let Err(e) = applied {
+            // It may have changed part of the Doc, which no saved update describes.
+            self.full_state = None;
             self.kick(conn, Kick::Invalid(format!("update does not apply: {e}")));
             return;
         }
@@ -600,11 +647,13 @@ impl Room {
             metrics()
                 .fanout_seconds
                 .observe(p.received.elapsed().as_secs_f64());
-            self.broadcast(
-                Bytes::from(protocol::encode_update(&p.raw)),
-                Some(p.from),
-                true,
-            );
+            let frame = Bytes::from(protocol::encode_update(&p.raw));
+            let limit = self.settings.outbound_queue;
+            self.full_state = self
+                .full_state
+                .take()
+                .and_then(|f| f.extended(frame.clone(), limit));
+            self.broadcast(frame, Some(p.from), true);
         }
     }
 
@@ -718,10 +767,16 @@ impl Room {
 
     fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
         let frame = if sv.is_empty() {
-            let frame = self
-                .full_state
-                .get_or_insert_with(|| Bytes::from(encode_step2(&self.awareness, sv)));
-            frame.clone()
+            let fresh = self.full_state.get_or_insert_with(|| {
+                FreshJoin::new(Bytes::from(encode_step2(&self.awareness, sv)))
+            });
+            let (base, tail) = (fresh.base.clone(), fresh.tail.clone());
+            // The updates first, the step 2 last: once the client counts itself synced,
+            // it holds everything (it keeps updates whose dependencies are still to come).
+            for update in tail {
+                self.send_to(conn, update);
+            }
+            base
         } else {
             Bytes::from(encode_step2(&self.awareness, sv))
         };
