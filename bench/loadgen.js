@@ -197,7 +197,7 @@ function judge (results) {
       if (s === 'storm' && r.synced != null) {
         if (!r.seeded) (easel ? failures : notes).push(`${where}: the seeded shapes did not reach a second client`)
         if (r.synced < r.n || r.dropped > 0 || r.incomplete > 0 || !r.seederSurvived) {
-          notes.push(`${where}: ${r.synced}/${r.n} synced, ${r.dropped} dropped ${JSON.stringify(r.closeCodes)}, ${r.incomplete} got an incomplete step 2, failures ${JSON.stringify(r.failures)}, seeder survived: ${r.seederSurvived}`)
+          notes.push(`${where}: ${r.synced}/${r.n} synced, ${r.dropped} dropped ${JSON.stringify(r.closeCodes)}, ${r.incomplete} synced holding less than the board, failures ${JSON.stringify(r.failures)}, seeder survived: ${r.seederSurvived}`)
         }
         if (r.newcomerSeesAwareness != null && r.newcomerSeesAwareness !== r.awarenessExpected) {
           notes.push(`${where}: a newcomer saw ${r.newcomerSeesAwareness} awareness states, expected ${r.awarenessExpected}`)

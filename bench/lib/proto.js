@@ -111,7 +111,9 @@ class Client {
     this.bytesIn = 0
     this.updatesIn = 0
     this.awarenessIn = 0
-    this.step2Bytes = 0
+    // Document bytes received by the time the client synced: its step 2 and any updates
+    // before it (a server may send a fresh client the latest updates, then the step 2).
+    this.syncBytes = 0
     this.awarenessSeen = o.keepAwareness ? new Set() : null
     this._onSynced = []
     this._onClosed = []
@@ -312,9 +314,10 @@ class Client {
         encoding.writeVarUint8Array(enc, EMPTY_UPDATE)
       }))
     } else if (sub === syncProtocol.messageYjsSyncStep2) {
-      this.step2Bytes = decoding.readVarUint8Array(dec).length
+      this.syncBytes += decoding.readVarUint8Array(dec).length
       this._markSynced()
     } else {
+      if (!this.synced) this.syncBytes += decoding.readVarUint8Array(dec).length
       this.updatesIn++
     }
   }

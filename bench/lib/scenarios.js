@@ -335,7 +335,7 @@ async function storm (target, cfg) {
     const synced = clients.filter((c) => c.synced)
     const failures = countBy(results.filter((r) => r.status === 'rejected'), (r) => String(r.reason.message).slice(0, 100))
     const sync = summary(synced.map((c) => c.tSynced - c.tStart))
-    const incomplete = synced.filter((c) => c.step2Bytes < seedBytes * 0.9).length
+    const incomplete = synced.filter((c) => c.syncBytes < seedBytes * 0.9).length
     // Let the awareness traffic settle (bounded), then ask a newcomer whom it sees.
     let last = -1
     let settled = 0
