@@ -117,11 +117,25 @@ async fn a_store_outage_loses_nothing_and_flips_readiness() {
         "nothing unsaved is fanned out"
     );
     assert_eq!(app.get("/readyz").await.status(), 503);
+    // Handshakes cannot read anyone's access: refused with 503 (stock clients retry),
+    // alone or in a crowd whose reads were gathered into one.
+    let url = app.ws_url(&board, &token("bob", false, HOUR));
+    assert_eq!(open(&url, None).await.err(), Some(503), "a lone joiner");
+    let crowd = futures_util::future::join_all((0..8).map(|_| open(&url, None))).await;
+    assert!(
+        crowd.iter().all(|r| r.as_ref().err() == Some(&503)),
+        "a crowd of joiners"
+    );
 
     proxy.restore();
     assert!(
         b.until(T, |c| shape_keys(c.doc()).len() == 6).await,
         "saved and delivered once the store is back"
+    );
+    let mut c = YClient::connect(&url).await;
+    assert!(
+        c.until(T, |c| shape_keys(c.doc()).len() == 6).await,
+        "joins work again"
     );
     let mut ready = false;
     for _ in 0..50 {

@@ -23,13 +23,22 @@ pub struct Admissions {
     waiting: Arc<Mutex<HashMap<BoardId, Vec<Waiter>>>>,
 }
 
-/// A caller waiting for its admission. `None` as the answer means its batch failed: the
-/// caller then reads alone, so that it gets its own error.
+/// A caller waiting for its admission.
 struct Waiter {
     user: UserId,
     jti: Option<String>,
     link: Option<Uuid>,
-    answer: oneshot::Sender<Option<Admission>>,
+    answer: oneshot::Sender<Answer>,
+}
+
+/// What a waiting caller hears.
+enum Answer {
+    /// Its admission.
+    Read(Admission),
+    /// The read failed: a caller read alone gets the error itself.
+    Failed(StoreError),
+    /// The batch it was in failed: it reads alone, so that it gets its own error.
+    ReadAlone,
 }
 
 impl Admissions {
@@ -77,9 +86,10 @@ impl Admissions {
             ));
         }
         match answered.await {
-            Ok(Some(admission)) => Ok(admission),
+            Ok(Answer::Read(admission)) => Ok(admission),
+            Ok(Answer::Failed(e)) => Err(e),
             // The batch failed, or its reader died: read alone.
-            Ok(None) | Err(_) => {
+            Ok(Answer::ReadAlone) | Err(_) => {
                 self.store
                     .admission(
                         &principal.user,
@@ -132,13 +142,18 @@ async fn read_batches(
         match store.admissions(board, &callers).await {
             Ok(admissions) => {
                 for (waiter, admission) in batch.into_iter().zip(admissions) {
-                    let _ = waiter.answer.send(Some(admission));
+                    let _ = waiter.answer.send(Answer::Read(admission));
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                if let Some(waiter) = batch.into_iter().next() {
+                    let _ = waiter.answer.send(Answer::Failed(e));
                 }
             }
             Err(e) => {
                 tracing::debug!(board_id = %board, error = %crate::telemetry::chain(&e), "batched admission read failed; callers read alone");
                 for waiter in batch {
-                    let _ = waiter.answer.send(None);
+                    let _ = waiter.answer.send(Answer::ReadAlone);
                 }
             }
         }
