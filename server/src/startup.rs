@@ -104,7 +104,10 @@ impl Application {
         hub.return_freed_memory(std::time::Duration::from_secs(2));
         let state = AppState {
             store: store.clone(),
-            admissions: Arc::new(http::admissions::Admissions::new(store.clone())),
+            admissions: Arc::new(http::admissions::Admissions::new(
+                store.clone(),
+                hub.tracker(),
+            )),
             keys,
             openapi: Arc::new(http::api::openapi_document()),
             login_limiter: Arc::new(http::api::LoginLimiter::new(

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::auth::Principal;
@@ -21,6 +22,7 @@ use crate::store::{Admission, AdmissionCaller, MAX_ADMISSIONS, Store, StoreError
 pub struct Admissions {
     store: Arc<dyn Store>,
     waiting: Arc<Mutex<HashMap<BoardId, Vec<Waiter>>>>,
+    tasks: TaskTracker,
 }
 
 /// A caller waiting for its admission.
@@ -42,11 +44,12 @@ enum Answer {
 }
 
 impl Admissions {
-    /// Reads admissions from `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// Reads admissions from `store`, on tasks tracked by `tasks`.
+    pub fn new(store: Arc<dyn Store>, tasks: TaskTracker) -> Self {
         Self {
             store,
             waiting: Arc::default(),
+            tasks,
         }
     }
 
@@ -79,7 +82,7 @@ impl Admissions {
         };
         if start_reader {
             // Its own task, so that a handshake given up half-way strands nobody.
-            tokio::spawn(read_batches(
+            self.tasks.spawn(read_batches(
                 self.store.clone(),
                 self.waiting.clone(),
                 board,

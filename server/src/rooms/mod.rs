@@ -426,6 +426,12 @@ impl Hub {
         metrics().connections.dec();
     }
 
+    /// The tracker [`Hub::shutdown`] waits on, for other short tasks of the realtime path
+    /// (such as admission reads) to be tracked with the rooms.
+    pub fn tracker(&self) -> TaskTracker {
+        self.tracker.clone()
+    }
+
     /// Stops every room: each saves what it holds, compacts, and closes its connections
     /// with "going away". Returns when all rooms have finished.
     pub async fn shutdown(&self) {
