@@ -184,6 +184,8 @@ pub(super) struct Room {
     doc_bytes: u64,
     /// What answers an empty state vector, while it stays cheaper than re-encoding.
     full_state: Option<FreshJoin>,
+    /// The compaction running in the background, if any.
+    compacting: Option<tokio::task::JoinHandle<()>>,
     /// The board was deleted: the room stops without saving.
     deleted: bool,
     /// Awareness entries changed since the last awareness message went out.
@@ -233,6 +235,7 @@ impl Room {
             logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
             doc_bytes,
             full_state,
+            compacting: None,
             deleted: false,
             awareness_dirty: HashSet::new(),
             awareness_flush_at: None,
@@ -672,6 +675,10 @@ impl Room {
     /// Compacts in the background. Decoding the snapshot to check it takes as long as
     /// encoding it, so that happens off the room's task, which goes on serving meanwhile.
     fn start_compaction(&mut self) {
+        if self.compacting.as_ref().is_some_and(|c| !c.is_finished()) {
+            // One at a time; the counters stay up, so the next save starts the next.
+            return;
+        }
         let Some(state) = self.snapshot_state() else {
             return;
         };
@@ -680,7 +687,7 @@ impl Room {
         self.logged_updates = 0;
         self.logged_bytes = 0;
         self.doc_bytes = state.len() as u64;
-        tokio::spawn(async move {
+        self.compacting = Some(tokio::spawn(async move {
             let checked =
                 tokio::task::spawn_blocking(move || decodes(board, &state).then_some(state));
             let Ok(Some(state)) = checked.await else {
@@ -689,7 +696,7 @@ impl Room {
             if let Err(e) = store.compact(board, &state, seq).await {
                 tracing::warn!(board_id = %board, error = %crate::telemetry::chain(&e), "compaction failed; the log is kept");
             }
-        });
+        }));
     }
 
     /// Writes every pending update and a snapshot, retrying until `deadline` passes.
@@ -714,6 +721,10 @@ impl Room {
                 tokio::time::sleep_until(at.min(deadline)).await;
             }
             self.maybe_start_flush();
+        }
+        // A background compaction finishes first: the room does not end before it.
+        if let Some(compacting) = self.compacting.take() {
+            let _ = compacting.await;
         }
         if self.last_seq > self.snapshot_seq
             && let Some(state) = self.snapshot_state()
