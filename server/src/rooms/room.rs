@@ -9,9 +9,9 @@
 //! document plus the updates saved since it was encoded ([`FreshJoin`]): encoding a big
 //! board takes far longer than sending it, joins come in bursts, and re-encoding after
 //! every edit would make the first joiner after each edit pay it. A room loaded from the
-//! store starts with the snapshot and the log after it. Every update reaches the cache the
-//! way it reaches members (saved, in order, in `fan_out`); a restore clears it, and so
-//! does a tail grown past [`FreshJoin`]'s bounds, after which the next joiner re-encodes.
+//! store starts with the snapshot and the log after it. Every update, a restore's included,
+//! reaches the cache the way it reaches members (saved, in order, in `fan_out`); a tail
+//! grown past [`FreshJoin`]'s bounds is dropped, and the next joiner re-encodes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -208,12 +208,14 @@ impl Room {
             Some(s) => protocol::encode_sync_step2(&s.state),
             None => protocol::encode_sync_step2(EMPTY_UPDATE),
         };
-        let mut fresh = Some(FreshJoin::new(Bytes::from(base)));
+        let mut full_state = Some(FreshJoin::new(Bytes::from(base)));
         for u in &stored.updates {
+            let Some(fresh) = full_state.take() else {
+                break;
+            };
             let frame = Bytes::from(protocol::encode_update(&u.data));
-            fresh = fresh.and_then(|f| f.extended(frame, settings.outbound_queue));
+            full_state = fresh.extended(frame, settings.outbound_queue);
         }
-        let full_state = fresh;
         Ok(Self {
             board,
             awareness: Awareness::new(doc),
@@ -352,7 +354,6 @@ impl Room {
     /// Makes the document's content equal to `target`'s as one ordinary change, saved and
     /// fanned out like any client's update; `reply` hears once it is saved.
     fn restore(&mut self, target: &Doc, reply: oneshot::Sender<Result<(), RestoreError>>) {
-        self.full_state = None;
         // The change is in the Doc once made, so it is always queued: refusing it now
         // would leave the Doc ahead of the store and of every client. The size cap guards
         // against clients; a restore brings back a state the board already had.

@@ -705,22 +705,7 @@ macro_rules! impl_store {
                         "the admission read answered out of order".into(),
                     ));
                 }
-                rows.into_iter()
-                    .map(|row| {
-                        let link = match row.link_role {
-                            Some(role) => Some((Role::parse(&role)?, row.link_expires)),
-                            None => None,
-                        };
-                        Ok(Admission {
-                            revoked: row.revoked,
-                            disabled: row.disabled,
-                            admin: row.admin,
-                            board_exists: row.board_exists,
-                            member: row.member.as_deref().map(Role::parse).transpose()?,
-                            link,
-                        })
-                    })
-                    .collect()
+                sql::convert(rows)
             }
 
             async fn counts(&self) -> Result<Counts> {

@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use super::{AuditEntry, Board, Member, ShareLink, StoreError, User, Version};
+use super::{Admission, AuditEntry, Board, Member, ShareLink, StoreError, User, Version};
 use crate::domain::{BoardId, Role, UserId};
 
 pub(super) const INSERT_BOARD: &str = concat!(
@@ -333,4 +333,22 @@ pub(super) struct AdmissionRow {
     pub member: Option<String>,
     pub link_role: Option<String>,
     pub link_expires: Option<i64>,
+}
+
+impl TryFrom<AdmissionRow> for Admission {
+    type Error = StoreError;
+    fn try_from(row: AdmissionRow) -> Result<Self, StoreError> {
+        let link = match row.link_role {
+            Some(role) => Some((Role::parse(&role)?, row.link_expires)),
+            None => None,
+        };
+        Ok(Admission {
+            revoked: row.revoked,
+            disabled: row.disabled,
+            admin: row.admin,
+            board_exists: row.board_exists,
+            member: row.member.as_deref().map(Role::parse).transpose()?,
+            link,
+        })
+    }
 }
