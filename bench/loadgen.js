@@ -300,7 +300,8 @@ async function main () {
     console.log(d.error
       ? `yrs alone, ${d.shapes} shapes: could not run (${d.error.split('\n')[0]})\n`
       : `yrs alone (server/examples/doc_memory.rs) holds the ${d.shapes.toLocaleString('en-US')}-shape board in ${fmtNum(d.docRssKb / 1024, 1)} MB ` +
-        `(v1 encoding ${fmtNum(d.v1Bytes / 2 ** 20, 1)} MB): Easel's RSS after that fill cannot go below it plus what the server holds at rest.\n`)
+        `(v1 encoding ${fmtNum(d.v1Bytes / 2 ** 20, 1)} MB, v2 as snapshots store it ${fmtNum(d.v2Bytes / 2 ** 20, 1)} MB): Easel's RSS after that fill cannot go below it plus what the server holds at rest. ` +
+        `The same number of shapes in the web client's layout (a Y.Map per element, a tenth recoloured): v1 ${fmtNum(d.schemaV1Bytes / 2 ** 20, 1)} MB, v2 ${fmtNum(d.schemaV2Bytes / 2 ** 20, 1)} MB.\n`)
   }
   if (notes.length) console.log(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`)
   if (failures.length) console.log(`FAILURES:\n${failures.map((n) => `- ${n}`).join('\n')}\n`)

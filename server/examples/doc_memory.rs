@@ -1,14 +1,19 @@
 //! How much memory yrs itself needs to hold a board: builds a `yrs::Doc` with N shapes
 //! exactly like the load benchmark's (`bench/lib/proto.js` `makeShape`: one JSON value per
 //! shape in the `shapes` map, 100 shapes per transaction) and prints the process's RSS
-//! growth and the size of the board's v1 encoding. `bench/run` prints it beside the board
-//! scenario's server RSS, which cannot go below it.
+//! growth and the size of the board's v1 encoding (the wire's) and v2 encoding (its
+//! snapshots'). `bench/run` prints it beside the board scenario's server RSS, which cannot
+//! go below it. It also prints both encodings' sizes for the same number of shapes laid
+//! out as the web client stores them (DESIGN.md: one `Y.Map` per element, one key per
+//! property), after a tenth of them were recoloured.
 //!
 //! Run: `cargo run --release -p easel --example doc_memory -- 50000`
 
 use std::collections::HashMap;
 
-use yrs::{Any, Doc, Map, ReadTxn, StateVector, Transact};
+use easel::rooms::snapshot::Encoded;
+use easel::store::Encoding;
+use yrs::{Any, Doc, Map, MapPrelim, Out, Transact};
 
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -50,6 +55,46 @@ fn shape(i: u64) -> Any {
     ])
 }
 
+/// `n` elements in the board schema's layout, a tenth of them recoloured afterwards; the
+/// sizes of its v1 and v2 encodings.
+fn schema_board_sizes(n: u64) -> (usize, usize) {
+    let doc = Doc::new();
+    let elements = doc.get_or_insert_map("elements");
+    for start in (0..n).step_by(100) {
+        let mut txn = doc.transact_mut();
+        for i in start..(start + 100).min(n) {
+            let element = elements.insert(&mut txn, format!("shape-{i}"), MapPrelim::default());
+            let kind = if i & 1 == 1 { "rect" } else { "ellipse" };
+            element.insert(&mut txn, "type", kind);
+            element.insert(&mut txn, "index", format!("a{i:06}"));
+            let Any::Map(geom) = shape(i) else {
+                unreachable!("a shape is a map")
+            };
+            element.insert(&mut txn, "geom", geom["geom"].clone());
+            element.insert(&mut txn, "stroke", "#1e1e1e");
+            element.insert(&mut txn, "fill", "#a5d8ff");
+            element.insert(&mut txn, "width", 2.0);
+            element.insert(&mut txn, "opacity", 1.0);
+        }
+    }
+    for i in (0..n).step_by(10) {
+        let mut txn = doc.transact_mut();
+        if let Some(Out::YMap(element)) = elements.get(&txn, &format!("shape-{i}")) {
+            element.insert(&mut txn, "fill", "#ffc9c9");
+        }
+    }
+    stored_sizes(&doc)
+}
+
+/// The sizes of `doc`'s v1 encoding and of the v2 snapshot compaction stores for it.
+fn stored_sizes(doc: &Doc) -> (usize, usize) {
+    let encoded = Encoded::new(&doc.transact());
+    let v1 = encoded.v1_len();
+    let stored = encoded.for_store().expect("the board encodes");
+    assert_eq!(stored.encoding, Encoding::V2, "{:?}", stored.v2_refused);
+    (v1, stored.state.len())
+}
+
 fn main() {
     let n: u64 = std::env::args()
         .nth(1)
@@ -65,11 +110,9 @@ fn main() {
         }
     }
     let held = rss_kb().saturating_sub(before);
-    let v1 = doc
-        .transact()
-        .encode_state_as_update_v1(&StateVector::default());
+    let (v1, v2) = stored_sizes(&doc);
+    let (schema_v1, schema_v2) = schema_board_sizes(n);
     println!(
-        "{{\"shapes\":{n},\"docRssKb\":{held},\"v1Bytes\":{}}}",
-        v1.len()
+        "{{\"shapes\":{n},\"docRssKb\":{held},\"v1Bytes\":{v1},\"v2Bytes\":{v2},\"schemaV1Bytes\":{schema_v1},\"schemaV2Bytes\":{schema_v2}}}"
     );
 }

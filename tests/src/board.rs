@@ -4,8 +4,7 @@
 use std::collections::BTreeSet;
 
 use easel::store::StoredDoc;
-use yrs::updates::decoder::Decode;
-use yrs::{Doc, Map, Transact, Update};
+use yrs::{Doc, Map, Transact};
 
 /// The keys of the board's `elements` map.
 pub fn shape_keys(doc: &Doc) -> BTreeSet<String> {
@@ -20,19 +19,9 @@ pub fn shape_count(doc: &Doc) -> usize {
     elements.len(&doc.transact()) as usize
 }
 
-/// The document a store's snapshot and log add up to (both in the v1 encoding rooms write).
+/// The document a store's snapshot and log add up to, read the way rooms read them.
 pub fn rebuild(stored: &StoredDoc) -> Doc {
-    let doc = Doc::new();
-    {
-        let mut txn = doc.transact_mut();
-        if let Some(s) = &stored.snapshot {
-            txn.apply_update(Update::decode_v1(&s.state).expect("snapshot decodes"))
-                .expect("snapshot applies");
-        }
-        for u in &stored.updates {
-            txn.apply_update(Update::decode_v1(&u.data).expect("update decodes"))
-                .expect("update applies");
-        }
-    }
-    doc
+    easel::rooms::snapshot::rebuild(stored)
+        .expect("the stored board loads")
+        .doc
 }

@@ -1,18 +1,20 @@
 //! Room lifecycle over real sockets: concurrent first joins share one room, fresh joiners
 //! get the current state however often it changed since the last one joined, compaction by
-//! count and on unload, graceful shutdown, document size cap, and the unsaved backlog cap
+//! count and on unload (v2 snapshots; v1 ones from before still load), graceful shutdown, document size cap, and the unsaved backlog cap
 //! during a store outage.
 
 use std::time::Duration;
 
 use easel::domain::{BoardId, Role};
+use easel::store::Encoding;
 use easel_tests::board::{shape_count, shape_keys};
 use easel_tests::yclient::YClient;
 use easel_tests::{
     TestApp, board_with, spawn_app_behind_proxy, spawn_app_with, spawn_pg_app_with,
     spawn_sqlite_app, token,
 };
-use yrs::{Map, Transact};
+use yrs::updates::decoder::Decode;
+use yrs::{Map, ReadTxn, Transact};
 
 const T: Duration = Duration::from_secs(15);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -166,7 +168,8 @@ async fn boards_are_compacted_by_count_and_when_unloaded() {
     let mut compacted = false;
     for _ in 0..50 {
         let doc = store.load(id).await.unwrap();
-        if doc.snapshot.as_ref().is_some_and(|s| s.seq >= 5) {
+        if let Some(s) = doc.snapshot.as_ref().filter(|s| s.seq >= 5) {
+            assert_eq!(s.encoding, Encoding::V2, "compaction writes v2 snapshots");
             compacted = true;
             break;
         }
@@ -212,7 +215,66 @@ async fn shutdown_saves_and_closes_sockets_with_1001() {
         .await
         .unwrap();
     assert!(doc.updates.is_empty(), "shutdown compacted the board");
-    assert_eq!(doc.snapshot.map(|s| s.seq), Some(5));
+    assert_eq!(
+        doc.snapshot.map(|s| (s.seq, s.encoding)),
+        Some((5, Encoding::V2))
+    );
+}
+
+#[tokio::test]
+async fn a_board_with_a_v1_snapshot_from_before_loads_and_its_next_snapshot_is_v2() {
+    let app = spawn_pg_app_with(&[("EASEL_ROOM_IDLE_SECS", "1")]).await;
+    let board = board_with(&app, "alice", &[]).await;
+    let id = BoardId::parse(&board).unwrap();
+    let store = app.store().await;
+    // What a room wrote before snapshots were v2: three shapes in a v1 snapshot, two more
+    // in the log after it.
+    let doc = yrs::Doc::new();
+    let elements = doc.get_or_insert_map("elements");
+    let mut log = Vec::new();
+    for i in 0..5 {
+        let mut txn = doc.transact_mut();
+        elements.insert(&mut txn, format!("old{i}"), i as f64);
+        log.push(txn.encode_update_v1());
+    }
+    store.append_updates(id, &log).await.unwrap();
+    let first_three = yrs::Doc::new();
+    for update in &log[..3] {
+        first_three
+            .transact_mut()
+            .apply_update(yrs::Update::decode_v1(update).unwrap())
+            .unwrap();
+    }
+    let v1 = first_three
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    assert!(store.compact(id, &v1, Encoding::V1, 3).await.unwrap());
+
+    let mut a = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    assert!(
+        a.until(T, |c| c.synced && shape_count(c.doc()) == 5).await,
+        "the v1 snapshot and the log after it load"
+    );
+    a.draw("new", 10).await;
+    a.pump(Duration::from_millis(50)).await;
+    a.close().await;
+    let mut folded = None;
+    for _ in 0..50 {
+        let doc = store.load(id).await.unwrap();
+        if doc.snapshot.as_ref().is_some_and(|s| s.seq == 6) {
+            folded = Some(doc);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let folded = folded.expect("unloading compacted the board");
+    assert_eq!(folded.snapshot.as_ref().unwrap().encoding, Encoding::V2);
+    assert_eq!(shape_count(&easel_tests::board::rebuild(&folded)), 6);
+    let mut b = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    assert!(
+        b.until(T, |c| c.synced && shape_count(c.doc()) == 6).await,
+        "the board reloads from its v2 snapshot"
+    );
 }
 
 #[tokio::test]

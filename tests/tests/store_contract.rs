@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use easel::domain::{BoardId, BoardName, DomainError, Role, UserId};
+use easel::store::Encoding::{V1, V2};
 use easel::store::{
     Admission, AdmissionCaller, ArchivedFilter, AuditQuery, BoardCursor, BoardQuery, Counts,
     MAX_ADMISSIONS, NewAudit, NewBoard, NewLink, NewUser, NewVersion, PostgresStore, SqliteStore,
@@ -603,7 +604,8 @@ fn yrs_updates(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Rebuilds a document from what the store returned: snapshot, then the log (both v1, as rooms write them).
+/// Rebuilds a document from what the store returned: the snapshot (in the encoding it
+/// names), then the log (v1), as rooms read them.
 fn rebuild(stored: &StoredDoc) -> (serde_json::Value, String) {
     let doc = easel_tests::board::rebuild(stored);
     let elements = doc.get_or_insert_map("elements");
@@ -618,6 +620,12 @@ fn state_v1(stored: &StoredDoc) -> Vec<u8> {
     easel_tests::board::rebuild(stored)
         .transact()
         .encode_state_as_update_v1(&StateVector::default())
+}
+
+fn state_v2(stored: &StoredDoc) -> Vec<u8> {
+    easel_tests::board::rebuild(stored)
+        .transact()
+        .encode_state_as_update_v2(&StateVector::default())
 }
 
 async fn compaction_keeps_the_document_identical(fx: &Fixture) {
@@ -635,12 +643,13 @@ async fn compaction_keeps_the_document_identical(fx: &Fixture) {
     };
     assert!(
         store
-            .compact(board, &state_v1(&first_15), 15)
+            .compact(board, &state_v1(&first_15), V1, 15)
             .await
             .unwrap()
     );
     let after = store.load(board).await.unwrap();
-    assert_eq!(after.snapshot.as_ref().map(|s| s.seq), Some(15));
+    let snapshot = after.snapshot.as_ref().unwrap();
+    assert_eq!((snapshot.seq, snapshot.encoding), (15, V1));
     assert_eq!(
         after.updates.iter().map(|u| u.seq).collect::<Vec<_>>(),
         (16..=20).collect::<Vec<_>>()
@@ -648,14 +657,14 @@ async fn compaction_keeps_the_document_identical(fx: &Fixture) {
     assert_eq!(rebuild(&after), expected_20, "load before == load after");
 
     // An older or equal snapshot changes nothing; beyond the log is refused.
-    assert!(!store.compact(board, b"stale", 10).await.unwrap());
-    assert!(!store.compact(board, b"stale", 15).await.unwrap());
+    assert!(!store.compact(board, b"stale", V2, 10).await.unwrap());
+    assert!(!store.compact(board, b"stale", V2, 15).await.unwrap());
     assert!(matches!(
-        store.compact(board, b"future", 21).await,
+        store.compact(board, b"future", V2, 21).await,
         Err(StoreError::Invalid(_))
     ));
     assert!(matches!(
-        store.compact(BoardId::new(), b"x", 0).await,
+        store.compact(BoardId::new(), b"x", V2, 0).await,
         Err(StoreError::NotFound("board"))
     ));
     assert_eq!(rebuild(&store.load(board).await.unwrap()), expected_20);
@@ -665,8 +674,15 @@ async fn compaction_keeps_the_document_identical(fx: &Fixture) {
     assert_eq!((r.first, r.last), (21, 30));
     let full = store.load(board).await.unwrap();
     let expected_30 = rebuild(&full);
-    assert!(store.compact(board, &state_v1(&full), 30).await.unwrap());
+    // The newer snapshot is in the v2 encoding rooms write, and says so.
+    assert!(
+        store
+            .compact(board, &state_v2(&full), V2, 30)
+            .await
+            .unwrap()
+    );
     let compacted = store.load(board).await.unwrap();
+    assert_eq!(compacted.snapshot.as_ref().unwrap().encoding, V2);
     assert!(compacted.updates.is_empty());
     assert_eq!(compacted.last_seq, 30);
     assert_eq!(rebuild(&compacted), expected_30);
@@ -714,7 +730,7 @@ async fn compaction_racing_appends_loses_and_duplicates_nothing(fx: &Fixture) {
             "every load is a gap-free, duplicate-free prefix"
         );
         if store
-            .compact(board, &serde_json::to_vec(&ids).unwrap(), doc.last_seq)
+            .compact(board, &serde_json::to_vec(&ids).unwrap(), V1, doc.last_seq)
             .await
             .unwrap()
         {
@@ -966,7 +982,7 @@ async fn bad_input_gives_typed_errors(fx: &Fixture) {
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.compact(board, b"x", -1).await,
+        store.compact(board, b"x", V1, -1).await,
         Err(StoreError::Invalid(_))
     ));
     let huge_batch = vec![Vec::new(); easel::store::MAX_APPEND_BATCH + 1];
@@ -987,7 +1003,7 @@ async fn deleting_a_board_removes_all_its_data(fx: &Fixture) {
     store.append_updates(board, &yrs_updates(5)).await.unwrap();
     store.append_updates(keep, &yrs_updates(2)).await.unwrap();
     let doc = store.load(board).await.unwrap();
-    store.compact(board, &state_v1(&doc), 3).await.unwrap();
+    store.compact(board, &state_v1(&doc), V1, 3).await.unwrap();
     let v = store
         .create_version(&NewVersion {
             board,
@@ -1662,7 +1678,7 @@ async fn counts_and_stored_sizes_follow_the_data(fx: &Fixture) {
     assert_eq!(store.stored_size(board).await.unwrap(), 150);
     store.append_updates(board, &[vec![3; 25]]).await.unwrap();
     assert_eq!(store.stored_size(board).await.unwrap(), 175);
-    store.compact(board, &[9; 40], 2).await.unwrap();
+    store.compact(board, &[9; 40], V1, 2).await.unwrap();
     assert_eq!(
         store.stored_size(board).await.unwrap(),
         40 + 25,

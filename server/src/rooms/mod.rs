@@ -6,6 +6,7 @@
 //! the [`Store`] trait and to connections through channels.
 
 mod room;
+pub mod snapshot;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -313,8 +314,9 @@ impl Hub {
             Err(StoreError::NotFound(_)) => return Err(JoinError::NotFound),
             Err(e) => return Err(JoinError::Load(e)),
         };
-        let (doc, _) = room::build_doc(&stored).map_err(JoinError::Corrupt)?;
-        let state = doc
+        let rebuilt = snapshot::rebuild(&stored).map_err(JoinError::Corrupt)?;
+        let state = rebuilt
+            .doc
             .transact()
             .encode_state_as_update_v1(&StateVector::default());
         Ok(BoardState {

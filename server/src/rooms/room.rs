@@ -24,9 +24,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use yrs::sync::{Awareness, AwarenessUpdate};
-use yrs::updates::decoder::Decode;
-use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact};
 
+use super::snapshot::{self, Encoded, ForStore};
 use super::{
     Access, AccessChange, BoardState, ConnId, Joining, Kick, RestoreError, SERVER_CONN, Unloader,
 };
@@ -202,12 +202,9 @@ impl Room {
         settings: RoomSettings,
         member_count: Arc<AtomicUsize>,
     ) -> Result<Self, String> {
-        let (doc, doc_bytes) = build_doc(&stored)?;
+        let rebuilt = snapshot::rebuild(&stored)?;
         // The Doc's whole state is the snapshot (or nothing) and the log after it.
-        let base = match &stored.snapshot {
-            Some(s) => protocol::encode_sync_step2(&s.state),
-            None => protocol::encode_sync_step2(EMPTY_UPDATE),
-        };
+        let base = protocol::encode_sync_step2(rebuilt.base_v1.as_deref().unwrap_or(EMPTY_UPDATE));
         let mut full_state = Some(FreshJoin::new(Bytes::from(base)));
         for u in &stored.updates {
             let Some(fresh) = full_state.take() else {
@@ -218,7 +215,7 @@ impl Room {
         }
         Ok(Self {
             board,
-            awareness: Awareness::new(doc),
+            awareness: Awareness::new(rebuilt.doc),
             members: HashMap::new(),
             member_count,
             store,
@@ -235,7 +232,7 @@ impl Room {
             snapshot_seq: stored.snapshot.as_ref().map_or(0, |s| s.seq),
             logged_updates: stored.updates.len() as u64,
             logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
-            doc_bytes,
+            doc_bytes: rebuilt.stored_bytes,
             full_state,
             compacting: None,
             deleted: false,
@@ -663,38 +660,40 @@ impl Room {
 
     /// The document's state for a snapshot, or `None` while it holds updates that cannot be
     /// integrated yet (their dependencies have not arrived: the log keeps those, so the
-    /// board is not compacted until they integrate). Not yet checked: see [`decodes`].
-    fn snapshot_state(&self) -> Option<Vec<u8>> {
+    /// board is not compacted until they integrate). Not yet checked nor in its stored
+    /// encoding: see [`for_store`].
+    fn snapshot_state(&self) -> Option<Encoded> {
         let txn = self.awareness.doc().transact();
         if txn.has_missing_updates() {
             tracing::debug!(board_id = %self.board, "compaction postponed: unintegrated updates");
             return None;
         }
-        Some(txn.encode_state_as_update_v1(&StateVector::default()))
+        Some(Encoded::new(&txn))
     }
 
-    /// Compacts in the background. Decoding the snapshot to check it takes as long as
-    /// encoding it, so that happens off the room's task, which goes on serving meanwhile.
+    /// Compacts in the background. Transcoding the snapshot and checking it take longer
+    /// than encoding it, so they happen off the room's task, which goes on serving.
     fn start_compaction(&mut self) {
         if self.compacting.as_ref().is_some_and(|c| !c.is_finished()) {
             // One at a time; the counters stay up, so the next save starts the next.
             return;
         }
-        let Some(state) = self.snapshot_state() else {
+        let Some(encoded) = self.snapshot_state() else {
             return;
         };
         let (store, board, seq) = (self.store.clone(), self.board, self.last_seq);
         self.snapshot_seq = seq;
         self.logged_updates = 0;
         self.logged_bytes = 0;
-        self.doc_bytes = state.len() as u64;
+        self.doc_bytes = encoded.v1_len() as u64;
         self.compacting = Some(tokio::spawn(async move {
-            let checked =
-                tokio::task::spawn_blocking(move || decodes(board, &state).then_some(state));
-            let Ok(Some(state)) = checked.await else {
+            let Some(encoded) = for_store(board, encoded).await else {
                 return;
             };
-            if let Err(e) = store.compact(board, &state, seq).await {
+            if let Err(e) = store
+                .compact(board, &encoded.state, encoded.encoding, seq)
+                .await
+            {
                 tracing::warn!(board_id = %board, error = %crate::telemetry::chain(&e), "compaction failed; the log is kept");
             }
         }));
@@ -728,10 +727,13 @@ impl Room {
             let _ = compacting.await;
         }
         if self.last_seq > self.snapshot_seq
-            && let Some(state) = self.snapshot_state()
-            && decodes(self.board, &state)
+            && let Some(encoded) = self.snapshot_state()
+            && let Some(encoded) = for_store(self.board, encoded).await
         {
-            match self.store.compact(self.board, &state, self.last_seq).await {
+            let stored =
+                self.store
+                    .compact(self.board, &encoded.state, encoded.encoding, self.last_seq);
+            match stored.await {
                 Ok(_) => self.snapshot_seq = self.last_seq,
                 Err(e) => {
                     tracing::warn!(board_id = %self.board, error = %crate::telemetry::chain(&e), "final compaction failed; the log is kept")
@@ -873,39 +875,25 @@ impl Room {
     }
 }
 
-/// Rebuilds a document from its stored snapshot and log; also returns the bytes it took.
-pub(super) fn build_doc(stored: &StoredDoc) -> Result<(Doc, u64), String> {
-    let doc = Doc::new();
-    let mut doc_bytes = 0;
-    {
-        let mut txn = doc.transact_mut();
-        if let Some(s) = &stored.snapshot {
-            let u = Update::decode_v1(&s.state).map_err(|e| format!("snapshot: {e}"))?;
-            txn.apply_update(u).map_err(|e| format!("snapshot: {e}"))?;
-            doc_bytes += s.state.len() as u64;
+/// `encoded` in its stored encoding, checked on a blocking thread before it replaces the
+/// log it covers (a snapshot that does not load is a lost board); `None` when it fails,
+/// and the log stays.
+async fn for_store(board: BoardId, encoded: Encoded) -> Option<ForStore> {
+    let checked = tokio::task::spawn_blocking(move || encoded.for_store()).await;
+    match checked {
+        Ok(Ok(ready)) => {
+            if let Some(why) = &ready.v2_refused {
+                tracing::warn!(board_id = %board, error = %why, "snapshot stored as v1");
+            }
+            Some(ready)
         }
-        for u in &stored.updates {
-            let update =
-                Update::decode_v1(&u.data).map_err(|e| format!("update {}: {e}", u.seq))?;
-            txn.apply_update(update)
-                .map_err(|e| format!("update {}: {e}", u.seq))?;
-            doc_bytes += u.data.len() as u64;
+        Ok(Err(e)) => {
+            tracing::error!(board_id = %board, error = %e, "snapshot failed its check; keeping the log");
+            None
         }
-    }
-    Ok((doc, doc_bytes))
-}
-
-/// Whether a snapshot decodes, checked before it replaces the log it covers.
-///
-/// Snapshots use the v1 encoding: yrs 0.28's v2 encoder produced snapshots that its own
-/// decoder rejects (`UnexpectedValue`) on documents with many concurrent deletes, and a
-/// snapshot that does not load is a lost board.
-fn decodes(board: BoardId, state: &[u8]) -> bool {
-    match Update::decode_v1(state) {
-        Ok(_) => true,
         Err(e) => {
-            tracing::error!(board_id = %board, error = %e, "snapshot does not decode; keeping the log");
-            false
+            tracing::error!(board_id = %board, error = %e, "snapshot check failed; keeping the log");
+            None
         }
     }
 }

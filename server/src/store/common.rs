@@ -433,11 +433,11 @@ macro_rules! impl_store {
                     .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound("board"))?;
-                let snapshot: Option<(i64, Vec<u8>)> = sqlx::query_as(sql::SNAPSHOT)
+                let snapshot: Option<sql::SnapshotRow> = sqlx::query_as(sql::SNAPSHOT)
                     .bind(board.as_uuid())
                     .fetch_optional(&mut *tx)
                     .await?;
-                let after = snapshot.as_ref().map_or(0, |s| s.0);
+                let after = snapshot.as_ref().map_or(0, |s| s.seq);
                 let updates: Vec<(i64, Vec<u8>)> = sqlx::query_as(sql::UPDATES_AFTER)
                     .bind(board.as_uuid())
                     .bind(after)
@@ -445,7 +445,7 @@ macro_rules! impl_store {
                     .await?;
                 tx.commit().await?;
                 Ok(StoredDoc {
-                    snapshot: snapshot.map(|(seq, state)| Snapshot { seq, state }),
+                    snapshot: snapshot.map(Snapshot::try_from).transpose()?,
                     updates: updates
                         .into_iter()
                         .map(|(seq, data)| LoggedUpdate { seq, data })
@@ -454,7 +454,13 @@ macro_rules! impl_store {
                 })
             }
 
-            async fn compact(&self, board: BoardId, state: &[u8], up_to_seq: i64) -> Result<bool> {
+            async fn compact(
+                &self,
+                board: BoardId,
+                state: &[u8],
+                encoding: Encoding,
+                up_to_seq: i64,
+            ) -> Result<bool> {
                 let mut tx = self.begin_write().await?;
                 let last_seq = Self::lock_board(&mut tx, board).await?;
                 validate_up_to(up_to_seq, last_seq)?;
@@ -469,6 +475,7 @@ macro_rules! impl_store {
                     .bind(board.as_uuid())
                     .bind(up_to_seq)
                     .bind(state)
+                    .bind(encoding.as_str())
                     .bind(now_ms())
                     .execute(&mut *tx)
                     .await?;

@@ -273,6 +273,38 @@ pub struct Snapshot {
     pub seq: i64,
     /// The encoded state (a yrs update; opaque here).
     pub state: Vec<u8>,
+    /// Which update encoding `state` is in.
+    pub encoding: Encoding,
+}
+
+/// The yrs update encoding a snapshot's bytes are in; the store only records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// The v1 encoding, the one on the wire and in the log.
+    V1,
+    /// The v2 encoding: smaller on real documents.
+    V2,
+}
+
+impl Encoding {
+    /// The name the database stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::V1 => "v1",
+            Encoding::V2 => "v2",
+        }
+    }
+
+    /// Reads a stored name back.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "v1" => Ok(Encoding::V1),
+            "v2" => Ok(Encoding::V2),
+            other => Err(StoreError::Invalid(format!(
+                "unknown snapshot encoding {other:?}"
+            ))),
+        }
+    }
 }
 
 /// One update from a board's log.
@@ -687,10 +719,16 @@ pub trait Store: Send + Sync + 'static {
     async fn append_updates(&self, board: BoardId, updates: &[Vec<u8>]) -> Result<SeqRange>;
     /// The latest snapshot plus every logged update after it, read consistently.
     async fn load(&self, board: BoardId) -> Result<StoredDoc>;
-    /// Stores `state` as the snapshot covering the log up to `up_to_seq` and deletes the
-    /// updates it covers, in one transaction. Returns `false` (and changes nothing) when an
-    /// equal or newer snapshot is already stored.
-    async fn compact(&self, board: BoardId, state: &[u8], up_to_seq: i64) -> Result<bool>;
+    /// Stores `state` (in `encoding`) as the snapshot covering the log up to `up_to_seq`
+    /// and deletes the updates it covers, in one transaction. Returns `false` (and changes
+    /// nothing) when an equal or newer snapshot is already stored.
+    async fn compact(
+        &self,
+        board: BoardId,
+        state: &[u8],
+        encoding: Encoding,
+        up_to_seq: i64,
+    ) -> Result<bool>;
 
     /// Saves a named version of a board.
     async fn create_version(&self, new: &NewVersion<'_>) -> Result<Version>;

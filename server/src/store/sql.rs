@@ -6,7 +6,9 @@
 
 use uuid::Uuid;
 
-use super::{Admission, AuditEntry, Board, Member, ShareLink, StoreError, User, Version};
+use super::{
+    Admission, AuditEntry, Board, Encoding, Member, ShareLink, Snapshot, StoreError, User, Version,
+};
 use crate::domain::{BoardId, Role, UserId};
 
 pub(super) const INSERT_BOARD: &str = concat!(
@@ -72,13 +74,15 @@ pub(super) const RAISE_LINK_MEMBER: &str =
 pub(super) const BUMP_SEQ: &str =
     "UPDATE boards SET last_seq = last_seq + $2, updated_at = $3 WHERE id = $1 RETURNING last_seq";
 pub(super) const LAST_SEQ: &str = "SELECT last_seq FROM boards WHERE id = $1";
-pub(super) const SNAPSHOT: &str = "SELECT seq, state FROM board_snapshots WHERE board_id = $1";
+pub(super) const SNAPSHOT: &str =
+    "SELECT seq, state, encoding FROM board_snapshots WHERE board_id = $1";
 pub(super) const SNAPSHOT_SEQ: &str = "SELECT seq FROM board_snapshots WHERE board_id = $1";
 pub(super) const UPDATES_AFTER: &str =
     "SELECT seq, data FROM board_updates WHERE board_id = $1 AND seq > $2 ORDER BY seq";
-pub(super) const UPSERT_SNAPSHOT: &str = "INSERT INTO board_snapshots (board_id, seq, state, created_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (board_id) DO UPDATE \
-     SET seq = excluded.seq, state = excluded.state, created_at = excluded.created_at";
+pub(super) const UPSERT_SNAPSHOT: &str = "INSERT INTO board_snapshots \
+     (board_id, seq, state, encoding, created_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (board_id) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
+     encoding = excluded.encoding, created_at = excluded.created_at";
 pub(super) const DELETE_COVERED: &str =
     "DELETE FROM board_updates WHERE board_id = $1 AND seq <= $2";
 
@@ -146,6 +150,25 @@ impl TryFrom<BoardRow> for Board {
             updated_at: r.updated_at,
             archived_at: r.archived_at,
             last_seq: r.last_seq,
+        })
+    }
+}
+
+/// A `board_snapshots` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct SnapshotRow {
+    pub(super) seq: i64,
+    state: Vec<u8>,
+    encoding: String,
+}
+
+impl TryFrom<SnapshotRow> for Snapshot {
+    type Error = StoreError;
+    fn try_from(r: SnapshotRow) -> Result<Self, StoreError> {
+        Ok(Snapshot {
+            seq: r.seq,
+            state: r.state,
+            encoding: Encoding::parse(&r.encoding)?,
         })
     }
 }
