@@ -110,6 +110,10 @@ function tableRows (profile) {
   sec(`Join storm: ${s.clients.toLocaleString('en-US')} clients with awareness join one room at once, then leave`)
   row('sync time p50 (ms)', (r) => r.storm?.syncP50, 'lower')
   row('sync time p99 (ms)', (r) => r.storm?.syncP99, 'lower')
+  row('all synced after (ms)', (r) => r.storm?.allSyncedMs, 'lower')
+  row('CPU until all synced: server / joiners (ms)', (r) => r.storm && r.storm.serverCpuMs != null
+    ? `${fmtNum(r.storm.serverCpuMs, 0)} / ${r.storm.joinersCpuMs != null ? fmtNum(r.storm.joinersCpuMs, 0) : '–'}`
+    : null)
   row('synced / dropped / crashed', (r) => r.storm && r.storm.synced != null ? `${r.storm.synced} / ${r.storm.dropped} / ${r.storm.crashed ? 'CRASHED' : 'no'}` : null)
   row('newcomer sees awareness states', (r) => r.storm && r.storm.newcomerSeesAwareness != null ? `${r.storm.newcomerSeesAwareness} / ${r.storm.awarenessExpected}` : null)
   row('RSS peak (MB)', (r) => mb(r.storm?.rssPeakKb), 'lower', 1)
@@ -292,8 +296,9 @@ async function main () {
   if (floor) {
     console.log(floor.error
       ? `Join storm floor: could not run (${floor.error.split('\n')[0]})\n`
-      : `Join storm floor (the same ${floor.n.toLocaleString('en-US')} clients against bench/servers/floor.cjs, which only answers step 1): ` +
-        `${floor.synced} synced, sync time p50 ${fmtNum(floor.syncP50, 0)} ms, p99 ${fmtNum(floor.syncP99, 0)} ms. ` +
+      : `Join storm floor (the same ${floor.n.toLocaleString('en-US')} joiners, ${floor.joiners === 'rust' ? 'one Rust thread (bench/clients)' : 'in the load generator\'s Node thread'}, against bench/servers/floor.cjs, which only answers step 1): ` +
+        `${floor.synced} synced, sync time p50 ${fmtNum(floor.syncP50, 0)} ms, p99 ${fmtNum(floor.syncP99, 0)} ms, all after ${fmtNum(floor.allSyncedMs, 0)} ms` +
+        `${floor.joinersCpuMs != null ? `; the joiners used ${fmtNum(floor.joinersCpuMs, 0)} ms of CPU` : ''}. ` +
         'The storm rows include this cost of the load generator and the machine.\n')
   }
   for (const d of docMemory) {

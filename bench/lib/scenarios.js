@@ -8,10 +8,11 @@
 'use strict'
 
 const path = require('node:path')
-const { fork } = require('node:child_process')
+const readline = require('node:readline')
+const { fork, spawn } = require('node:child_process')
 const Y = require('yjs')
 const { Client, now, makeShape } = require('./proto')
-const { procStats, cpuPercent, sleep } = require('./targets')
+const { procStats, cpuPercent, cpuMs, sleep } = require('./targets')
 
 const MB = 1024
 
@@ -305,6 +306,90 @@ async function idle (target, cfg) {
 
 // ---------------------------------------------------------------------------------------
 
+/**
+ * The storm's N joiners, each sending step 1 and an awareness state on open:
+ * `{ kind, joined, awarenessFrames(), leave() }`. `joined` resolves once every client synced
+ * or gave up, to `{ syncMs, syncBytes, failures, allSyncedMs }` (sync time: socket created →
+ * step 2 received); `awarenessFrames()` counts the awareness messages all have received;
+ * `leave()` closes every socket and resolves to `{ leaveMs, dropped, closeCodes }`.
+ *
+ * With EASEL_STORM_CLIENTS_BIN (bench/run builds it from bench/clients) they are one Rust
+ * process on one thread: from one Node thread, 1,000 handshakes alone cost the load
+ * generator more than the storm's target. Without it, they are `Client`s in this process.
+ */
+function stormJoiners (opts, n, syncTimeoutMs) {
+  const bin = process.env.EASEL_STORM_CLIENTS_BIN
+  return bin ? rustJoiners(bin, opts, n, syncTimeoutMs) : nodeJoiners(opts, n, syncTimeoutMs)
+}
+
+function rustJoiners (bin, opts, n, syncTimeoutMs) {
+  const args = ['--url', opts.url, '--flavor', opts.flavor, '--clients', String(n), '--sync-timeout-ms', String(syncTimeoutMs)]
+  if (opts.docName) args.push('--doc-name', opts.docName)
+  if (opts.token) args.push('--token', opts.token)
+  const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+  const answers = []
+  const waiting = []
+  let exit = null
+  readline.createInterface({ input: child.stdout }).on('line', (line) => {
+    const answer = JSON.parse(line)
+    const w = waiting.shift()
+    if (w) w.resolve(answer)
+    else answers.push(answer)
+  })
+  const exited = new Promise((resolve) => {
+    const fail = (why) => {
+      exit = exit || new Error(`storm-clients: ${why}`)
+      for (const w of waiting.splice(0)) w.reject(exit)
+      resolve()
+    }
+    child.on('error', (e) => fail(e.message))
+    child.on('exit', (code, signal) => fail(`exited (${signal || code})`))
+  })
+  const next = () => {
+    if (answers.length) return Promise.resolve(answers.shift())
+    if (exit) return Promise.reject(exit)
+    return new Promise((resolve, reject) => waiting.push({ resolve, reject }))
+  }
+  const ask = (command) => { child.stdin.write(`${command}\n`); return next() }
+  return {
+    kind: 'rust',
+    joined: next(),
+    awarenessFrames: async () => (await ask('awareness')).awarenessFrames,
+    leave: async () => { const left = await ask('leave'); await exited; return left }
+  }
+}
+
+function nodeJoiners (opts, n, syncTimeoutMs) {
+  const clients = Array.from({ length: n }, (_, i) => new Client({
+    ...opts,
+    withDoc: false,
+    awareness: { user: { name: `user ${i}`, color: '#1971c2' }, cursor: { x: i % 1000, y: Math.floor(i / 1000) } }
+  }))
+  const t0 = now()
+  const joined = Promise.allSettled(clients.map((c) => c.open().then(() => c.whenSynced(syncTimeoutMs)))).then((results) => {
+    const synced = clients.filter((c) => c.synced)
+    return {
+      syncMs: synced.map((c) => c.tSynced - c.tStart),
+      syncBytes: synced.map((c) => c.syncBytes),
+      failures: countBy(results.filter((r) => r.status === 'rejected'), (r) => String(r.reason.message).slice(0, 100)),
+      allSyncedMs: now() - t0,
+      cpuMs: null
+    }
+  })
+  return {
+    kind: 'node',
+    joined,
+    awarenessFrames: async () => clients.reduce((a, c) => a + c.awarenessIn, 0),
+    leave: async () => {
+      const dropped = clients.filter((c) => c.unexpectedlyClosed).length
+      const codes = closeCodes(clients)
+      const tL = now()
+      await Promise.all(clients.map((c) => c.close(10_000)))
+      return { leaveMs: now() - tL, dropped, closeCodes: codes }
+    }
+  }
+}
+
 async function storm (target, cfg) {
   const { clients: N, seedShapes = 100, syncTimeoutMs = 60_000, leaveSettleMs = 5000 } = cfg
   return withServer(target, 'storm', 1, async ({ server, rooms, port }) => {
@@ -324,29 +409,22 @@ async function storm (target, cfg) {
     const before = server.stats()
     const stopSampling = rssSampler(server)
 
-    const clients = Array.from({ length: N }, (_, i) => new Client({
-      ...opts,
-      withDoc: false,
-      awareness: { user: { name: `user ${i}`, color: '#1971c2' }, cursor: { x: i % 1000, y: Math.floor(i / 1000) } }
-    }))
-    const t0 = now()
-    const results = await Promise.allSettled(clients.map((c) => c.open().then(() => c.whenSynced(syncTimeoutMs))))
-    const allSyncedMs = now() - t0
-    const synced = clients.filter((c) => c.synced)
-    const failures = countBy(results.filter((r) => r.status === 'rejected'), (r) => String(r.reason.message).slice(0, 100))
-    const sync = summary(synced.map((c) => c.tSynced - c.tStart))
-    const incomplete = synced.filter((c) => c.syncBytes < seedBytes * 0.9).length
+    const joiners = stormJoiners(opts, N, syncTimeoutMs)
+    const joined = await joiners.joined
+    const atJoined = server.stats()
+    const sync = summary(joined.syncMs)
+    const incomplete = joined.syncBytes.filter((b) => b < seedBytes * 0.9).length
     // Let the awareness traffic settle (bounded), then ask a newcomer whom it sees.
     let last = -1
     let settled = 0
     const tA = Date.now()
     while (Date.now() - tA < 30_000 && settled < 4) {
-      const total = clients.reduce((a, c) => a + c.awarenessIn, 0)
+      const total = await joiners.awarenessFrames()
       settled = total === last ? settled + 1 : 0
       last = total
       await sleep(250)
     }
-    const awarenessFrames = clients.reduce((a, c) => a + c.awarenessIn, 0)
+    const awarenessFrames = await joiners.awarenessFrames()
     const newcomer = new Client({ ...opts, withDoc: false, keepAwareness: true })
     let seen = null
     try {
@@ -358,12 +436,8 @@ async function storm (target, cfg) {
     await newcomer.close()
     const peakSampled = stopSampling()
     const peakStats = server.stats()
-    const dropped = clients.filter((c) => c.unexpectedlyClosed).length
-    const codes = closeCodes(clients)
     // Everyone leaves.
-    const tL = now()
-    await Promise.all(clients.map((c) => c.close(10_000)))
-    const leaveMs = now() - tL
+    const left = await joiners.leave()
     await sleep(leaveSettleMs)
     const after = server.stats()
     const seederOk = !seeder.closed
@@ -371,21 +445,24 @@ async function storm (target, cfg) {
     return {
       config: `${N} clients with awareness join one room at once (board of ${seedShapes} shapes), then leave`,
       n: N,
+      joiners: joiners.kind,
       seeded,
-      synced: synced.length,
-      failures,
+      synced: joined.syncMs.length,
+      failures: joined.failures,
       incomplete,
       syncP50: sync.p50,
       syncP99: sync.p99,
       syncMax: sync.max,
-      allSyncedMs,
+      allSyncedMs: joined.allSyncedMs,
+      serverCpuMs: cpuMs(before, atJoined),
+      joinersCpuMs: joined.cpuMs,
       awarenessFrames,
       newcomerSeesAwareness: seen,
       awarenessExpected: N + 1,
-      dropped,
-      closeCodes: codes,
+      dropped: left.dropped,
+      closeCodes: left.closeCodes,
       seederSurvived: seederOk,
-      leaveMs,
+      leaveMs: left.leaveMs,
       rssBeforeKb: before.rssKb,
       rssPeakKb: Math.max(peakSampled, peakStats ? peakStats.rssKb : 0),
       rssHwmKb: peakStats && peakStats.hwmKb,
@@ -401,17 +478,11 @@ async function storm (target, cfg) {
 async function stormFloor (target, cfg) {
   const { clients: N, syncTimeoutMs = 60_000 } = cfg
   return withServer(target, 'storm-floor', 1, async ({ port, rooms }) => {
-    const opts = target.clientOpts(port, rooms[0])
-    const clients = Array.from({ length: N }, (_, i) => new Client({
-      ...opts,
-      withDoc: false,
-      awareness: { user: { name: `user ${i}`, color: '#1971c2' }, cursor: { x: i % 1000, y: Math.floor(i / 1000) } }
-    }))
-    await Promise.allSettled(clients.map((c) => c.open().then(() => c.whenSynced(syncTimeoutMs))))
-    const synced = clients.filter((c) => c.synced)
-    const sync = summary(synced.map((c) => c.tSynced - c.tStart))
-    await Promise.all(clients.map((c) => c.close(10_000)))
-    return { n: N, synced: synced.length, syncP50: sync.p50, syncP99: sync.p99 }
+    const joiners = stormJoiners(target.clientOpts(port, rooms[0]), N, syncTimeoutMs)
+    const joined = await joiners.joined
+    const sync = summary(joined.syncMs)
+    await joiners.leave()
+    return { n: N, joiners: joiners.kind, synced: joined.syncMs.length, syncP50: sync.p50, syncP99: sync.p99, allSyncedMs: joined.allSyncedMs, joinersCpuMs: joined.cpuMs }
   })
 }
 

@@ -81,6 +81,12 @@ function cpuPercent (a, b, ms) {
   return ((b.ticks - a.ticks) / CLK_TCK) * 1000 / ms * 100
 }
 
+/** CPU time in ms between two procStats samples. */
+function cpuMs (a, b) {
+  if (!a || !b) return null
+  return ((b.ticks - a.ticks) / CLK_TCK) * 1000
+}
+
 /** One server process of a target, with crash detection. */
 class ServerProcess {
   constructor ({ name, cmd, args, env, port, readyPath, logFile }) {
@@ -295,4 +301,4 @@ function nofileLimit () {
   return 1024
 }
 
-module.exports = { makeTargets, procStats, cpuPercent, sleep, nofileLimit, EASEL_BIN, os }
+module.exports = { makeTargets, procStats, cpuPercent, cpuMs, sleep, nofileLimit, EASEL_BIN, os }
