@@ -232,7 +232,13 @@ impl Room {
             snapshot_seq: stored.snapshot.as_ref().map_or(0, |s| s.seq),
             logged_updates: stored.updates.len() as u64,
             logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
-            doc_bytes: rebuilt.stored_bytes,
+            // As after a compaction: the whole state in the wire's encoding.
+            doc_bytes: rebuilt.base_v1.as_ref().map_or(0, |b| b.len() as u64)
+                + stored
+                    .updates
+                    .iter()
+                    .map(|u| u.data.len() as u64)
+                    .sum::<u64>(),
             full_state,
             compacting: None,
             deleted: false,

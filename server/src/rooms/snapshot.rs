@@ -114,14 +114,11 @@ pub struct Rebuilt {
     /// The snapshot alone in the v1 encoding (the wire's), for fresh joiners; `None`
     /// without a snapshot.
     pub base_v1: Option<Vec<u8>>,
-    /// The bytes the snapshot and the log take in the store.
-    pub stored_bytes: u64,
 }
 
 /// Rebuilds a document from its stored snapshot (in either encoding) and its log (v1).
 pub fn rebuild(stored: &StoredDoc) -> Result<Rebuilt, String> {
     let doc = Doc::new();
-    let mut stored_bytes = 0;
     let mut base_v1 = None;
     {
         let mut txn = doc.transact_mut();
@@ -130,21 +127,15 @@ pub fn rebuild(stored: &StoredDoc) -> Result<Rebuilt, String> {
             txn.apply_update(update)
                 .map_err(|e| format!("snapshot: {e}"))?;
             base_v1 = Some(base(&txn, s));
-            stored_bytes += s.state.len() as u64;
         }
         for u in &stored.updates {
             let update =
                 Update::decode_v1(&u.data).map_err(|e| format!("update {}: {e}", u.seq))?;
             txn.apply_update(update)
                 .map_err(|e| format!("update {}: {e}", u.seq))?;
-            stored_bytes += u.data.len() as u64;
         }
     }
-    Ok(Rebuilt {
-        doc,
-        base_v1,
-        stored_bytes,
-    })
+    Ok(Rebuilt { doc, base_v1 })
 }
 
 /// The snapshot `s`, just applied through `txn`, in the v1 encoding.
@@ -286,11 +277,6 @@ mod tests {
         );
         let rebuilt = rebuild(&stored(&for_store, 7, Vec::new())).unwrap();
         assert_eq!(content(&rebuilt.doc), content(board), "{what}");
-        assert_eq!(
-            rebuilt.stored_bytes,
-            for_store.state.len() as u64,
-            "{what}: the bytes stored"
-        );
         // The base fresh joiners get is the same document, in the wire's encoding.
         let from_base = Doc::new();
         apply_v1(&from_base, rebuilt.base_v1.as_ref().unwrap());
@@ -332,10 +318,6 @@ mod tests {
         drop(txn);
         let rebuilt = rebuild(&stored(&snapshot, 3, vec![later.clone()])).unwrap();
         assert_eq!(content(&rebuilt.doc), content(&doc));
-        assert_eq!(
-            rebuilt.stored_bytes,
-            (snapshot.state.len() + later.len()) as u64
-        );
         let base = Doc::new();
         apply_v1(&base, rebuilt.base_v1.as_ref().unwrap());
         assert_eq!(
@@ -369,7 +351,6 @@ mod tests {
         assert_eq!(content(&rebuilt.doc), content(&doc));
         let nothing = rebuild(&StoredDoc::default()).unwrap();
         assert!(nothing.base_v1.is_none());
-        assert_eq!(nothing.stored_bytes, 0);
     }
 
     #[test]
