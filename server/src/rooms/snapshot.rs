@@ -148,29 +148,19 @@ fn base<T: ReadTxn>(txn: &T, s: &Snapshot) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use rand::rngs::StdRng;
+    use rand::{RngExt, SeedableRng};
     use yrs::{GetString, Map, Text};
 
     use super::*;
     use crate::store::LoggedUpdate;
 
-    /// A small deterministic generator, so a failure can be replayed.
-    struct Lcg(u64);
-
-    impl Lcg {
-        fn next(&mut self, n: u64) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (self.0 >> 33) % n
-        }
-    }
-
     /// A board edited by `peers` clients who sync pairwise at random: shapes set, replaced
     /// and deleted (nested maps, so deletes leave garbage-collected items), a title typed
     /// and cut, the kind of history that makes delete sets fragmented.
     fn edited_board(seed: u64, peers: u64, rounds: usize) -> Doc {
-        let mut rng = Lcg(seed);
+        // Seeded, so a failure can be replayed.
+        let mut rng = StdRng::seed_from_u64(seed);
         let docs: Vec<Doc> = (1..=peers)
             .map(|id| {
                 Doc::with_options(yrs::Options {
@@ -184,37 +174,44 @@ mod tests {
                 let elements = doc.get_or_insert_map("elements");
                 let title = doc.get_or_insert_text("title");
                 let mut txn = doc.transact_mut();
-                match rng.next(5) {
+                match rng.random_range(0..5) {
                     0 => {
                         let shape = elements.insert(
                             &mut txn,
-                            format!("s{}", rng.next(20)),
+                            format!("s{}", rng.random_range(0..20)),
                             yrs::MapPrelim::default(),
                         );
-                        for k in 0..rng.next(6) {
+                        for k in 0..rng.random_range(0..6) {
                             shape.insert(&mut txn, format!("k{k}"), k as f64);
                         }
                     }
                     1 => {
-                        elements.insert(&mut txn, format!("s{}", rng.next(20)), who as f64);
+                        elements.insert(
+                            &mut txn,
+                            format!("s{}", rng.random_range(0..20)),
+                            who as f64,
+                        );
                     }
                     2 => {
-                        elements.remove(&mut txn, &format!("s{}", rng.next(20)));
+                        elements.remove(&mut txn, &format!("s{}", rng.random_range(0..20)));
                     }
                     3 => {
                         let len = title.len(&txn);
                         if len > 0 {
-                            let at = rng.next(u64::from(len)) as u32;
+                            let at = rng.random_range(0..u64::from(len)) as u32;
                             title.remove_range(&mut txn, at, (len - at).min(3));
                         }
                     }
                     _ => {
-                        let at = rng.next(u64::from(title.len(&txn)) + 1) as u32;
+                        let at = rng.random_range(0..=u64::from(title.len(&txn))) as u32;
                         title.insert(&mut txn, at, "ab");
                     }
                 }
             }
-            let (from, to) = (rng.next(peers) as usize, rng.next(peers) as usize);
+            let (from, to) = (
+                rng.random_range(0..peers) as usize,
+                rng.random_range(0..peers) as usize,
+            );
             if from != to {
                 let sv = docs[to].transact().state_vector();
                 let update = docs[from].transact().encode_state_as_update_v1(&sv);
