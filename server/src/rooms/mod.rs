@@ -314,14 +314,22 @@ impl Hub {
             Err(StoreError::NotFound(_)) => return Err(JoinError::NotFound),
             Err(e) => return Err(JoinError::Load(e)),
         };
-        let rebuilt = snapshot::rebuild(&stored).map_err(JoinError::Corrupt)?;
-        let state = rebuilt
-            .doc
-            .transact()
-            .encode_state_as_update_v1(&StateVector::default());
+        let seq = stored.last_seq;
+        let state = tokio::task::spawn_blocking(move || {
+            snapshot::rebuild(&stored).map(|rebuilt| {
+                rebuilt
+                    .doc
+                    .transact()
+                    .encode_state_as_update_v1(&StateVector::default())
+            })
+        });
+        let state = state
+            .await
+            .map_err(|e| JoinError::Corrupt(format!("loading the board failed: {e}")))?
+            .map_err(JoinError::Corrupt)?;
         Ok(BoardState {
             state,
-            seq: stored.last_seq,
+            seq,
             members: 0,
         })
     }
@@ -462,13 +470,14 @@ impl Hub {
             board,
             slot,
         };
-        let room = room::Room::new(
-            board,
-            stored,
-            self.store.clone(),
-            self.settings.clone(),
-            members.clone(),
-        )
+        // Decoding a big board takes a while: off the worker thread, whose other
+        // connections would otherwise wait for it.
+        let (store, settings, count) = (self.store.clone(), self.settings.clone(), members.clone());
+        let room = tokio::task::spawn_blocking(move || {
+            room::Room::new(board, stored, store, settings, count)
+        })
+        .await
+        .map_err(|e| JoinError::Corrupt(format!("loading the board failed: {e}")))?
         .map_err(JoinError::Corrupt)?;
         let shutdown = self.shutdown.clone();
         self.tracker.spawn(async move {
