@@ -296,7 +296,7 @@ async function main () {
   if (floor) {
     console.log(floor.error
       ? `Join storm floor: could not run (${floor.error.split('\n')[0]})\n`
-      : `Join storm floor (the same ${floor.n.toLocaleString('en-US')} joiners, ${floor.joiners === 'rust' ? 'one Rust thread (bench/clients)' : 'in the load generator\'s Node thread'}, against bench/servers/floor.cjs, which only answers step 1): ` +
+      : `Join storm floor (the same ${floor.n.toLocaleString('en-US')} joiners, ${floor.joiners === 'rust' ? 'one Rust thread (bench/clients)' : 'in the load generator\'s Node thread'}, against ${process.env.EASEL_STORM_FLOOR_BIN ? 'storm-floor (bench/clients, Rust)' : 'bench/servers/floor.cjs (Node)'}, which only answers step 1): ` +
         `${floor.synced} synced, sync time p50 ${fmtNum(floor.syncP50, 0)} ms, p99 ${fmtNum(floor.syncP99, 0)} ms, all after ${fmtNum(floor.allSyncedMs, 0)} ms` +
         `${floor.joinersCpuMs != null ? `; the joiners used ${fmtNum(floor.joinersCpuMs, 0)} ms of CPU` : ''}. ` +
         'The storm rows include this cost of the load generator and the machine.\n')

@@ -254,6 +254,13 @@ class NodeTarget {
     return fs.existsSync(entry) ? null : `missing ${entry} (npm ci in bench/)`
   }
 
+  /** The command that runs the server: the storm's floor is bench/clients' `storm-floor` when built. */
+  command () {
+    const floor = process.env.EASEL_STORM_FLOOR_BIN
+    if (this.name === 'floor' && floor) return { cmd: floor, args: [] }
+    return { cmd: process.execPath, args: [this.entry()] }
+  }
+
   entry () {
     if (this.name === 'hocuspocus') return path.join(BENCH_DIR, 'servers', 'hocuspocus.cjs')
     if (this.name === 'floor') return path.join(BENCH_DIR, 'servers', 'floor.cjs')
@@ -267,7 +274,7 @@ class NodeTarget {
     delete env.YPERSISTENCE
     const rooms = Array.from({ length: boards }, () => crypto.randomUUID())
     const server = new ServerProcess({
-      name: this.name, cmd: process.execPath, args: [this.entry()], env, port, readyPath: '/', logFile: path.join(dir, 'server.log')
+      name: this.name, ...this.command(), env, port, readyPath: '/', logFile: path.join(dir, 'server.log')
     })
     return { server, rooms }
   }
