@@ -4,7 +4,8 @@
 //! only what truly differs: `pool` (where reads go), `writer()` (where every write goes:
 //! each INSERT, UPDATE and DELETE, and the migrations), `close_pools`, `begin_write` (a
 //! transaction on the writer that serialises writers to a board), `begin_snapshot` (a
-//! consistent read), `insert_updates` (a batch insert into the log) and `LOCK_BOARD` (the
+//! consistent read), `append_batch` (numbers a batch and inserts it into the log, in one
+//! transaction, returning the batch's last sequence number) and `LOCK_BOARD` (the
 //! statement that locks a board's row for a transaction) and `admission_row` (one caller
 //! as a `VALUES` row of the admission read). Nothing here knows which database it talks
 //! to.
@@ -405,23 +406,11 @@ macro_rules! impl_store {
                 updates: &[Vec<u8>],
             ) -> Result<SeqRange> {
                 validate_batch(updates)?;
-                let n = updates.len() as i64;
-                let now = now_ms();
-                let mut tx = self.begin_write().await?;
-                // The write lock this UPDATE takes on the board's row is held until commit, so a
-                // second appender to the same board waits here: numbers are handed out and become
-                // visible in one order, with no gaps.
-                let last: i64 = sqlx::query_scalar(sql::BUMP_SEQ)
-                    .bind(board.as_uuid())
-                    .bind(n)
-                    .bind(now)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound("board"))?;
-                let first = last - n + 1;
-                Self::insert_updates(&mut tx, board, first, updates, now).await?;
-                tx.commit().await?;
-                Ok(SeqRange { first, last })
+                let last = self.append_batch(board, updates, now_ms()).await?;
+                Ok(SeqRange {
+                    first: last - updates.len() as i64 + 1,
+                    last,
+                })
             }
 
             async fn load(&self, board: BoardId) -> Result<StoredDoc> {

@@ -86,24 +86,28 @@ impl PostgresStore {
             .await
     }
 
-    async fn insert_updates(
-        tx: &mut Transaction<'static, Postgres>,
-        board: BoardId,
-        first: i64,
-        updates: &[Vec<u8>],
-        now: Millis,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO board_updates (board_id, seq, data, created_at) \
-             SELECT $1, $2 + t.ord - 1, t.data, $4 FROM UNNEST($3::bytea[]) WITH ORDINALITY AS t(data, ord)",
+    /// One statement, so one round trip and one implicit transaction: the UPDATE numbers
+    /// the batch and holds the board row's write lock until the INSERT beside it commits, so
+    /// a second appender to the board waits, and numbers become visible in one order, with
+    /// no gaps (Postgres runs every data-modifying part of a `WITH` to completion).
+    async fn append_batch(&self, board: BoardId, updates: &[Vec<u8>], now: Millis) -> Result<i64> {
+        sqlx::query_scalar(
+            "WITH bumped AS (\
+                 UPDATE boards SET last_seq = last_seq + $2, updated_at = $3 WHERE id = $1 \
+                 RETURNING last_seq), \
+             inserted AS (\
+                 INSERT INTO board_updates (board_id, seq, data, created_at) \
+                 SELECT $1, bumped.last_seq - $2 + t.ord, t.data, $3 \
+                 FROM bumped, UNNEST($4::bytea[]) WITH ORDINALITY AS t(data, ord)) \
+             SELECT last_seq FROM bumped",
         )
         .bind(board.as_uuid())
-        .bind(first)
-        .bind(updates)
+        .bind(updates.len() as i64)
         .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+        .bind(updates)
+        .fetch_optional(self.writer())
+        .await?
+        .ok_or(StoreError::NotFound("board"))
     }
 }
 

@@ -140,23 +140,29 @@ impl SqliteStore {
         self.pool.begin().await
     }
 
-    async fn insert_updates(
-        tx: &mut Transaction<'static, Sqlite>,
-        board: BoardId,
-        first: i64,
-        updates: &[Vec<u8>],
-        now: Millis,
-    ) -> Result<()> {
-        for (seq, data) in (first..).zip(updates) {
+    /// A write transaction: the UPDATE numbers the batch, and SQLite's one writer at a time
+    /// makes numbers visible in one order, with no gaps.
+    async fn append_batch(&self, board: BoardId, updates: &[Vec<u8>], now: Millis) -> Result<i64> {
+        let n = updates.len() as i64;
+        let mut tx = self.begin_write().await?;
+        let last: i64 = sqlx::query_scalar(sql::BUMP_SEQ)
+            .bind(board.as_uuid())
+            .bind(n)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound("board"))?;
+        for (seq, data) in (last - n + 1..).zip(updates) {
             sqlx::query("INSERT INTO board_updates (board_id, seq, data, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(board.as_uuid())
                 .bind(seq)
                 .bind(data)
                 .bind(now)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
         }
-        Ok(())
+        tx.commit().await?;
+        Ok(last)
     }
 }
 
