@@ -21,7 +21,5 @@ pub fn shape_count(doc: &Doc) -> usize {
 
 /// The document a store's snapshot and log add up to, read the way rooms read them.
 pub fn rebuild(stored: &StoredDoc) -> Doc {
-    easel::rooms::snapshot::rebuild(stored)
-        .expect("the stored board loads")
-        .doc
+    easel::rooms::snapshot::rebuild(stored).expect("the stored board loads")
 }

@@ -91,6 +91,19 @@ struct Shared {
     awareness_frames: AtomicU64,
 }
 
+impl Shared {
+    /// A message of `kind` with `payload`, framed for the flavour.
+    fn frame(&self, kind: u64, payload: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(payload.len() + 8);
+        if self.args.flavor == Flavor::Hocuspocus {
+            write_bytes(&mut out, self.args.doc_name.as_bytes());
+        }
+        write_var(&mut out, kind);
+        out.extend_from_slice(payload);
+        out
+    }
+}
+
 /// How one client's join went, reported as soon as it is known.
 enum Joined {
     Synced { ms: f64, bytes: u64 },
@@ -152,29 +165,14 @@ impl Client {
         write_var(&mut update, client_id);
         write_var(&mut update, 1);
         write_bytes(&mut update, state.to_string().as_bytes());
-        let mut me = Self {
+        let mut payload = Vec::new();
+        write_bytes(&mut payload, &update);
+        Self {
+            awareness: shared.frame(MSG_AWARENESS, &payload),
             shared,
-            awareness: Vec::new(),
             synced: false,
             sync_bytes: 0,
-        };
-        me.awareness = me.frame(MSG_AWARENESS, &{
-            let mut payload = Vec::new();
-            write_bytes(&mut payload, &update);
-            payload
-        });
-        me
-    }
-
-    /// A message of `kind` with `payload`, framed for the flavour.
-    fn frame(&self, kind: u64, payload: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(payload.len() + 8);
-        if self.shared.args.flavor == Flavor::Hocuspocus {
-            write_bytes(&mut out, self.shared.args.doc_name.as_bytes());
         }
-        write_var(&mut out, kind);
-        out.extend_from_slice(payload);
-        out
     }
 
     /// What goes out on open: (Hocuspocus' auth,) step 1 of an empty document, awareness.
@@ -183,9 +181,9 @@ impl Client {
         if self.shared.args.flavor == Flavor::Hocuspocus {
             let mut auth = vec![0];
             write_bytes(&mut auth, self.shared.args.token.as_bytes());
-            frames.push(self.frame(MSG_AUTH, &auth));
+            frames.push(self.shared.frame(MSG_AUTH, &auth));
         }
-        frames.push(self.frame(MSG_SYNC, &[STEP1 as u8, 1, 0]));
+        frames.push(self.shared.frame(MSG_SYNC, &[STEP1 as u8, 1, 0]));
         frames.push(self.awareness.clone());
         frames
     }
@@ -202,7 +200,7 @@ impl Client {
         }
         match read_var(data, &mut pos)? {
             MSG_SYNC | HP_SYNC_REPLY => match read_var(data, &mut pos)? {
-                STEP1 => Some(self.frame(MSG_SYNC, &[STEP2 as u8, 2, 0, 0])),
+                STEP1 => Some(self.shared.frame(MSG_SYNC, &[STEP2 as u8, 2, 0, 0])),
                 STEP2 => {
                     self.sync_bytes += read_var(data, &mut pos)?;
                     self.synced = true;

@@ -315,18 +315,13 @@ impl Hub {
             Err(e) => return Err(JoinError::Load(e)),
         };
         let seq = stored.last_seq;
-        let state = tokio::task::spawn_blocking(move || {
-            snapshot::rebuild(&stored).map(|rebuilt| {
-                rebuilt
-                    .doc
-                    .transact()
-                    .encode_state_as_update_v1(&StateVector::default())
-            })
-        });
-        let state = state
-            .await
-            .map_err(|e| JoinError::Corrupt(format!("loading the board failed: {e}")))?
-            .map_err(JoinError::Corrupt)?;
+        let state = off_thread(move || {
+            let doc = snapshot::rebuild(&stored)?;
+            Ok(doc
+                .transact()
+                .encode_state_as_update_v1(&StateVector::default()))
+        })
+        .await?;
         Ok(BoardState {
             state,
             seq,
@@ -470,15 +465,9 @@ impl Hub {
             board,
             slot,
         };
-        // Decoding a big board takes a while: off the worker thread, whose other
-        // connections would otherwise wait for it.
         let (store, settings, count) = (self.store.clone(), self.settings.clone(), members.clone());
-        let room = tokio::task::spawn_blocking(move || {
-            room::Room::new(board, stored, store, settings, count)
-        })
-        .await
-        .map_err(|e| JoinError::Corrupt(format!("loading the board failed: {e}")))?
-        .map_err(JoinError::Corrupt)?;
+        let room =
+            off_thread(move || room::Room::new(board, stored, store, settings, count)).await?;
         let shutdown = self.shutdown.clone();
         self.tracker.spawn(async move {
             metrics().rooms.inc();
@@ -487,6 +476,17 @@ impl Hub {
         });
         Ok(RoomHandle { tx, members })
     }
+}
+
+/// Rebuilds a stored board on a blocking thread: decoding a big one takes a while, and the
+/// worker thread's other connections would wait for it.
+async fn off_thread<T: Send + 'static>(
+    rebuild: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, JoinError> {
+    tokio::task::spawn_blocking(rebuild)
+        .await
+        .map_err(|e| JoinError::Corrupt(format!("loading the board failed: {e}")))?
+        .map_err(JoinError::Corrupt)
 }
 
 /// Returns the free pages at the top of every glibc arena to the operating system.

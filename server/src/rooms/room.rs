@@ -202,7 +202,7 @@ impl Room {
         settings: RoomSettings,
         member_count: Arc<AtomicUsize>,
     ) -> Result<Self, String> {
-        let rebuilt = snapshot::rebuild(&stored)?;
+        let rebuilt = snapshot::rebuild_with_base(&stored)?;
         // The Doc's whole state is the snapshot (or nothing) and the log after it.
         let base = protocol::encode_sync_step2(rebuilt.base_v1.as_deref().unwrap_or(EMPTY_UPDATE));
         let mut full_state = Some(FreshJoin::new(Bytes::from(base)));

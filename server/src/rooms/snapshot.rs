@@ -107,7 +107,7 @@ fn decode(bytes: &[u8], encoding: Encoding) -> Result<Update, String> {
     }
 }
 
-/// A document rebuilt from the store.
+/// A document rebuilt from the store for a room.
 pub struct Rebuilt {
     /// The document: the snapshot, then the log.
     pub doc: Doc,
@@ -117,7 +117,17 @@ pub struct Rebuilt {
 }
 
 /// Rebuilds a document from its stored snapshot (in either encoding) and its log (v1).
-pub fn rebuild(stored: &StoredDoc) -> Result<Rebuilt, String> {
+pub fn rebuild(stored: &StoredDoc) -> Result<Doc, String> {
+    Ok(rebuild_keeping(stored, false)?.doc)
+}
+
+/// [`rebuild`], also keeping the snapshot alone in v1 (for a v2 snapshot that costs one
+/// more encoding): what a room starts its fresh-join cache with.
+pub fn rebuild_with_base(stored: &StoredDoc) -> Result<Rebuilt, String> {
+    rebuild_keeping(stored, true)
+}
+
+fn rebuild_keeping(stored: &StoredDoc, keep_base: bool) -> Result<Rebuilt, String> {
     let doc = Doc::new();
     let mut base_v1 = None;
     {
@@ -126,7 +136,9 @@ pub fn rebuild(stored: &StoredDoc) -> Result<Rebuilt, String> {
             let update = decode(&s.state, s.encoding)?;
             txn.apply_update(update)
                 .map_err(|e| format!("snapshot: {e}"))?;
-            base_v1 = Some(base(&txn, s));
+            if keep_base {
+                base_v1 = Some(base(&txn, s));
+            }
         }
         for u in &stored.updates {
             let update =
@@ -272,7 +284,7 @@ mod tests {
             "{what}: {:?}",
             for_store.v2_refused
         );
-        let rebuilt = rebuild(&stored(&for_store, 7, Vec::new())).unwrap();
+        let rebuilt = rebuild_with_base(&stored(&for_store, 7, Vec::new())).unwrap();
         assert_eq!(content(&rebuilt.doc), content(board), "{what}");
         // The base fresh joiners get is the same document, in the wire's encoding.
         let from_base = Doc::new();
@@ -313,7 +325,7 @@ mod tests {
         elements.insert(&mut txn, "b", 2.0);
         let later = txn.encode_update_v1();
         drop(txn);
-        let rebuilt = rebuild(&stored(&snapshot, 3, vec![later.clone()])).unwrap();
+        let rebuilt = rebuild_with_base(&stored(&snapshot, 3, vec![later.clone()])).unwrap();
         assert_eq!(content(&rebuilt.doc), content(&doc));
         let base = Doc::new();
         apply_v1(&base, rebuilt.base_v1.as_ref().unwrap());
@@ -335,7 +347,7 @@ mod tests {
             encoding: Encoding::V1,
             v2_refused: None,
         };
-        let rebuilt = rebuild(&stored(&old, 2, Vec::new())).unwrap();
+        let rebuilt = rebuild_with_base(&stored(&old, 2, Vec::new())).unwrap();
         assert_eq!(content(&rebuilt.doc), content(&board));
         assert_eq!(rebuilt.base_v1, Some(v1), "the stored bytes, as they are");
     }
@@ -345,8 +357,8 @@ mod tests {
         let doc = Doc::new();
         let for_store = Encoded::new(&doc.transact()).for_store().unwrap();
         let rebuilt = rebuild(&stored(&for_store, 0, Vec::new())).unwrap();
-        assert_eq!(content(&rebuilt.doc), content(&doc));
-        let nothing = rebuild(&StoredDoc::default()).unwrap();
+        assert_eq!(content(&rebuilt), content(&doc));
+        let nothing = rebuild_with_base(&StoredDoc::default()).unwrap();
         assert!(nothing.base_v1.is_none());
     }
 
