@@ -143,10 +143,15 @@ async fn twenty_clients_with_random_disconnects_converge() {
         if diverged.is_empty() {
             break expected;
         }
+        let first = &clients[diverged[0]];
         assert!(
             Instant::now() < deadline,
-            "clients {diverged:?} never converged; first: {:?}\nserver: {:?}",
-            clients[diverged[0]].doc().transact().state_vector(),
+            "clients {diverged:?} never converged; first: synced {}, {} frames on this socket, \
+             holds updates it cannot integrate: {}, state {:?}\nserver: {:?}",
+            first.synced,
+            first.frames(),
+            first.doc().transact().has_missing_updates(),
+            first.doc().transact().state_vector(),
             fresh.doc().transact().state_vector()
         );
     };

@@ -1,16 +1,18 @@
 //! Durability and limits of the realtime core: a SIGKILL loses nothing any client saw, a
-//! store outage loses nothing and flips readiness, slow, silent and flooding clients are
-//! closed with their documented codes while others keep working.
+//! store outage loses nothing and flips readiness, updates held back for a joiner go out
+//! in order, slow, stuck, silent and flooding clients are closed with their documented
+//! codes while others keep working.
 
 use std::time::{Duration, Instant};
 
 use easel::domain::Role;
 use easel_tests::board::{rebuild, shape_keys};
-use easel_tests::yclient::{YClient, open};
+use easel_tests::yclient::{YClient, open, open_with_receive_buffer, sync_frame};
 use easel_tests::{
     ServerProcess, TestDb, board_with, spawn_app_behind_proxy, spawn_app_with, spawn_pg_app_with,
     token,
 };
+use yrs::{GetString, ReadTxn, Text, Transact};
 
 const BIN: &str = env!("CARGO_BIN_EXE_easel-test-server");
 const T: Duration = Duration::from_secs(15);
@@ -209,6 +211,106 @@ async fn a_slow_consumer_is_closed_with_1013_while_others_keep_up() {
         .await
         .expect("the slow consumer is closed");
     assert_eq!(closed.code, 1013, "{closed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_held_for_a_joiner_who_left_still_go_out_in_order() {
+    let (app, proxy) = spawn_app_behind_proxy(&[("EASEL_DB_TIMEOUT_MS", "500")]).await;
+    let board = board_with(&app, "alice", &[]).await;
+    let url = app.ws_url(&board, &token("alice", false, HOUR));
+    let mut author = YClient::connect(&url).await;
+    let mut watcher = YClient::connect(&url).await;
+    let mut joiner = YClient::connect(&url).await;
+    for c in [&mut author, &mut watcher, &mut joiner] {
+        assert!(c.until(T, |c| c.synced).await);
+    }
+    let title = author.doc().get_or_insert_text("title");
+    let type_at_end = async |c: &mut YClient, text: &str| {
+        c.edit(|txn| {
+            let end = title.len(txn);
+            title.insert(txn, end, text)
+        })
+        .await
+    };
+
+    // With the store down, the first edit waits unsaved; a step 1 that arrives now waits
+    // for it, and edits after that are held back for the joiner's sake.
+    proxy.cut();
+    type_at_end(&mut author, "ab").await;
+    author.pump(Duration::from_millis(100)).await;
+    let sv = yrs::updates::encoder::Encode::encode_v1(&joiner.doc().transact().state_vector());
+    joiner.send_raw(sync_frame(0, &sv)).await;
+    joiner.pump(Duration::from_millis(100)).await;
+    type_at_end(&mut author, "cd").await;
+    author.pump(Duration::from_millis(100)).await;
+    // The joiner leaves before it is answered; the next edit builds on the held one.
+    joiner.close().await;
+    type_at_end(&mut author, "ef").await;
+    author.pump(Duration::from_millis(100)).await;
+    proxy.restore();
+
+    // The watcher must receive every edit after the ones it builds on.
+    let mut out_of_order = false;
+    let done = watcher
+        .until(Duration::from_secs(30), |c| {
+            let title = c.doc().get_or_insert_text("title");
+            let txn = c.doc().transact();
+            out_of_order |= txn.has_missing_updates();
+            title.get_string(&txn) == "abcdef"
+        })
+        .await;
+    assert!(!out_of_order, "an edit arrived before the one it builds on");
+    assert!(done, "the watcher got every edit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_never_reads_again_is_let_go() {
+    // Room for two connections on this node: the writer and the stuck reader.
+    let app = spawn_pg_app_with(&[
+        ("EASEL_OUTBOUND_QUEUE", "16"),
+        ("EASEL_MAX_CONNECTIONS", "2"),
+    ])
+    .await;
+    let board = board_with(&app, "alice", &[("stuck", Role::Viewer)]).await;
+    let mut writer = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    let stuck_url = app.ws_url(&board, &token("stuck", false, HOUR));
+    let mut stuck = YClient::over(open_with_receive_buffer(&stuck_url, 4096).await).await;
+    assert!(writer.until(T, |c| c.synced).await && stuck.until(T, |c| c.synced).await);
+    assert_eq!(
+        open(&stuck_url, None).await.err(),
+        Some(503),
+        "the node is full"
+    );
+
+    // The stuck client never reads again nor closes: its socket and the server's buffers
+    // fill, its queue overflows, and the server must then give up on it and free its
+    // place, without the client's help. (One shape redrawn: 12 MB of traffic, a small board.)
+    for _ in 0..200 {
+        writer.draw("big", 60_000).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut again = loop {
+        match open(&stuck_url, None).await {
+            Ok(ws) => break YClient::over(ws).await,
+            Err(503) if Instant::now() < deadline => writer.pump(Duration::from_millis(200)).await,
+            Err(status) => panic!("the stuck client's place was never freed (HTTP {status})"),
+        }
+    };
+    assert!(
+        again.until(T, |c| c.synced).await,
+        "the freed place works: {:?}",
+        again.closed
+    );
+    assert_eq!(
+        shape_keys(again.doc()),
+        ["big".to_owned()].into(),
+        "and sees the board"
+    );
+    assert_eq!(
+        stuck.raw_close_code(T).await,
+        Some(1013),
+        "the stuck client, reading at last, finds it was closed as too slow"
+    );
 }
 
 #[tokio::test]

@@ -1,20 +1,21 @@
 //! Room lifecycle over real sockets: concurrent first joins share one room, fresh joiners
-//! get the current state however often it changed since the last one joined, compaction by
-//! count and on unload (v2 snapshots; v1 ones from before still load), graceful shutdown, document size cap, and the unsaved backlog cap
-//! during a store outage.
+//! get the current state however often it changed since the last one joined, and the
+//! updates the board holds but cannot integrate yet; compaction by count and on unload
+//! (v2 snapshots; v1 ones from before still load), graceful shutdown, document size cap,
+//! and the unsaved backlog cap during a store outage.
 
 use std::time::Duration;
 
 use easel::domain::{BoardId, Role};
 use easel::store::Encoding;
 use easel_tests::board::{shape_count, shape_keys};
-use easel_tests::yclient::YClient;
+use easel_tests::yclient::{YClient, sync_frame};
 use easel_tests::{
     TestApp, board_with, spawn_app_behind_proxy, spawn_app_with, spawn_pg_app_with,
     spawn_sqlite_app, token,
 };
 use yrs::updates::decoder::Decode;
-use yrs::{Map, ReadTxn, Transact};
+use yrs::{GetString, Map, ReadTxn, Text, Transact};
 
 const T: Duration = Duration::from_secs(15);
 const HOUR: Duration = Duration::from_secs(3600);
@@ -340,4 +341,51 @@ async fn a_board_deleted_by_another_process_closes_its_quiet_sockets() {
         .unwrap();
     let closed = viewer.closed(T).await.expect("the viewer is closed");
     assert_eq!(closed.code, 4404, "{closed:?}");
+}
+
+#[tokio::test]
+async fn joiners_get_the_updates_a_board_holds_until_their_dependencies_arrive() {
+    let app = spawn_app_with(None, &[]).await;
+    let board = board_with(&app, "alice", &[]).await;
+    let url = app.ws_url(&board, &token("alice", false, HOUR));
+    let mut a = YClient::connect(&url).await;
+    let mut b = YClient::connect(&url).await;
+    assert!(a.until(T, |c| c.synced).await && b.until(T, |c| c.synced).await);
+
+    // Alice's edits reach the server out of order, as when her earlier ones were still on
+    // a connection she had left: it holds the later ones, which build on text it has not
+    // seen (an insertion after it, a deletion of part of it), and fans them out.
+    let title = a.doc().get_or_insert_text("title");
+    let edit = |f: &dyn Fn(&mut yrs::TransactionMut)| {
+        let mut txn = a.doc().transact_mut();
+        f(&mut txn);
+        txn.encode_update_v1()
+    };
+    let first = edit(&|txn| title.insert(txn, 0, "ab"));
+    let after = edit(&|txn| title.insert(txn, 2, "cd"));
+    let delete = edit(&|txn| title.remove_range(txn, 0, 1));
+    a.send_raw(sync_frame(2, &after)).await;
+    a.send_raw(sync_frame(2, &delete)).await;
+    b.pump(Duration::from_millis(300)).await;
+    assert!(
+        b.doc().transact().has_missing_updates(),
+        "b waits for the text they build on"
+    );
+
+    // Newcomers join now: a fresh one, and one that brings its own edit.
+    let mut fresh = YClient::connect(&url).await;
+    let mut own = YClient::connect(&url).await;
+    own.draw("own", 10).await;
+    assert!(fresh.until(T, |c| c.synced).await && own.until(T, |c| c.synced).await);
+
+    // Once the missing edit arrives, everyone holds the whole board.
+    a.send_raw(sync_frame(2, &first)).await;
+    let whole = |c: &YClient| {
+        let text = c.doc().get_or_insert_text("title");
+        let txn = c.doc().transact();
+        text.get_string(&txn) == "bcd" && !txn.has_missing_updates()
+    };
+    for (name, c) in [("b", &mut b), ("fresh", &mut fresh), ("own", &mut own)] {
+        assert!(c.until(T, whole).await, "{name} holds the whole title");
+    }
 }

@@ -23,7 +23,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use yrs::encoding::write::Write;
 use yrs::sync::{Awareness, AwarenessUpdate};
+use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact};
 
 use super::snapshot::{self, Encoded, ForStore};
@@ -172,7 +174,8 @@ pub(super) struct Room {
     inflight: Option<Flush>,
     /// Sync step 1 requests waiting until everything in the Doc is durable.
     deferred: Vec<(ConnId, StateVector)>,
-    /// Updates received while a step 1 was deferred, applied once it is answered.
+    /// Updates received while a step 1 was deferred (and after them, until they are
+    /// applied), applied in arrival order once it is answered.
     held: Vec<(ConnId, DocUpdate)>,
     held_bytes: u64,
     retry_at: Option<Instant>,
@@ -472,10 +475,12 @@ impl Room {
             self.kick(conn, Kick::BacklogFull);
             return;
         }
-        if !self.deferred.is_empty() {
+        if !self.deferred.is_empty() || !self.held.is_empty() {
             // A joiner waits for a step 2 that reveals only saved state: hold new updates
             // back until what is in flight is saved and the joiner is answered, so it waits
-            // at most two writes however busy the room is.
+            // at most two writes however busy the room is. Once anything is held, so is
+            // everything after it, even if the joiner left meanwhile: an update applied
+            // ahead of the held ones it builds on would reach everyone out of order.
             self.held_bytes += len;
             self.held.push((conn, update));
             return;
@@ -786,20 +791,22 @@ impl Room {
     }
 
     fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
-        let frame = if sv.is_empty() {
+        let (before, frame) = if sv.is_empty() {
             let fresh = self.full_state.get_or_insert_with(|| {
-                FreshJoin::new(Bytes::from(encode_step2(&self.awareness, sv)))
+                let (unintegrated, step2) = encode_step2(&self.awareness, sv);
+                let mut fresh = FreshJoin::new(step2);
+                fresh.tail = unintegrated;
+                fresh
             });
-            let (base, tail) = (fresh.base.clone(), fresh.tail.clone());
-            // The updates first, the step 2 last: once the client counts itself synced,
-            // it holds everything (it keeps updates whose dependencies are still to come).
-            for update in tail {
-                self.send_to(conn, update);
-            }
-            base
+            (fresh.tail.clone(), fresh.base.clone())
         } else {
-            Bytes::from(encode_step2(&self.awareness, sv))
+            encode_step2(&self.awareness, sv)
         };
+        // The updates first, the step 2 last: once the client counts itself synced,
+        // it holds everything (it keeps updates whose dependencies are still to come).
+        for update in before {
+            self.send_to(conn, update);
+        }
         if let Some(member) = self.members.get_mut(&conn) {
             member.synced = true;
         }
@@ -904,22 +911,33 @@ async fn for_store(board: BoardId, encoded: Encoded) -> Option<ForStore> {
     }
 }
 
-/// The sync step 2 frame that brings a client at `sv` up to the document's state.
-fn encode_step2(awareness: &Awareness, sv: &StateVector) -> Vec<u8> {
-    let update = {
-        let txn = awareness.doc().transact();
-        if txn.has_missing_updates() {
-            // yrs merges unintegrated updates into this answer and can panic doing so;
-            // send what is integrated (the rest follows once it integrates).
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                txn.encode_state_as_update_v1(sv)
-            }))
-            .unwrap_or_else(|_| txn.encode_diff_v1(sv))
-        } else {
-            txn.encode_state_as_update_v1(sv)
+/// The frames that bring a client at `sv` up to the document's state: update frames for
+/// what the document holds but cannot integrate yet (its dependencies have not arrived),
+/// then the sync step 2 of everything integrated. The unintegrated parts are not merged
+/// into the step 2 as yrs's `encode_state_as_update_v1` does: that merge can lose content
+/// or panic, and what it drops never reaches the client, since it was fanned out before.
+fn encode_step2(awareness: &Awareness, sv: &StateVector) -> (Vec<Bytes>, Bytes) {
+    let txn = awareness.doc().transact();
+    let mut unintegrated = Vec::new();
+    if txn.has_missing_updates() {
+        let store = txn.store();
+        if let Some(pending) = store.pending_update() {
+            unintegrated.push(pending.update.encode_v1());
         }
-    };
-    protocol::encode_sync_step2(&update)
+        if let Some(deletes) = store.pending_ds() {
+            // An update with no structs and only this delete set.
+            let mut encoder = EncoderV1::new();
+            encoder.write_var(0u32);
+            deletes.encode(&mut encoder);
+            unintegrated.push(encoder.to_vec());
+        }
+    }
+    let step2 = protocol::encode_sync_step2(&txn.encode_diff_v1(sv));
+    let frames = unintegrated
+        .iter()
+        .map(|u| Bytes::from(protocol::encode_update(u)))
+        .collect();
+    (frames, Bytes::from(step2))
 }
 
 async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreError>, Vec<Pending>) {
