@@ -214,6 +214,45 @@ async fn a_slow_consumer_is_closed_with_1013_while_others_keep_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_larger_than_one_store_batch_is_saved_once_the_store_is_back() {
+    let (app, proxy) = spawn_app_behind_proxy(&[
+        ("EASEL_DB_TIMEOUT_MS", "500"),
+        ("EASEL_RATE_LIMIT", "100000"),
+        ("EASEL_RATE_BURST", "100000"),
+    ])
+    .await;
+    let board = board_with(&app, "alice", &[]).await;
+    let url = app.ws_url(&board, &token("alice", false, HOUR));
+    let mut a = YClient::connect(&url).await;
+    let mut b = YClient::connect(&url).await;
+    assert!(a.until(T, |c| c.synced).await && b.until(T, |c| c.synced).await);
+
+    // More unsaved updates than the store takes in one append.
+    let n = easel::store::MAX_APPEND_BATCH + 50;
+    proxy.cut();
+    for i in 0..n {
+        a.draw(&format!("s{i}"), 1).await;
+    }
+    a.pump(Duration::from_millis(300)).await;
+    proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut saved = 0;
+    while saved < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        saved = shape_keys(&rebuild(&app.load(&board).await)).len();
+    }
+    assert_eq!(saved, n, "every update is saved once the store is back");
+    // The members were too slow for such a burst (1013) or kept up; either way a fresh
+    // joiner gets the whole board.
+    drop((a, b));
+    let mut c = YClient::connect(&url).await;
+    assert!(
+        c.until(T, |c| shape_keys(c.doc()).len() == n).await,
+        "a joiner sees the whole board"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn updates_held_for_a_joiner_who_left_still_go_out_in_order() {
     let (app, proxy) = spawn_app_behind_proxy(&[("EASEL_DB_TIMEOUT_MS", "500")]).await;
     let board = board_with(&app, "alice", &[]).await;

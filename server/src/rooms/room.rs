@@ -35,7 +35,7 @@ use super::{
 use crate::domain::{BoardId, Role};
 use crate::metrics::metrics;
 use crate::protocol::{self, ClientMessage, DocUpdate};
-use crate::store::{SeqRange, Store, StoreError, StoredDoc};
+use crate::store::{MAX_APPEND_BATCH, SeqRange, Store, StoreError, StoredDoc};
 
 /// How long awareness changes gather before they go out as one message, in a room of up
 /// to 150 members; bigger rooms gather longer (see [`awareness_interval`]).
@@ -584,7 +584,12 @@ impl Room {
         if self.inflight.is_some() || self.pending.is_empty() || self.retry_at.is_some() {
             return;
         }
-        let batch = std::mem::take(&mut self.pending);
+        // A backlog from a store outage may exceed what one append takes: save it in
+        // order, one batch after the other.
+        let rest = self
+            .pending
+            .split_off(self.pending.len().min(MAX_APPEND_BATCH));
+        let batch = std::mem::replace(&mut self.pending, rest);
         let updates: Vec<Vec<u8>> = batch.iter().map(|p| p.raw.clone()).collect();
         let (store, board) = (self.store.clone(), self.board);
         metrics().persist_batch.observe(updates.len() as f64);
