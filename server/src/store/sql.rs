@@ -70,9 +70,6 @@ pub(super) const INSERT_LINK_MEMBER: &str = "INSERT INTO board_members \
      (board_id, user_id, role, created_at, via_link) VALUES ($1, $2, $3, $4, $5)";
 pub(super) const RAISE_LINK_MEMBER: &str =
     "UPDATE board_members SET role = $3, via_link = $4 WHERE board_id = $1 AND user_id = $2";
-
-pub(super) const BUMP_SEQ: &str =
-    "UPDATE boards SET last_seq = last_seq + $2, updated_at = $3 WHERE id = $1 RETURNING last_seq";
 pub(super) const LAST_SEQ: &str = "SELECT last_seq FROM boards WHERE id = $1";
 pub(super) const SNAPSHOT: &str =
     "SELECT seq, state, encoding FROM board_snapshots WHERE board_id = $1";
