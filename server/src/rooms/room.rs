@@ -71,11 +71,12 @@ struct FreshJoin {
 }
 
 impl FreshJoin {
-    fn new(base: Bytes) -> Self {
+    /// `base`, answered after the update frames in `tail`.
+    fn new(base: Bytes, tail: Vec<Bytes>) -> Self {
         Self {
+            tail_bytes: tail.iter().map(Bytes::len).sum(),
             base,
-            tail: Vec::new(),
-            tail_bytes: 0,
+            tail,
         }
     }
 
@@ -208,7 +209,7 @@ impl Room {
         let rebuilt = snapshot::rebuild_with_base(&stored)?;
         // The Doc's whole state is the snapshot (or nothing) and the log after it.
         let base = protocol::encode_sync_step2(rebuilt.base_v1.as_deref().unwrap_or(EMPTY_UPDATE));
-        let mut full_state = Some(FreshJoin::new(Bytes::from(base)));
+        let mut full_state = Some(FreshJoin::new(Bytes::from(base), Vec::new()));
         for u in &stored.updates {
             let Some(fresh) = full_state.take() else {
                 break;
@@ -799,9 +800,7 @@ impl Room {
         let (before, frame) = if sv.is_empty() {
             let fresh = self.full_state.get_or_insert_with(|| {
                 let (unintegrated, step2) = encode_step2(&self.awareness, sv);
-                let mut fresh = FreshJoin::new(step2);
-                fresh.tail = unintegrated;
-                fresh
+                FreshJoin::new(step2, unintegrated)
             });
             (fresh.tail.clone(), fresh.base.clone())
         } else {
