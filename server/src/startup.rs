@@ -86,6 +86,7 @@ impl Application {
         }
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let workers = config.workers;
+        let unacknowledged = config.realtime.silence_timeout;
         let r = &config.realtime;
         let hub = Arc::new(Hub::new(
             store.clone(),
@@ -126,7 +127,8 @@ impl Application {
                 .default_service(web::to(http::error::not_found))
         })
         // actix leaves Nagle on by default; small fan-out frames would wait for ACKs.
-        .tcp_nodelay(true);
+        .tcp_nodelay(true)
+        .on_connect(move |conn, _| limit_unacknowledged(conn, unacknowledged));
         let server = match workers {
             Some(n) => server.workers(n),
             None => server,
@@ -181,6 +183,19 @@ impl Application {
         self.store.close().await;
         tracing::info!("easel stopped");
         result.context("running the HTTP server")
+    }
+}
+
+/// Has TCP abort a connection whose peer leaves sent data unacknowledged, or keeps its
+/// receive window shut, for `limit` (`TCP_USER_TIMEOUT`). A client that stops reading
+/// would otherwise hold its socket, the buffers queued on it and its connection slot for
+/// as long as it stays connected: once actix-ws's queue is full, nothing above the socket
+/// can close it, since closing means sending a close frame.
+fn limit_unacknowledged(conn: &dyn std::any::Any, limit: std::time::Duration) {
+    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+        && let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(limit))
+    {
+        tracing::warn!(error = %e, "cannot set TCP_USER_TIMEOUT on a connection");
     }
 }
 

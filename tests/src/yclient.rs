@@ -76,6 +76,25 @@ pub async fn open(url: &str, origin: Option<&str>) -> Result<Ws, u16> {
     }
 }
 
+/// Opens a raw WebSocket whose TCP receive buffer is held to `bytes`, for a client that
+/// should stall after little traffic (the kernel would otherwise grow it to many MB).
+pub async fn open_with_receive_buffer(url: &str, bytes: u32) -> Ws {
+    let parsed = reqwest::Url::parse(url).expect("ws url");
+    let addr = parsed
+        .socket_addrs(|| None)
+        .expect("address")
+        .into_iter()
+        .next()
+        .expect("an address");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+    let tcp = socket.connect(addr).await.expect("connect");
+    let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(tcp))
+        .await
+        .expect("websocket handshake");
+    ws
+}
+
 impl YClient {
     /// Connects and sends sync step 1.
     pub async fn connect(url: &str) -> Self {

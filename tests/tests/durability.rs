@@ -1,13 +1,13 @@
 //! Durability and limits of the realtime core: a SIGKILL loses nothing any client saw, a
 //! store outage loses nothing and flips readiness, updates held back for a joiner go out
-//! in order, slow, silent and flooding clients are closed with their documented codes
-//! while others keep working.
+//! in order, slow, stalled, silent and flooding clients are closed with their documented
+//! codes (or dropped by TCP) while others keep working.
 
 use std::time::{Duration, Instant};
 
 use easel::domain::Role;
 use easel_tests::board::{rebuild, shape_keys};
-use easel_tests::yclient::{YClient, open, sync_frame};
+use easel_tests::yclient::{YClient, open, open_with_receive_buffer, sync_frame};
 use easel_tests::{
     ServerProcess, TestDb, board_with, spawn_app_behind_proxy, spawn_app_with, spawn_pg_app_with,
     token,
@@ -300,6 +300,46 @@ async fn updates_held_for_a_joiner_who_left_still_go_out_in_order() {
         .await;
     assert!(!out_of_order, "an edit arrived before the one it builds on");
     assert!(done, "the watcher got every edit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_dropped_and_its_place_freed() {
+    // Room for two connections on this node: the writer and the one that stops reading.
+    let app = spawn_pg_app_with(&[
+        ("EASEL_MAX_CONNECTIONS", "2"),
+        ("EASEL_PING_SECS", "1"),
+        ("EASEL_SILENCE_TIMEOUT_SECS", "3"),
+    ])
+    .await;
+    let board = board_with(&app, "alice", &[("stuck", Role::Viewer)]).await;
+    let mut writer = YClient::connect(&app.ws_url(&board, &token("alice", false, HOUR))).await;
+    let stuck_url = app.ws_url(&board, &token("stuck", false, HOUR));
+    let mut stuck = YClient::over(open_with_receive_buffer(&stuck_url, 4096).await).await;
+    assert!(writer.until(T, |c| c.synced).await && stuck.until(T, |c| c.synced).await);
+    assert_eq!(
+        open(&stuck_url, None).await.err(),
+        Some(503),
+        "the node is full"
+    );
+
+    // From now on it never reads nor closes, while a steady trickle (one shape redrawn,
+    // 60 kB every 20 ms) fills its socket and then the server's queue for it: no close
+    // frame can reach it any more, so TCP must give up on it and its place come free.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let mut again = 'freed: loop {
+        for _ in 0..10 {
+            writer.draw("big", 60_000).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match open(&stuck_url, None).await {
+            Ok(ws) => break 'freed YClient::over(ws).await,
+            Err(503) if Instant::now() < deadline => {}
+            Err(status) => panic!("the stalled client's place was never freed (HTTP {status})"),
+        }
+    };
+    assert!(again.until(T, |c| c.synced).await, "the freed place works");
+    assert_eq!(shape_keys(again.doc()), ["big".to_owned()].into());
+    drop(stuck);
 }
 
 #[tokio::test]
