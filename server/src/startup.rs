@@ -86,8 +86,8 @@ impl Application {
         }
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let workers = config.workers;
-        let unacknowledged = config.realtime.silence_timeout;
         let r = &config.realtime;
+        let unacknowledged = r.silence_timeout;
         let hub = Arc::new(Hub::new(
             store.clone(),
             RoomSettings {

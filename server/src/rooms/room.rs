@@ -926,22 +926,19 @@ fn encode_step2(awareness: &Awareness, sv: &StateVector) -> (Vec<Bytes>, Bytes) 
     if txn.has_missing_updates() {
         let store = txn.store();
         if let Some(pending) = store.pending_update() {
-            unintegrated.push(pending.update.encode_v1());
+            let update = pending.update.encode_v1();
+            unintegrated.push(Bytes::from(protocol::encode_update(&update)));
         }
         if let Some(deletes) = store.pending_ds() {
             // An update with no structs and only this delete set.
             let mut encoder = EncoderV1::new();
             encoder.write_var(0u32);
             deletes.encode(&mut encoder);
-            unintegrated.push(encoder.to_vec());
+            unintegrated.push(Bytes::from(protocol::encode_update(&encoder.to_vec())));
         }
     }
     let step2 = protocol::encode_sync_step2(&txn.encode_diff_v1(sv));
-    let frames = unintegrated
-        .iter()
-        .map(|u| Bytes::from(protocol::encode_update(u)))
-        .collect();
-    (frames, Bytes::from(step2))
+    (unintegrated, Bytes::from(step2))
 }
 
 async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreError>, Vec<Pending>) {

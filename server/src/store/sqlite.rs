@@ -2,8 +2,8 @@
 //!
 //! Owns the database file's two pools and what is SQLite-specific: WAL with full fsync so a
 //! committed update survives power loss, `BEGIN IMMEDIATE` so a write transaction holds the
-//! write lock from its start, a batch appended in one statement. The shared operations come from
-//! `common.rs`.
+//! write lock from its start, a batch appended in one statement. The shared operations come
+//! from `common.rs`.
 //!
 //! SQLite lets one connection write at a time. Writers on separate connections contend for
 //! that lock and the losers sleep in the busy handler with growing back-off (up to 100 ms a
