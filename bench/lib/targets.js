@@ -250,14 +250,22 @@ class NodeTarget {
   }
 
   async available () {
+    if (this.name === 'relay-floor') {
+      const bin = process.env.EASEL_RELAY_FLOOR_BIN
+      return bin && fs.existsSync(bin) ? null : 'EASEL_RELAY_FLOOR_BIN names no built relay-floor'
+    }
     const entry = this.entry()
     return fs.existsSync(entry) ? null : `missing ${entry} (npm ci in bench/)`
   }
 
-  /** The command that runs the server: the storm's floor is bench/clients' `storm-floor` when built. */
+  /**
+   * The command that runs the server: the storm's floor is bench/clients' `storm-floor` when
+   * built; the fan-out floor is always bench/clients' `relay-floor`.
+   */
   command () {
     const floor = process.env.EASEL_STORM_FLOOR_BIN
     if (this.name === 'floor' && floor) return { cmd: floor, args: [] }
+    if (this.name === 'relay-floor') return { cmd: process.env.EASEL_RELAY_FLOOR_BIN, args: [] }
     return { cmd: process.execPath, args: [this.entry()] }
   }
 
@@ -294,7 +302,7 @@ function makeTargets (names, { adminUrl, workDir }) {
   return names.map((n) => {
     if (n === 'easel-sqlite') return new EaselTarget({ backend: 'sqlite', workDir })
     if (n === 'easel-postgres') return new EaselTarget({ backend: 'postgres', adminUrl, workDir })
-    if (n === 'y-websocket' || n === 'hocuspocus' || n === 'floor') return new NodeTarget({ name: n, workDir })
+    if (n === 'y-websocket' || n === 'hocuspocus' || n === 'floor' || n === 'relay-floor') return new NodeTarget({ name: n, workDir })
     throw new Error(`unknown target ${n}`)
   })
 }
