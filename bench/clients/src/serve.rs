@@ -66,6 +66,8 @@ pub async fn accept(mut stream: TcpStream) -> Option<(WebSocketStream<TcpStream>
         return None;
     }
     let mut path = String::new();
+    // The callback's signature is tungstenite's, error type included.
+    #[allow(clippy::result_large_err)]
     let keep_path = |req: &Request, resp: Response| {
         path = req.uri().path().to_owned();
         Ok(resp)
