@@ -176,7 +176,8 @@ pub struct Realtime {
     pub max_doc_bytes: u64,
     /// `EASEL_MAX_PENDING_BYTES`: unsaved bytes a room holds while the store is down.
     pub max_pending_bytes: u64,
-    /// `EASEL_OUTBOUND_QUEUE`: frames queued per connection before it counts as too slow.
+    /// `EASEL_OUTBOUND_QUEUE`: frames a room holds for a connection whose socket queue is
+    /// full, before it counts as too slow.
     pub outbound_queue: usize,
     /// `EASEL_MAX_CONNECTIONS`: WebSocket connections this node accepts.
     pub max_connections: usize,

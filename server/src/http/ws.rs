@@ -2,20 +2,25 @@
 //!
 //! Owns admission (Origin, token, role and capacity are all checked while handling the
 //! upgrade request, before any room is touched) and each connection's one `select!` over
-//! inbound frames, the room's outbound frames, pings, token expiry and kicks. Decoding is
-//! `protocol`'s job; applying is the room's. A refused client gets no board data: the
+//! inbound frames, pings, token expiry and kicks. The room writes outbound frames straight
+//! into actix-ws's queue through the connection's [`Outbox`]. Decoding is `protocol`'s
+//! job; applying is the room's. A refused client gets no board data: the
 //! upgrade completes and the socket closes at once with 4401/4403/4404 and a reason.
 
 use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use actix_ws::{AggregatedMessage, Session};
+use bytes::Bytes;
+use futures_util::Sink;
 use governor::clock::MonotonicClock;
 use governor::{Quota, RateLimiter};
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::AppState;
@@ -26,7 +31,7 @@ use crate::config::Realtime;
 use crate::domain::BoardId;
 use crate::metrics::metrics;
 use crate::protocol;
-use crate::rooms::{Access, AccessChange, ConnId, Joining, RoomHandle};
+use crate::rooms::{Access, AccessChange, ConnId, Gone, Joining, Kick, Outbox, RoomHandle};
 
 /// The cookie a browser may carry its token in.
 pub const TOKEN_COOKIE: &str = "easel_token";
@@ -191,6 +196,21 @@ fn origin_allowed(req: &HttpRequest, allowed: Option<&[String]>) -> bool {
     }
 }
 
+/// A connection's [`Outbox`]: actix-ws's bounded queue to the socket, filled by the room.
+struct SocketOutbox(Session);
+
+impl Outbox for SocketOutbox {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Gone>> {
+        Pin::new(&mut self.0).poll_ready(cx).map_err(|_| Gone)
+    }
+
+    fn send(&mut self, frame: Bytes) -> Result<(), Gone> {
+        Pin::new(&mut self.0)
+            .start_send(actix_ws::Message::Binary(frame))
+            .map_err(|_| Gone)
+    }
+}
+
 #[tracing::instrument(skip_all, fields(board_id = %admitted.board, conn_id))]
 async fn connection(
     mut session: Session,
@@ -202,12 +222,11 @@ async fn connection(
     let hub = &state.hub;
     let conn: ConnId = hub.next_conn_id();
     tracing::Span::current().record("conn_id", conn);
-    let (out, mut outbound) = mpsc::channel(realtime.outbound_queue);
     let (kick, mut kicked) = oneshot::channel();
     let joining = Joining {
         conn,
         access: admitted.access.clone(),
-        out,
+        out: Box::new(SocketOutbox(session.clone())),
         kick,
     };
     let room = match hub.join(admitted.board, joining).await {
@@ -225,7 +244,6 @@ async fn connection(
         &mut stream,
         &room,
         conn,
-        &mut outbound,
         &mut kicked,
         &admitted,
         &realtime,
@@ -286,8 +304,7 @@ async fn serve(
     stream: &mut actix_ws::AggregatedMessageStream,
     room: &RoomHandle,
     conn: ConnId,
-    outbound: &mut mpsc::Receiver<bytes::Bytes>,
-    kicked: &mut oneshot::Receiver<crate::rooms::Kick>,
+    kicked: &mut oneshot::Receiver<Kick>,
     admitted: &Admitted,
     realtime: &Realtime,
 ) -> Option<SocketClose> {
@@ -307,17 +324,8 @@ async fn serve(
     loop {
         tokio::select! {
             biased;
-            why = &mut *kicked => return why.ok().map(SocketClose::Kicked),
-            frame = outbound.recv() => match frame {
-                Some(frame) => {
-                    metrics().messages_out.inc();
-                    metrics().bytes_out.inc_by(frame.len() as u64);
-                    if session.binary(frame).await.is_err() {
-                        return None;
-                    }
-                }
-                None => return Some(SocketClose::Kicked(crate::rooms::Kick::ShuttingDown)),
-            },
+            // A room that drops a member without saying why is gone: shutting down.
+            why = &mut *kicked => return Some(SocketClose::Kicked(why.unwrap_or(Kick::ShuttingDown))),
             msg = stream.recv() => {
                 last_heard = Instant::now();
                 match msg {
@@ -333,7 +341,7 @@ async fn serve(
                                     metrics().messages_in.with_label_values(&[m.kind()]).inc();
                                 }
                                 if !room.send(conn, messages).await {
-                                    return Some(SocketClose::Kicked(crate::rooms::Kick::ShuttingDown));
+                                    return Some(SocketClose::Kicked(Kick::ShuttingDown));
                                 }
                             }
                             Err(e) => return Some(SocketClose::Malformed(e)),

@@ -3,7 +3,7 @@
 //! Owns the lifecycle of rooms: load a board from the store on first join (exactly once
 //! under concurrent first joins), hand connections to it, unload it when idle, and shut
 //! every room down in order. Knows nothing of HTTP or SQL: it speaks to the store through
-//! the [`Store`] trait and to connections through channels.
+//! the [`Store`] trait and to connections through channels and each one's [`Outbox`].
 
 mod room;
 pub mod snapshot;
@@ -11,6 +11,7 @@ pub mod snapshot;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -146,14 +147,30 @@ pub enum JoinError {
     Corrupt(String),
 }
 
+/// The transport's queue of frames to one socket, as a room sees it. The room writes to it
+/// directly, without a task in between, and never waits on it: when it is full the room
+/// keeps the member's frames in order in a backlog of its own, bounded by
+/// `EASEL_OUTBOUND_QUEUE` (past that the connection is too slow: 1013).
+pub trait Outbox: Send {
+    /// Whether one more frame fits now (`Ready(Ok)`), later (`Pending`: `cx` is woken when
+    /// it does), or never (`Ready(Err)`: the socket is closed).
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Gone>>;
+    /// Queues `frame`; call only after `poll_ready` returned `Ready(Ok(()))`.
+    fn send(&mut self, frame: Bytes) -> Result<(), Gone>;
+}
+
+/// The socket behind an [`Outbox`] is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
+
 /// What a connection hands the room when it joins.
 pub struct Joining {
     /// The connection.
     pub conn: ConnId,
     /// Who it is and where its role comes from.
     pub access: Access,
-    /// Where the room sends it frames (bounded; full means too slow).
-    pub out: mpsc::Sender<Bytes>,
+    /// Where the room sends it frames.
+    pub out: Box<dyn Outbox>,
     /// Where the room says why it dropped the connection.
     pub kick: oneshot::Sender<Kick>,
 }

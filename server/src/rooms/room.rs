@@ -13,9 +13,10 @@
 //! reaches the cache the way it reaches members (saved, in order, in `fan_out`); a tail
 //! grown past [`FreshJoin`]'s bounds is dropped, and the next joiner re-encodes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -30,7 +31,8 @@ use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact};
 
 use super::snapshot::{self, Encoded, ForStore};
 use super::{
-    Access, AccessChange, BoardState, ConnId, Joining, Kick, RestoreError, SERVER_CONN, Unloader,
+    Access, AccessChange, BoardState, ConnId, Gone, Joining, Kick, Outbox, RestoreError,
+    SERVER_CONN, Unloader,
 };
 use crate::domain::{BoardId, Role};
 use crate::metrics::metrics;
@@ -146,9 +148,71 @@ struct Member {
     /// computed from the saved document, will hold them, and a client that receives an
     /// update before the state it builds on must park it as pending.
     synced: bool,
-    out: mpsc::Sender<Bytes>,
+    out: Box<dyn Outbox>,
+    /// Frames its outbox had no room for yet, oldest first; everything after the first
+    /// waits here too, so frames never overtake each other.
+    backlog: VecDeque<Bytes>,
     kick: Option<oneshot::Sender<Kick>>,
     clients: HashSet<ClientID>,
+}
+
+/// What became of a frame offered to a member.
+enum Delivery {
+    /// In the transport's queue.
+    Sent,
+    /// In the member's backlog, until its outbox has room.
+    Backlogged,
+    /// The backlog is full: the member cannot keep up.
+    TooSlow,
+    /// The socket is closed.
+    Gone,
+}
+
+impl Member {
+    /// Hands `frame` to the outbox, or to the backlog while the outbox is full (`cx` is
+    /// woken when it has room) or the backlog holds older frames.
+    fn offer(&mut self, frame: Bytes, limit: usize, cx: &mut Context<'_>) -> Delivery {
+        let len = frame.len() as u64;
+        let delivery = if self.backlog.is_empty() {
+            match self.out.poll_ready(cx) {
+                Poll::Ready(Ok(())) => match self.out.send(frame) {
+                    Ok(()) => Delivery::Sent,
+                    Err(Gone) => Delivery::Gone,
+                },
+                Poll::Ready(Err(Gone)) => Delivery::Gone,
+                Poll::Pending => {
+                    self.backlog.push_back(frame);
+                    Delivery::Backlogged
+                }
+            }
+        } else if self.backlog.len() >= limit {
+            Delivery::TooSlow
+        } else {
+            self.backlog.push_back(frame);
+            Delivery::Backlogged
+        };
+        if matches!(delivery, Delivery::Sent | Delivery::Backlogged) {
+            metrics().messages_out.inc();
+            metrics().bytes_out.inc_by(len);
+        }
+        delivery
+    }
+
+    /// Moves backlogged frames to the outbox while it has room; `Ok(true)` once the
+    /// backlog is empty, `Ok(false)` while the outbox is full (`cx` is woken).
+    fn drain(&mut self, cx: &mut Context<'_>) -> Result<bool, Gone> {
+        while !self.backlog.is_empty() {
+            match self.out.poll_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    let frame = self.backlog.pop_front().expect("a backlogged frame");
+                    self.out.send(frame)?;
+                }
+                Poll::Ready(Err(gone)) => return Err(gone),
+                Poll::Pending => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
 }
 
 struct Pending {
@@ -196,6 +260,10 @@ pub(super) struct Room {
     awareness_dirty: HashSet<ClientID>,
     /// When the coalesced awareness message goes out.
     awareness_flush_at: Option<Instant>,
+    /// Members with frames in their backlog.
+    backlogged: HashSet<ConnId>,
+    /// This room's task, woken when a full outbox has room again.
+    waker: Waker,
 }
 
 impl Room {
@@ -248,6 +316,8 @@ impl Room {
             deleted: false,
             awareness_dirty: HashSet::new(),
             awareness_flush_at: None,
+            backlogged: HashSet::new(),
+            waker: Waker::noop().clone(),
         })
     }
 
@@ -264,6 +334,7 @@ impl Room {
         );
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut checking: Option<JoinHandle<Result<(), StoreError>>> = None;
+        self.waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
         loop {
             self.maybe_start_flush();
             let idle_deadline = idle_since
@@ -288,6 +359,11 @@ impl Room {
                     None => break,
                 },
                 result = wait_flush(&mut self.inflight), if self.inflight.is_some() => self.on_flushed(result),
+                gone = tokio::task::unconstrained(std::future::poll_fn(|cx| drain_backlogs(&mut self.members, &mut self.backlogged, cx))), if !self.backlogged.is_empty() => {
+                    for conn in gone {
+                        self.leave(conn);
+                    }
+                }
                 _ = sleep_until(self.retry_at), if self.retry_at.is_some() => self.retry_at = None,
                 _ = sleep_until(self.awareness_flush_at), if self.awareness_flush_at.is_some() => self.flush_awareness(),
                 _ = check.tick(), if checking.is_none() && !self.members.is_empty() => {
@@ -415,6 +491,7 @@ impl Room {
             access: who.access,
             role,
             out: who.out,
+            backlog: VecDeque::new(),
             kick: Some(who.kick),
             clients: HashSet::new(),
         };
@@ -833,13 +910,17 @@ impl Room {
     }
 
     fn send_to(&mut self, conn: ConnId, frame: Bytes) {
-        let Some(member) = self.members.get(&conn) else {
+        let Some(member) = self.members.get_mut(&conn) else {
             return;
         };
-        match member.out.try_send(frame) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => self.kick(conn, Kick::SlowConsumer),
-            Err(mpsc::error::TrySendError::Closed(_)) => self.leave(conn),
+        let limit = self.settings.outbound_queue;
+        match unbudgeted(&self.waker, |cx| member.offer(frame, limit, cx)) {
+            Delivery::Sent => {}
+            Delivery::Backlogged => {
+                self.backlogged.insert(conn);
+            }
+            Delivery::TooSlow => self.kick(conn, Kick::SlowConsumer),
+            Delivery::Gone => self.leave(conn),
         }
     }
 
@@ -848,16 +929,23 @@ impl Room {
     fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>, synced_only: bool) {
         let mut slow = Vec::new();
         let mut gone = Vec::new();
-        for (conn, member) in &self.members {
-            if Some(*conn) == except || (synced_only && !member.synced) {
-                continue;
+        let limit = self.settings.outbound_queue;
+        let (members, backlogged) = (&mut self.members, &mut self.backlogged);
+        unbudgeted(&self.waker, |cx| {
+            for (conn, member) in members {
+                if Some(*conn) == except || (synced_only && !member.synced) {
+                    continue;
+                }
+                match member.offer(frame.clone(), limit, cx) {
+                    Delivery::Sent => {}
+                    Delivery::Backlogged => {
+                        backlogged.insert(*conn);
+                    }
+                    Delivery::TooSlow => slow.push(*conn),
+                    Delivery::Gone => gone.push(*conn),
+                }
             }
-            match member.out.try_send(frame.clone()) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(_)) => slow.push(*conn),
-                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*conn),
-            }
-        }
+        });
         for conn in slow {
             self.kick(conn, Kick::SlowConsumer);
         }
@@ -888,6 +976,7 @@ impl Room {
         self.member_count
             .store(self.members.len(), Ordering::Relaxed);
         self.deferred.retain(|(c, _)| *c != conn);
+        self.backlogged.remove(&conn);
         member
     }
 }
@@ -939,6 +1028,47 @@ fn encode_step2(awareness: &Awareness, sv: &StateVector) -> (Vec<Bytes>, Bytes) 
     }
     let step2 = protocol::encode_sync_step2(&txn.encode_diff_v1(sv));
     (unintegrated, Bytes::from(step2))
+}
+
+/// Runs `f` with the room's waker, outside tokio's cooperative budget: offering a frame
+/// never waits, and a budget spent by the room's other work would make outboxes that have
+/// room look full, sending a large room's fan-out the long way, through the backlogs.
+fn unbudgeted<T>(waker: &Waker, f: impl FnOnce(&mut Context<'_>) -> T) -> T {
+    let mut f = Some(f);
+    let once = std::future::poll_fn(|cx| Poll::Ready(f.take().expect("polled once")(cx)));
+    let mut once = std::pin::pin!(tokio::task::unconstrained(once));
+    match once.as_mut().poll(&mut Context::from_waker(waker)) {
+        Poll::Ready(out) => out,
+        Poll::Pending => unreachable!("a poll_fn that is always ready"),
+    }
+}
+
+/// Moves backlogged frames into members' outboxes while they have room. Ready, with the
+/// members whose socket closed meanwhile, once every backlog is empty or a socket closed;
+/// pending (every full outbox wakes the room) while backlogs wait.
+fn drain_backlogs(
+    members: &mut HashMap<ConnId, Member>,
+    backlogged: &mut HashSet<ConnId>,
+    cx: &mut Context<'_>,
+) -> Poll<Vec<ConnId>> {
+    let mut gone = Vec::new();
+    backlogged.retain(|conn| {
+        let Some(member) = members.get_mut(conn) else {
+            return false;
+        };
+        match member.drain(cx) {
+            Ok(empty) => !empty,
+            Err(Gone) => {
+                gone.push(*conn);
+                false
+            }
+        }
+    });
+    if backlogged.is_empty() || !gone.is_empty() {
+        Poll::Ready(gone)
+    } else {
+        Poll::Pending
+    }
 }
 
 async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreError>, Vec<Pending>) {
