@@ -255,7 +255,7 @@ impl Hub {
 
     /// Joins `who` to `board`'s room, loading the board first if no room holds it.
     pub async fn join(&self, board: BoardId, who: Joining) -> Result<RoomHandle, JoinError> {
-        let mut who = who;
+        let mut who = Box::new(who);
         loop {
             if self.shutdown.is_cancelled() {
                 return Err(JoinError::ShuttingDown);

@@ -108,7 +108,8 @@ pub struct RoomSettings {
     pub max_doc_bytes: u64,
     /// Most bytes of accepted-but-unsaved updates a room holds while the store is down.
     pub max_pending_bytes: u64,
-    /// Frames queued for one connection before it counts as too slow (close 1013).
+    /// Frames a member's backlog holds, once its socket's queue is full, before it counts
+    /// as too slow (close 1013).
     pub outbound_queue: usize,
     /// Commands queued for one room before senders wait.
     pub command_queue: usize,
@@ -118,10 +119,12 @@ pub struct RoomSettings {
     pub board_check: Duration,
 }
 
+/// What a room is asked to do. Kept small (the join is boxed): a room's command channel
+/// holds its slots in blocks of 32 from the start, so every byte here costs 32 per room.
 pub(super) enum Command {
     Join {
-        who: Joining,
-        reply: oneshot::Sender<Result<(), Joining>>,
+        who: Box<Joining>,
+        reply: oneshot::Sender<Result<(), Box<Joining>>>,
     },
     Messages {
         conn: ConnId,
@@ -403,7 +406,7 @@ impl Room {
 
     fn handle(&mut self, cmd: Command) {
         match cmd {
-            Command::Join { who, reply } => self.join(who, reply),
+            Command::Join { who, reply } => self.join(*who, reply),
             Command::Messages { conn, messages } => {
                 for m in messages {
                     if !self.members.contains_key(&conn) {
@@ -479,7 +482,7 @@ impl Room {
         }
     }
 
-    fn join(&mut self, who: Joining, reply: oneshot::Sender<Result<(), Joining>>) {
+    fn join(&mut self, who: Joining, reply: oneshot::Sender<Result<(), Box<Joining>>>) {
         let conn = who.conn;
         let Some(role) = who.access.role() else {
             let _ = who.kick.send(Kick::Revoked("no role on this board"));
