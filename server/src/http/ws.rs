@@ -324,8 +324,8 @@ async fn serve(
     loop {
         tokio::select! {
             biased;
-            // A room that drops a member without saying why is gone: shutting down.
-            why = &mut *kicked => return Some(SocketClose::Kicked(why.unwrap_or(Kick::ShuttingDown))),
+            // A member dropped without a reason is one whose socket the room found closed.
+            why = &mut *kicked => return why.ok().map(SocketClose::Kicked),
             msg = stream.recv() => {
                 last_heard = Instant::now();
                 match msg {
