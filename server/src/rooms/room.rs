@@ -175,30 +175,22 @@ impl Member {
     /// Hands `frame` to the outbox, or to the backlog while the outbox is full (`cx` is
     /// woken when it has room) or the backlog holds older frames.
     fn offer(&mut self, frame: Bytes, limit: usize, cx: &mut Context<'_>) -> Delivery {
-        let len = frame.len() as u64;
-        let delivery = if self.backlog.is_empty() {
+        if self.backlog.is_empty() {
             match self.out.poll_ready(cx) {
-                Poll::Ready(Ok(())) => match self.out.send(frame) {
-                    Ok(()) => Delivery::Sent,
-                    Err(Gone) => Delivery::Gone,
-                },
-                Poll::Ready(Err(Gone)) => Delivery::Gone,
-                Poll::Pending => {
-                    self.backlog.push_back(frame);
-                    Delivery::Backlogged
+                Poll::Ready(Ok(())) => {
+                    return match self.put(frame) {
+                        Ok(()) => Delivery::Sent,
+                        Err(Gone) => Delivery::Gone,
+                    };
                 }
+                Poll::Ready(Err(Gone)) => return Delivery::Gone,
+                Poll::Pending => {}
             }
         } else if self.backlog.len() >= limit {
-            Delivery::TooSlow
-        } else {
-            self.backlog.push_back(frame);
-            Delivery::Backlogged
-        };
-        if matches!(delivery, Delivery::Sent | Delivery::Backlogged) {
-            metrics().messages_out.inc();
-            metrics().bytes_out.inc_by(len);
+            return Delivery::TooSlow;
         }
-        delivery
+        self.backlog.push_back(frame);
+        Delivery::Backlogged
     }
 
     /// Moves backlogged frames to the outbox while it has room; `Ok(true)` once the
@@ -208,13 +200,22 @@ impl Member {
             match self.out.poll_ready(cx) {
                 Poll::Ready(Ok(())) => {
                     let frame = self.backlog.pop_front().expect("a backlogged frame");
-                    self.out.send(frame)?;
+                    self.put(frame)?;
                 }
                 Poll::Ready(Err(gone)) => return Err(gone),
                 Poll::Pending => return Ok(false),
             }
         }
         Ok(true)
+    }
+
+    /// Queues `frame` on the outbox, which has room, and counts it as sent.
+    fn put(&mut self, frame: Bytes) -> Result<(), Gone> {
+        let len = frame.len() as u64;
+        self.out.send(frame)?;
+        metrics().messages_out.inc();
+        metrics().bytes_out.inc_by(len);
+        Ok(())
     }
 }
 
@@ -917,43 +918,37 @@ impl Room {
             return;
         };
         let limit = self.settings.outbound_queue;
-        match unbudgeted(&self.waker, |cx| member.offer(frame, limit, cx)) {
+        let delivery = unbudgeted(&self.waker, |cx| member.offer(frame, limit, cx));
+        self.settle(conn, delivery);
+    }
+
+    /// Queues `frame` for every member but `except` (and, for document updates, but those
+    /// not yet synced).
+    fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>, synced_only: bool) {
+        let limit = self.settings.outbound_queue;
+        let members = &mut self.members;
+        let not_sent: Vec<(ConnId, Delivery)> = unbudgeted(&self.waker, |cx| {
+            members
+                .iter_mut()
+                .filter(|(conn, member)| Some(**conn) != except && (member.synced || !synced_only))
+                .map(|(conn, member)| (*conn, member.offer(frame.clone(), limit, cx)))
+                .filter(|(_, delivery)| !matches!(delivery, Delivery::Sent))
+                .collect()
+        });
+        for (conn, delivery) in not_sent {
+            self.settle(conn, delivery);
+        }
+    }
+
+    /// Acts on what became of a frame offered to `conn`.
+    fn settle(&mut self, conn: ConnId, delivery: Delivery) {
+        match delivery {
             Delivery::Sent => {}
             Delivery::Backlogged => {
                 self.backlogged.insert(conn);
             }
             Delivery::TooSlow => self.kick(conn, Kick::SlowConsumer),
             Delivery::Gone => self.leave(conn),
-        }
-    }
-
-    /// Queues `frame` for every member but `except` (and, for document updates, but those
-    /// not yet synced).
-    fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>, synced_only: bool) {
-        let mut slow = Vec::new();
-        let mut gone = Vec::new();
-        let limit = self.settings.outbound_queue;
-        let (members, backlogged) = (&mut self.members, &mut self.backlogged);
-        unbudgeted(&self.waker, |cx| {
-            for (conn, member) in members {
-                if Some(*conn) == except || (synced_only && !member.synced) {
-                    continue;
-                }
-                match member.offer(frame.clone(), limit, cx) {
-                    Delivery::Sent => {}
-                    Delivery::Backlogged => {
-                        backlogged.insert(*conn);
-                    }
-                    Delivery::TooSlow => slow.push(*conn),
-                    Delivery::Gone => gone.push(*conn),
-                }
-            }
-        });
-        for conn in slow {
-            self.kick(conn, Kick::SlowConsumer);
-        }
-        for conn in gone {
-            self.leave(conn);
         }
     }
 
