@@ -273,18 +273,18 @@ async function main () {
     const [target] = makeTargets(['floor'], { adminUrl, workDir })
     try { floor = await scenarios.stormFloor(target, profile.storm) } catch (e) { floor = { error: e.stack || e.message } }
   }
-  // The fan-out floor: the same load against a server that only relays bytes.
-  let relayFloor = null
-  if (args.scenarios.includes('fanout')) {
-    const [target] = makeTargets(['relay-floor'], { adminUrl, workDir })
+  // The fan-out floors: the same load against a server that only relays bytes, and against
+  // one that also appends each update to Postgres before relaying it.
+  const fanoutFloor = async (name) => {
+    if (!args.scenarios.includes('fanout')) return null
+    const [target] = makeTargets([name], { adminUrl, workDir })
     const why = await target.available()
-    if (why) {
-      relayFloor = { error: `not available: ${why}` }
-    } else {
-      log('relay-floor: fanout ...')
-      try { relayFloor = await scenarios.fanout(target, profile.fanout) } catch (e) { relayFloor = { error: e.stack || e.message } }
-    }
+    if (why) return { error: `not available: ${why}` }
+    log(`${name}: fanout ...`)
+    try { return await scenarios.fanout(target, profile.fanout) } catch (e) { return { error: e.stack || e.message } }
   }
+  const relayFloor = await fanoutFloor('relay-floor')
+  const durableFloor = await fanoutFloor('durable-floor')
   // What yrs alone needs to hold each board (server/examples/doc_memory.rs).
   const docMemory = []
   if (args.scenarios.includes('board') && process.env.EASEL_DOC_MEMORY_BIN) {
@@ -313,15 +313,18 @@ async function main () {
         `${floor.joinersCpuMs != null ? `; the joiners used ${fmtNum(floor.joinersCpuMs, 0)} ms of CPU` : ''}. ` +
         'The storm rows include this cost of the load generator and the machine.\n')
   }
-  if (relayFloor) {
-    const f = relayFloor
+  const floorLine = (f, title, what, meaning) => {
+    if (!f) return
     console.log(f.error
-      ? `Fan-out floor: could not run (${f.error.split('\n')[0]})\n`
-      : `Fan-out floor (the same load against relay-floor, bench/clients: a tokio relay that forwards each update byte for byte and keeps nothing): ` +
+      ? `${title}: could not run (${f.error.split('\n')[0]})\n`
+      : `${title} (the same load against ${what}): ` +
         `latency p50 ${fmtNum(f.latency.p50, 2)} ms, p99 ${fmtNum(f.latency.p99, 2)} ms, max ${fmtNum(f.latency.max, 1)} ms, ` +
-        `${f.lost} of ${f.expected} deliveries lost, server CPU ${fmtNum(f.serverCpu, 1)} % of one core. ` +
-        'The fan-out rows include this cost of the load generator and the machine.\n')
+        `${f.lost} of ${f.expected} deliveries lost, server CPU ${fmtNum(f.serverCpu, 1)} % of one core. ${meaning}\n`)
   }
+  floorLine(relayFloor, 'Fan-out floor', 'relay-floor, bench/clients: a tokio relay that forwards each update byte for byte and keeps nothing',
+    'The fan-out rows include this cost of the load generator and the machine.')
+  floorLine(durableFloor, 'Durable fan-out floor', 'relay-floor with DATABASE_URL: the same relay, appending each room\'s updates to Postgres in one INSERT per group commit before relaying them',
+    'No server that makes every update durable on Postgres before fanning it out can do better here.')
   for (const d of docMemory) {
     console.log(d.error
       ? `yrs alone, ${d.shapes} shapes: could not run (${d.error.split('\n')[0]})\n`
@@ -333,7 +336,7 @@ async function main () {
   if (failures.length) console.log(`FAILURES:\n${failures.map((n) => `- ${n}`).join('\n')}\n`)
   const json = args.json || path.join(__dirname, 'results', `last-${args.quick ? 'quick' : 'full'}.json`)
   fs.mkdirSync(path.dirname(json), { recursive: true })
-  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, relayFloor, docMemory, failures, notes, table }, null, 2))
+  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, relayFloor, durableFloor, docMemory, failures, notes, table }, null, 2))
   log(`results written to ${path.relative(process.cwd(), json)}`)
   fs.rmSync(workDir, { recursive: true, force: true })
   process.exit(failures.length ? 1 : 0)

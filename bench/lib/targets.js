@@ -145,6 +145,23 @@ class ServerProcess {
   }
 }
 
+/** A new, empty Postgres database on the server `adminUrl` names: its URL, and how to drop it. */
+async function freshDatabase (adminUrl) {
+  const pg = require('pg')
+  const dbName = `easel_bench_${crypto.randomBytes(5).toString('hex')}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  try { await admin.query(`CREATE DATABASE "${dbName}"`) } finally { await admin.end() }
+  const u = new URL(adminUrl)
+  u.pathname = `/${dbName}`
+  const drop = async () => {
+    const c = new pg.Client({ connectionString: adminUrl })
+    await c.connect()
+    try { await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`) } finally { await c.end() }
+  }
+  return { url: u.toString(), drop }
+}
+
 const limitsEnv = {
   EASEL_MAX_CONNECTIONS: '100000',
   EASEL_MAX_ROOM_CONNECTIONS: '100000',
@@ -182,21 +199,7 @@ class EaselTarget {
     const dataDir = fs.mkdtempSync(path.join(this.workDir, `${this.name}-${label}-`))
     let dbUrl = null
     this.dropDb = null
-    if (this.backend === 'postgres') {
-      const pg = require('pg')
-      const dbName = `easel_bench_${crypto.randomBytes(5).toString('hex')}`
-      const admin = new pg.Client({ connectionString: this.adminUrl })
-      await admin.connect()
-      try { await admin.query(`CREATE DATABASE "${dbName}"`) } finally { await admin.end() }
-      const u = new URL(this.adminUrl)
-      u.pathname = `/${dbName}`
-      dbUrl = u.toString()
-      this.dropDb = async () => {
-        const c = new pg.Client({ connectionString: this.adminUrl })
-        await c.connect()
-        try { await c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`) } finally { await c.end() }
-      }
-    }
+    if (this.backend === 'postgres') ({ url: dbUrl, drop: this.dropDb } = await freshDatabase(this.adminUrl))
     const env = this.baseEnv(dataDir, dbUrl)
     if (!this.token) this.token = await run(EASEL_BIN, ['token', '--user', 'bench', '--admin', '--ttl', '2h'], env)
     await run(EASEL_BIN, ['migrate'], env)
@@ -242,17 +245,21 @@ class EaselTarget {
 
 /** A Node competitor: @y/websocket-server or @hocuspocus/server, rooms created on demand. */
 class NodeTarget {
-  constructor ({ name, workDir }) {
+  constructor ({ name, workDir, adminUrl }) {
     this.name = name
     this.kind = 'competitor'
     this.workDir = workDir
+    this.adminUrl = adminUrl
     this.flavor = name === 'hocuspocus' ? 'hocuspocus' : 'ysync'
+    this.dropDb = null
   }
 
   async available () {
-    if (this.name === 'relay-floor') {
+    if (this.name === 'relay-floor' || this.name === 'durable-floor') {
       const bin = process.env.EASEL_RELAY_FLOOR_BIN
-      return bin && fs.existsSync(bin) ? null : 'EASEL_RELAY_FLOOR_BIN names no built relay-floor'
+      if (!bin || !fs.existsSync(bin)) return 'EASEL_RELAY_FLOOR_BIN names no built relay-floor'
+      if (this.name === 'durable-floor' && !this.adminUrl) return 'no Postgres URL (EASEL_TEST_DATABASE_URL)'
+      return null
     }
     const entry = this.entry()
     return fs.existsSync(entry) ? null : `missing ${entry} (npm ci in bench/)`
@@ -260,12 +267,13 @@ class NodeTarget {
 
   /**
    * The command that runs the server: the storm's floor is bench/clients' `storm-floor` when
-   * built; the fan-out floor is always bench/clients' `relay-floor`.
+   * built; both fan-out floors are always bench/clients' `relay-floor` (the durable one with
+   * a database of its own).
    */
   command () {
     const floor = process.env.EASEL_STORM_FLOOR_BIN
     if (this.name === 'floor' && floor) return { cmd: floor, args: [] }
-    if (this.name === 'relay-floor') return { cmd: process.env.EASEL_RELAY_FLOOR_BIN, args: [] }
+    if (this.name === 'relay-floor' || this.name === 'durable-floor') return { cmd: process.env.EASEL_RELAY_FLOOR_BIN, args: [] }
     return { cmd: process.execPath, args: [this.entry()] }
   }
 
@@ -280,6 +288,8 @@ class NodeTarget {
     const port = await freePort()
     const env = { ...process.env, HOST: '127.0.0.1', PORT: String(port), NODE_ENV: 'production' }
     delete env.YPERSISTENCE
+    delete env.DATABASE_URL
+    if (this.name === 'durable-floor') ({ url: env.DATABASE_URL, drop: this.dropDb } = await freshDatabase(this.adminUrl))
     const rooms = Array.from({ length: boards }, () => crypto.randomUUID())
     const server = new ServerProcess({
       name: this.name, ...this.command(), env, port, readyPath: '/', logFile: path.join(dir, 'server.log')
@@ -295,14 +305,17 @@ class NodeTarget {
     return { url: `ws://127.0.0.1:${port}/ws/boards/${room}`, flavor: 'ysync' }
   }
 
-  async cleanup () {}
+  async cleanup () {
+    if (this.dropDb) { try { await this.dropDb() } catch (e) { console.error(`dropping the bench database: ${e.message}`) } }
+    this.dropDb = null
+  }
 }
 
 function makeTargets (names, { adminUrl, workDir }) {
   return names.map((n) => {
     if (n === 'easel-sqlite') return new EaselTarget({ backend: 'sqlite', workDir })
     if (n === 'easel-postgres') return new EaselTarget({ backend: 'postgres', adminUrl, workDir })
-    if (n === 'y-websocket' || n === 'hocuspocus' || n === 'floor' || n === 'relay-floor') return new NodeTarget({ name: n, workDir })
+    if (['y-websocket', 'hocuspocus', 'floor', 'relay-floor', 'durable-floor'].includes(n)) return new NodeTarget({ name: n, workDir, adminUrl })
     throw new Error(`unknown target ${n}`)
   })
 }

@@ -6,12 +6,20 @@
 //! this machine's network stack and a minimal tokio relay allow, the floor under every
 //! server's.
 //!
+//! With `DATABASE_URL` set it is the **durable** fan-out floor: the least a server can do
+//! that makes every update durable on Postgres before anyone sees it, as Easel does. Every
+//! update goes through one log task for all rooms, which appends everything queued since
+//! its last write in one `INSERT` (a group commit across rooms, so as few commits as the
+//! load allows) with the Postgres driver Easel uses (sqlx), and relays each update only
+//! once it is committed. Still no document and no checks; awareness is relayed at once.
+//! It creates its one table (`relay_log`) in that database if missing.
+//!
 //! Each connection has a reader (this task) and a writer task fed by an unbounded channel,
 //! the common shape of a tokio WebSocket server; the writer sends what is queued in one
 //! flush. Plain HTTP requests get `200 floor`. Listens on `$HOST:$PORT` (default
 //! 127.0.0.1, a free port), with as many worker threads as cores.
 //!
-//! Run: `PORT=9000 relay-floor`
+//! Run: `PORT=9000 relay-floor`, or `DATABASE_URL=postgres://... PORT=9000 relay-floor`
 
 mod serve;
 
@@ -20,12 +28,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
+use sqlx::PgPool;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 /// Every room's members: connection id and the queue to its writer.
 type Rooms = Arc<Mutex<HashMap<String, Vec<(u64, mpsc::UnboundedSender<Message>)>>>>;
+
+/// An update on its way to the log: its room, its sender, its bytes.
+type Logged = (Arc<str>, u64, Bytes);
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
@@ -34,7 +46,55 @@ fn relayed(data: &Bytes) -> bool {
     data.starts_with(&[0, 2]) || data.first() == Some(&1)
 }
 
-async fn member(stream: TcpStream, rooms: Rooms) {
+/// Sends `data` from member `from` to the other members of `room`.
+fn relay(rooms: &Rooms, room: &str, from: u64, data: Bytes) {
+    let others: Vec<_> = rooms
+        .lock()
+        .expect("rooms lock")
+        .get(room)
+        .map(|members| {
+            members
+                .iter()
+                .filter(|(other, _)| *other != from)
+                .map(|(_, queue)| queue.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for queue in others {
+        let _ = queue.send(Message::Binary(data.clone()));
+    }
+}
+
+/// The durable floor's log, one for every room: appends every update queued since its last
+/// write in one statement (a group commit across rooms, the fewest commits this load
+/// allows), then relays them in order.
+async fn log(pool: PgPool, rooms: Rooms, mut queue: mpsc::UnboundedReceiver<Logged>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = queue.try_recv() {
+            batch.push(more);
+        }
+        let room: Vec<&str> = batch.iter().map(|(r, _, _)| &**r).collect();
+        let data: Vec<&[u8]> = batch.iter().map(|(_, _, d)| &d[..]).collect();
+        let saved = sqlx::query(
+            "INSERT INTO relay_log (room, data) SELECT * FROM unnest($1::text[], $2::bytea[])",
+        )
+        .bind(room)
+        .bind(data)
+        .execute(&pool)
+        .await;
+        if let Err(e) = saved {
+            // A floor that drops what it could not save would measure less than it must.
+            eprintln!("relay-floor: appending to the log failed: {e}");
+            std::process::exit(1);
+        }
+        for (room, from, data) in batch {
+            relay(&rooms, &room, from, data);
+        }
+    }
+}
+
+async fn member(stream: TcpStream, rooms: Rooms, log: Option<mpsc::UnboundedSender<Logged>>) {
     let Some((ws, room)) = serve::accept(stream).await else {
         return;
     };
@@ -62,21 +122,17 @@ async fn member(stream: TcpStream, rooms: Rooms) {
         .entry(room.clone())
         .or_default()
         .push((id, tx.clone()));
+    let room_name: Arc<str> = room.as_str().into();
     while let Some(Ok(message)) = source.next().await {
         let Message::Binary(data) = message else {
             continue;
         };
         if data.starts_with(&[0, 0]) {
             let _ = tx.send(Message::Binary(Bytes::from_static(&serve::EMPTY_STEP2)));
+        } else if let Some(log) = log.as_ref().filter(|_| data.starts_with(&[0, 2])) {
+            let _ = log.send((room_name.clone(), id, data));
         } else if relayed(&data) {
-            let others: Vec<_> = rooms.lock().expect("rooms lock")[&room]
-                .iter()
-                .filter(|(other, _)| *other != id)
-                .map(|(_, queue)| queue.clone())
-                .collect();
-            for queue in others {
-                let _ = queue.send(Message::Binary(data.clone()));
-            }
+            relay(&rooms, &room, id, data);
         }
     }
     {
@@ -92,12 +148,38 @@ async fn member(stream: TcpStream, rooms: Rooms) {
     let _ = writer.await;
 }
 
+/// The durable floor's pool, and its table made, when `DATABASE_URL` is set.
+async fn open_log() -> Result<Option<PgPool>, sqlx::Error> {
+    let Ok(url) = std::env::var("DATABASE_URL") else {
+        return Ok(None);
+    };
+    let pool = PgPool::connect(&url).await?;
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS relay_log \
+         (seq bigserial PRIMARY KEY, room text NOT NULL, data bytea NOT NULL)",
+    )
+    .execute(&pool)
+    .await?;
+    Ok(Some(pool))
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let listener = serve::listen("relay-floor").await?;
+    let pool = open_log().await.map_err(std::io::Error::other)?;
+    let listener = serve::listen(if pool.is_some() {
+        "relay-floor (durable)"
+    } else {
+        "relay-floor"
+    })
+    .await?;
     let rooms = Rooms::default();
+    let queue = pool.map(|pool| {
+        let (queue, updates) = mpsc::unbounded_channel();
+        tokio::spawn(log(pool, rooms.clone(), updates));
+        queue
+    });
     loop {
         let (stream, _) = listener.accept().await?;
-        tokio::spawn(member(stream, rooms.clone()));
+        tokio::spawn(member(stream, rooms.clone(), queue.clone()));
     }
 }
