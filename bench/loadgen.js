@@ -285,6 +285,17 @@ async function main () {
   }
   const relayFloor = await fanoutFloor('relay-floor')
   const durableFloor = await fanoutFloor('durable-floor')
+  // The idle floor: the same idle clients against actix-web and actix-ws doing nothing else.
+  const idleFloor = []
+  if (args.scenarios.includes('idle')) {
+    const [target] = makeTargets(['actix-floor'], { adminUrl, workDir })
+    const why = await target.available()
+    for (const { n } of profile.idleN) {
+      if (why) { idleFloor.push({ n, error: `not available: ${why}` }); continue }
+      log(`actix-floor: idle ${n} ...`)
+      try { idleFloor.push(await scenarios.idle(target, { n, mode: 'one', settleMs: profile.idleSettleMs })) } catch (e) { idleFloor.push({ n, error: e.stack || e.message }) }
+    }
+  }
   // What yrs alone needs to hold each board (server/examples/doc_memory.rs).
   const docMemory = []
   if (args.scenarios.includes('board') && process.env.EASEL_DOC_MEMORY_BIN) {
@@ -325,6 +336,13 @@ async function main () {
     'The fan-out rows include this cost of the load generator and the machine.')
   floorLine(durableFloor, 'Durable fan-out floor', 'relay-floor with DATABASE_URL: the same relay, appending each room\'s updates to Postgres in one INSERT per group commit before relaying them',
     'No server that makes every update durable on Postgres before fanning it out can do better here.')
+  for (const f of idleFloor) {
+    console.log(f.error
+      ? `Idle floor, ${f.n} connections: could not run (${f.error.split('\n')[0]})\n`
+      : `Idle floor (the same ${f.n.toLocaleString('en-US')} idle clients against actix-floor, bench/clients: actix-web and actix-ws answering step 1 and nothing else): ` +
+        `${fmtNum(f.kbPerConn, 1)} KB per connection, ${f.connected} / ${f.n} connected, ${f.dropped} dropped. ` +
+        'No server built on actix-web and actix-ws, as Easel is, can hold an idle connection in less.\n')
+  }
   for (const d of docMemory) {
     console.log(d.error
       ? `yrs alone, ${d.shapes} shapes: could not run (${d.error.split('\n')[0]})\n`
@@ -336,7 +354,7 @@ async function main () {
   if (failures.length) console.log(`FAILURES:\n${failures.map((n) => `- ${n}`).join('\n')}\n`)
   const json = args.json || path.join(__dirname, 'results', `last-${args.quick ? 'quick' : 'full'}.json`)
   fs.mkdirSync(path.dirname(json), { recursive: true })
-  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, relayFloor, durableFloor, docMemory, failures, notes, table }, null, 2))
+  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, relayFloor, durableFloor, idleFloor, docMemory, failures, notes, table }, null, 2))
   log(`results written to ${path.relative(process.cwd(), json)}`)
   fs.rmSync(workDir, { recursive: true, force: true })
   process.exit(failures.length ? 1 : 0)

@@ -255,6 +255,10 @@ class NodeTarget {
   }
 
   async available () {
+    if (this.name === 'actix-floor') {
+      const bin = process.env.EASEL_ACTIX_FLOOR_BIN
+      return bin && fs.existsSync(bin) ? null : 'EASEL_ACTIX_FLOOR_BIN names no built actix-floor'
+    }
     if (this.name === 'relay-floor' || this.name === 'durable-floor') {
       const bin = process.env.EASEL_RELAY_FLOOR_BIN
       if (!bin || !fs.existsSync(bin)) return 'EASEL_RELAY_FLOOR_BIN names no built relay-floor'
@@ -268,11 +272,12 @@ class NodeTarget {
   /**
    * The command that runs the server: the storm's floor is bench/clients' `storm-floor` when
    * built; both fan-out floors are always bench/clients' `relay-floor` (the durable one with
-   * a database of its own).
+   * a database of its own); the idle floor is bench/clients' `actix-floor`.
    */
   command () {
     const floor = process.env.EASEL_STORM_FLOOR_BIN
     if (this.name === 'floor' && floor) return { cmd: floor, args: [] }
+    if (this.name === 'actix-floor') return { cmd: process.env.EASEL_ACTIX_FLOOR_BIN, args: [] }
     if (this.name === 'relay-floor' || this.name === 'durable-floor') return { cmd: process.env.EASEL_RELAY_FLOOR_BIN, args: [] }
     return { cmd: process.execPath, args: [this.entry()] }
   }
@@ -315,7 +320,7 @@ function makeTargets (names, { adminUrl, workDir }) {
   return names.map((n) => {
     if (n === 'easel-sqlite') return new EaselTarget({ backend: 'sqlite', workDir })
     if (n === 'easel-postgres') return new EaselTarget({ backend: 'postgres', adminUrl, workDir })
-    if (['y-websocket', 'hocuspocus', 'floor', 'relay-floor', 'durable-floor'].includes(n)) return new NodeTarget({ name: n, workDir, adminUrl })
+    if (['y-websocket', 'hocuspocus', 'floor', 'relay-floor', 'durable-floor', 'actix-floor'].includes(n)) return new NodeTarget({ name: n, workDir, adminUrl })
     throw new Error(`unknown target ${n}`)
   })
 }
