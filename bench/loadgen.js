@@ -334,7 +334,7 @@ async function main () {
   }
   floorLine(relayFloor, 'Fan-out floor', 'relay-floor, bench/clients: a tokio relay that forwards each update byte for byte and keeps nothing',
     'The fan-out rows include this cost of the load generator and the machine.')
-  floorLine(durableFloor, 'Durable fan-out floor', 'relay-floor with DATABASE_URL: the same relay, appending each room\'s updates to Postgres in one INSERT per group commit before relaying them',
+  floorLine(durableFloor, 'Durable fan-out floor', 'relay-floor with DATABASE_URL: the same relay, appending every update to Postgres, all rooms in one INSERT per group commit, before relaying it',
     'No server that makes every update durable on Postgres before fanning it out can do better here.')
   for (const f of idleFloor) {
     console.log(f.error
