@@ -274,7 +274,7 @@ async function main () {
     try { floor = await scenarios.stormFloor(target, profile.storm) } catch (e) { floor = { error: e.stack || e.message } }
   }
   // The fan-out floors: the same load against a server that only relays bytes, and against
-  // one that also appends each update to Postgres before relaying it.
+  // one that also appends each update to Postgres, or to SQLite, before relaying it.
   const fanoutFloor = async (name) => {
     if (!args.scenarios.includes('fanout')) return null
     const [target] = makeTargets([name], { adminUrl, workDir })
@@ -285,6 +285,7 @@ async function main () {
   }
   const relayFloor = await fanoutFloor('relay-floor')
   const durableFloor = await fanoutFloor('durable-floor')
+  const durableFloorSqlite = await fanoutFloor('durable-floor-sqlite')
   // The idle floor: the same idle clients against actix-web and actix-ws doing nothing else.
   const idleFloor = []
   if (args.scenarios.includes('idle')) {
@@ -336,6 +337,8 @@ async function main () {
     'The fan-out rows include this cost of the load generator and the machine.')
   floorLine(durableFloor, 'Durable fan-out floor', 'relay-floor with DATABASE_URL: the same relay, appending every update to Postgres, all rooms in one INSERT per group commit, before relaying it',
     'No server that makes every update durable on Postgres before fanning it out can do better here.')
+  floorLine(durableFloorSqlite, 'Durable fan-out floor on SQLite', 'relay-floor with a sqlite: DATABASE_URL: the same, appending to an SQLite file in WAL mode with a full fsync per commit, as Easel\'s embedded store',
+    'No server that makes every update durable in SQLite before fanning it out can do better here.')
   for (const f of idleFloor) {
     console.log(f.error
       ? `Idle floor, ${f.n} connections: could not run (${f.error.split('\n')[0]})\n`
@@ -354,7 +357,7 @@ async function main () {
   if (failures.length) console.log(`FAILURES:\n${failures.map((n) => `- ${n}`).join('\n')}\n`)
   const json = args.json || path.join(__dirname, 'results', `last-${args.quick ? 'quick' : 'full'}.json`)
   fs.mkdirSync(path.dirname(json), { recursive: true })
-  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, relayFloor, durableFloor, idleFloor, docMemory, failures, notes, table }, null, 2))
+  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, relayFloor, durableFloor, durableFloorSqlite, idleFloor, docMemory, failures, notes, table }, null, 2))
   log(`results written to ${path.relative(process.cwd(), json)}`)
   fs.rmSync(workDir, { recursive: true, force: true })
   process.exit(failures.length ? 1 : 0)

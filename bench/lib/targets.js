@@ -145,6 +145,9 @@ class ServerProcess {
   }
 }
 
+/** The targets bench/clients' relay-floor serves: plain, durable on Postgres, durable on SQLite. */
+const RELAY_FLOORS = ['relay-floor', 'durable-floor', 'durable-floor-sqlite']
+
 /** A new, empty Postgres database on the server `adminUrl` names: its URL, and how to drop it. */
 async function freshDatabase (adminUrl) {
   const pg = require('pg')
@@ -259,7 +262,7 @@ class NodeTarget {
       const bin = process.env.EASEL_ACTIX_FLOOR_BIN
       return bin && fs.existsSync(bin) ? null : 'EASEL_ACTIX_FLOOR_BIN names no built actix-floor'
     }
-    if (this.name === 'relay-floor' || this.name === 'durable-floor') {
+    if (RELAY_FLOORS.includes(this.name)) {
       const bin = process.env.EASEL_RELAY_FLOOR_BIN
       if (!bin || !fs.existsSync(bin)) return 'EASEL_RELAY_FLOOR_BIN names no built relay-floor'
       if (this.name === 'durable-floor' && !this.adminUrl) return 'no Postgres URL (EASEL_TEST_DATABASE_URL)'
@@ -271,14 +274,15 @@ class NodeTarget {
 
   /**
    * The command that runs the server: the storm's floor is bench/clients' `storm-floor` when
-   * built; both fan-out floors are always bench/clients' `relay-floor` (the durable one with
-   * a database of its own); the idle floor is bench/clients' `actix-floor`.
+   * built; the fan-out floors are always bench/clients' `relay-floor` (the durable ones with
+   * a Postgres database or an SQLite file of their own); the idle floor is bench/clients'
+   * `actix-floor`.
    */
   command () {
     const floor = process.env.EASEL_STORM_FLOOR_BIN
     if (this.name === 'floor' && floor) return { cmd: floor, args: [] }
     if (this.name === 'actix-floor') return { cmd: process.env.EASEL_ACTIX_FLOOR_BIN, args: [] }
-    if (this.name === 'relay-floor' || this.name === 'durable-floor') return { cmd: process.env.EASEL_RELAY_FLOOR_BIN, args: [] }
+    if (RELAY_FLOORS.includes(this.name)) return { cmd: process.env.EASEL_RELAY_FLOOR_BIN, args: [] }
     return { cmd: process.execPath, args: [this.entry()] }
   }
 
@@ -295,6 +299,7 @@ class NodeTarget {
     delete env.YPERSISTENCE
     delete env.DATABASE_URL
     if (this.name === 'durable-floor') ({ url: env.DATABASE_URL, drop: this.dropDb } = await freshDatabase(this.adminUrl))
+    if (this.name === 'durable-floor-sqlite') env.DATABASE_URL = `sqlite://${path.join(dir, 'floor.db')}`
     const rooms = Array.from({ length: boards }, () => crypto.randomUUID())
     const server = new ServerProcess({
       name: this.name, ...this.command(), env, port, readyPath: '/', logFile: path.join(dir, 'server.log')
@@ -320,7 +325,7 @@ function makeTargets (names, { adminUrl, workDir }) {
   return names.map((n) => {
     if (n === 'easel-sqlite') return new EaselTarget({ backend: 'sqlite', workDir })
     if (n === 'easel-postgres') return new EaselTarget({ backend: 'postgres', adminUrl, workDir })
-    if (['y-websocket', 'hocuspocus', 'floor', 'relay-floor', 'durable-floor', 'actix-floor'].includes(n)) return new NodeTarget({ name: n, workDir, adminUrl })
+    if (['y-websocket', 'hocuspocus', 'floor', 'actix-floor', ...RELAY_FLOORS].includes(n)) return new NodeTarget({ name: n, workDir, adminUrl })
     throw new Error(`unknown target ${n}`)
   })
 }

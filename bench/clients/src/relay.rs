@@ -7,12 +7,13 @@
 //! server's.
 //!
 //! With `DATABASE_URL` set it is the **durable** fan-out floor: the least a server can do
-//! that makes every update durable on Postgres before anyone sees it, as Easel does. Every
-//! update goes through one log task for all rooms, which appends everything queued since
-//! its last write in one `INSERT` (a group commit across rooms, so as few commits as the
-//! load allows) with the Postgres driver Easel uses (sqlx), and relays each update only
-//! once it is committed. Still no document and no checks; awareness is relayed at once.
-//! It creates its one table (`relay_log`) in that database if missing.
+//! that makes every update durable before anyone sees it, as Easel does, on Postgres or
+//! (a `sqlite:` URL) in an SQLite file with WAL and a full fsync per commit, as Easel's
+//! embedded store. Every update goes through one log task for all rooms, which appends
+//! everything queued since its last write in one transaction (a group commit across rooms,
+//! so as few commits as the load allows) with the driver Easel uses (sqlx), and relays
+//! each update only once it is committed. Still no document and no checks; awareness is
+//! relayed at once. It creates its one table (`relay_log`) if missing.
 //!
 //! Each connection has a reader (this task) and a writer task fed by an unbounded channel,
 //! the common shape of a tokio WebSocket server; the writer sends what is queued in one
@@ -28,7 +29,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
+use std::str::FromStr;
+
 use sqlx::PgPool;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
@@ -65,25 +71,86 @@ fn relay(rooms: &Rooms, room: &str, from: u64, data: Bytes) {
     }
 }
 
-/// The durable floor's log, one for every room: appends every update queued since its last
-/// write in one statement (a group commit across rooms, the fewest commits this load
+/// Where the durable floor appends: a Postgres database, or an SQLite file in WAL mode with
+/// a full fsync at every commit, as Easel's embedded store.
+enum Log {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+impl Log {
+    /// Opens the log `DATABASE_URL` names (`sqlite:` for SQLite) and makes its table.
+    async fn open(url: &str) -> Result<Self, sqlx::Error> {
+        const TABLE: &str = "CREATE TABLE IF NOT EXISTS relay_log \
+            (seq integer PRIMARY KEY, room text NOT NULL, data blob NOT NULL)";
+        const PG_TABLE: &str = "CREATE TABLE IF NOT EXISTS relay_log \
+            (seq bigserial PRIMARY KEY, room text NOT NULL, data bytea NOT NULL)";
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full);
+            // SQLite has one writer: one connection, so that appends queue instead of
+            // contending for the lock.
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await?;
+            sqlx::query(TABLE).execute(&pool).await?;
+            Ok(Self::Sqlite(pool))
+        } else {
+            let pool = PgPool::connect(url).await?;
+            sqlx::query(PG_TABLE).execute(&pool).await?;
+            Ok(Self::Postgres(pool))
+        }
+    }
+
+    /// Appends `batch` in one statement, committed when it returns.
+    async fn append(&self, batch: &[Logged]) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Postgres(pool) => {
+                let room: Vec<&str> = batch.iter().map(|(r, _, _)| &**r).collect();
+                let data: Vec<&[u8]> = batch.iter().map(|(_, _, d)| &d[..]).collect();
+                sqlx::query(
+                    "INSERT INTO relay_log (room, data) \
+                     SELECT * FROM unnest($1::text[], $2::bytea[])",
+                )
+                .bind(room)
+                .bind(data)
+                .execute(pool)
+                .await?;
+            }
+            Self::Sqlite(pool) => {
+                // SQLite binds at most 32,766 parameters and has no arrays: a row of
+                // placeholders per update, 500 rows a statement, all in one transaction.
+                let mut tx = pool.begin().await?;
+                for chunk in batch.chunks(500) {
+                    let rows = vec!["(?, ?)"; chunk.len()].join(", ");
+                    let sql = format!("INSERT INTO relay_log (room, data) VALUES {rows}");
+                    // Only placeholders vary: the values are bound.
+                    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (room, _, data) in chunk {
+                        query = query.bind(&**room).bind(&data[..]);
+                    }
+                    query.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The durable floor's log task, one for every room: appends every update queued since its
+/// last write in one statement (a group commit across rooms, the fewest commits this load
 /// allows), then relays them in order.
-async fn log(pool: PgPool, rooms: Rooms, mut queue: mpsc::UnboundedReceiver<Logged>) {
+async fn log(store: Log, rooms: Rooms, mut queue: mpsc::UnboundedReceiver<Logged>) {
     while let Some(first) = queue.recv().await {
         let mut batch = vec![first];
         while let Ok(more) = queue.try_recv() {
             batch.push(more);
         }
-        let room: Vec<&str> = batch.iter().map(|(r, _, _)| &**r).collect();
-        let data: Vec<&[u8]> = batch.iter().map(|(_, _, d)| &d[..]).collect();
-        let saved = sqlx::query(
-            "INSERT INTO relay_log (room, data) SELECT * FROM unnest($1::text[], $2::bytea[])",
-        )
-        .bind(room)
-        .bind(data)
-        .execute(&pool)
-        .await;
-        if let Err(e) = saved {
+        if let Err(e) = store.append(&batch).await {
             // A floor that drops what it could not save would measure less than it must.
             eprintln!("relay-floor: appending to the log failed: {e}");
             std::process::exit(1);
@@ -148,34 +215,22 @@ async fn member(stream: TcpStream, rooms: Rooms, log: Option<mpsc::UnboundedSend
     let _ = writer.await;
 }
 
-/// The durable floor's pool, and its table made, when `DATABASE_URL` is set.
-async fn open_log() -> Result<Option<PgPool>, sqlx::Error> {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        return Ok(None);
-    };
-    let pool = PgPool::connect(&url).await?;
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS relay_log \
-         (seq bigserial PRIMARY KEY, room text NOT NULL, data bytea NOT NULL)",
-    )
-    .execute(&pool)
-    .await?;
-    Ok(Some(pool))
-}
-
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let pool = open_log().await.map_err(std::io::Error::other)?;
-    let listener = serve::listen(if pool.is_some() {
+    let store = match std::env::var("DATABASE_URL") {
+        Ok(url) => Some(Log::open(&url).await.map_err(std::io::Error::other)?),
+        Err(_) => None,
+    };
+    let listener = serve::listen(if store.is_some() {
         "relay-floor (durable)"
     } else {
         "relay-floor"
     })
     .await?;
     let rooms = Rooms::default();
-    let queue = pool.map(|pool| {
+    let queue = store.map(|store| {
         let (queue, updates) = mpsc::unbounded_channel();
-        tokio::spawn(log(pool, rooms.clone(), updates));
+        tokio::spawn(log(store, rooms.clone(), updates));
         queue
     });
     loop {
