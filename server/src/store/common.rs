@@ -3,8 +3,7 @@
 //! `impl_store!` expands to the whole trait impl for a backend type. The backend supplies
 //! only what truly differs: `pool` (where reads go), `writer()` (where every write goes:
 //! each INSERT, UPDATE and DELETE, and the migrations), `close_pools`, `begin_write` (a
-//! transaction on the writer that serialises writers to a board), `begin_snapshot` (a
-//! consistent read), `append_batch` (numbers a batch and inserts it into the log, in one
+//! transaction on the writer that serialises writers to a board), `append_batch` (numbers a batch and inserts it into the log, in one
 //! transaction, returning the batch's last sequence number) and `LOCK_BOARD` (the
 //! statement that locks a board's row for a transaction) and `admission_row` (one caller
 //! as a `VALUES` row of the admission read). Nothing here knows which database it talks
@@ -414,33 +413,14 @@ macro_rules! impl_store {
             }
 
             async fn load(&self, board: BoardId) -> Result<StoredDoc> {
-                // One consistent read, so a concurrent compaction cannot make us see the old
-                // snapshot together with a log it has already trimmed.
-                let mut tx = self.begin_snapshot().await?;
-                let last_seq: i64 = sqlx::query_scalar(sql::LAST_SEQ)
+                // One statement, so one consistent read (a concurrent compaction cannot make
+                // us see the old snapshot together with a log it has already trimmed) and
+                // one round trip: a reconnect storm over many boards loads each of them.
+                let rows: Vec<sql::LoadRow> = sqlx::query_as(sql::LOAD)
                     .bind(board.as_uuid())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .ok_or(StoreError::NotFound("board"))?;
-                let snapshot: Option<sql::SnapshotRow> = sqlx::query_as(sql::SNAPSHOT)
-                    .bind(board.as_uuid())
-                    .fetch_optional(&mut *tx)
+                    .fetch_all(&self.pool)
                     .await?;
-                let after = snapshot.as_ref().map_or(0, |s| s.seq);
-                let updates: Vec<(i64, Vec<u8>)> = sqlx::query_as(sql::UPDATES_AFTER)
-                    .bind(board.as_uuid())
-                    .bind(after)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(StoredDoc {
-                    snapshot: snapshot.map(Snapshot::try_from).transpose()?,
-                    updates: updates
-                        .into_iter()
-                        .map(|(seq, data)| LoggedUpdate { seq, data })
-                        .collect(),
-                    last_seq,
-                })
+                sql::stored_doc(rows)
             }
 
             async fn compact(

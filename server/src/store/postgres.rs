@@ -80,12 +80,6 @@ impl PostgresStore {
         self.pool.begin().await
     }
 
-    async fn begin_snapshot(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        self.pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await
-    }
-
     /// One statement, so one round trip and one implicit transaction: the UPDATE numbers
     /// the batch and holds the board row's write lock until the INSERT beside it commits, so
     /// a second appender to the board waits, and numbers become visible in one order, with

@@ -7,7 +7,8 @@
 use uuid::Uuid;
 
 use super::{
-    Admission, AuditEntry, Board, Encoding, Member, ShareLink, Snapshot, StoreError, User, Version,
+    Admission, AuditEntry, Board, Encoding, LoggedUpdate, Member, ShareLink, Snapshot, StoreError,
+    StoredDoc, User, Version,
 };
 use crate::domain::{BoardId, Role, UserId};
 
@@ -70,12 +71,15 @@ pub(super) const INSERT_LINK_MEMBER: &str = "INSERT INTO board_members \
      (board_id, user_id, role, created_at, via_link) VALUES ($1, $2, $3, $4, $5)";
 pub(super) const RAISE_LINK_MEMBER: &str =
     "UPDATE board_members SET role = $3, via_link = $4 WHERE board_id = $1 AND user_id = $2";
-pub(super) const LAST_SEQ: &str = "SELECT last_seq FROM boards WHERE id = $1";
-pub(super) const SNAPSHOT: &str =
-    "SELECT seq, state, encoding FROM board_snapshots WHERE board_id = $1";
+/// A board's stored document in one statement, read as one snapshot: its `last_seq`
+/// (part 0), its snapshot if any (1), then the log after the snapshot in order (2).
+pub(super) const LOAD: &str = "\
+     SELECT 0 AS part, last_seq AS seq, NULL AS data, NULL AS encoding FROM boards WHERE id = $1 \
+     UNION ALL SELECT 1, seq, state, encoding FROM board_snapshots WHERE board_id = $1 \
+     UNION ALL SELECT 2, seq, data, NULL FROM board_updates WHERE board_id = $1 AND seq > \
+         COALESCE((SELECT seq FROM board_snapshots WHERE board_id = $1), 0) \
+     ORDER BY part, seq";
 pub(super) const SNAPSHOT_SEQ: &str = "SELECT seq FROM board_snapshots WHERE board_id = $1";
-pub(super) const UPDATES_AFTER: &str =
-    "SELECT seq, data FROM board_updates WHERE board_id = $1 AND seq > $2 ORDER BY seq";
 pub(super) const UPSERT_SNAPSHOT: &str = "INSERT INTO board_snapshots \
      (board_id, seq, state, encoding, created_at) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (board_id) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
@@ -151,23 +155,45 @@ impl TryFrom<BoardRow> for Board {
     }
 }
 
-/// A `board_snapshots` row.
+/// A row of [`LOAD`].
 #[derive(sqlx::FromRow)]
-pub(super) struct SnapshotRow {
-    pub(super) seq: i64,
-    state: Vec<u8>,
-    encoding: String,
+pub(super) struct LoadRow {
+    part: i32,
+    seq: i64,
+    data: Option<Vec<u8>>,
+    encoding: Option<String>,
 }
 
-impl TryFrom<SnapshotRow> for Snapshot {
-    type Error = StoreError;
-    fn try_from(r: SnapshotRow) -> Result<Self, StoreError> {
-        Ok(Snapshot {
-            seq: r.seq,
-            state: r.state,
-            encoding: Encoding::parse(&r.encoding)?,
-        })
+/// The stored document [`LOAD`]'s rows describe, in the order it returns them.
+pub(super) fn stored_doc(rows: Vec<LoadRow>) -> Result<StoredDoc, StoreError> {
+    let mut rows = rows.into_iter();
+    let last_seq = match rows.next() {
+        Some(LoadRow { part: 0, seq, .. }) => seq,
+        _ => return Err(StoreError::NotFound("board")),
+    };
+    let mut doc = StoredDoc {
+        snapshot: None,
+        updates: Vec::new(),
+        last_seq,
+    };
+    for row in rows {
+        match (row.part, row.data, row.encoding) {
+            (1, Some(state), Some(encoding)) => {
+                doc.snapshot = Some(Snapshot {
+                    seq: row.seq,
+                    state,
+                    encoding: Encoding::parse(&encoding)?,
+                });
+            }
+            (2, Some(data), None) => doc.updates.push(LoggedUpdate { seq: row.seq, data }),
+            (part, ..) => {
+                return Err(StoreError::Invalid(format!(
+                    "unexpected row (part {part}) loading a board"
+                )));
+            }
+        }
     }
+    Ok(doc)
 }
 
 /// A `board_members` row.

@@ -139,10 +139,6 @@ impl SqliteStore {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 
-    async fn begin_snapshot(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin().await
-    }
-
     /// Appends a batch in as few round trips to SQLite's thread as it can: a batch of up
     /// to [`APPEND_ROWS`] is one statement, atomic on its own (a writing statement takes
     /// the write lock before it reads, so numbers are visible in one order, with no gaps);
