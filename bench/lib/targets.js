@@ -246,7 +246,10 @@ class EaselTarget {
   }
 }
 
-/** A Node competitor: @y/websocket-server or @hocuspocus/server, rooms created on demand. */
+/**
+ * A server that is not Easel, rooms created on demand: a Node competitor (@y/websocket-server
+ * or @hocuspocus/server) or one of the floors (bench/clients or servers/floor.cjs).
+ */
 class NodeTarget {
   constructor ({ name, workDir, adminUrl }) {
     this.name = name
