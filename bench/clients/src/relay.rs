@@ -39,8 +39,8 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
-/// Every room's members: connection id and the queue to its writer.
-type Rooms = Arc<Mutex<HashMap<String, Vec<(u64, mpsc::UnboundedSender<Message>)>>>>;
+/// Every room's members, by URL path: connection id and the queue to its writer.
+type Rooms = Arc<Mutex<HashMap<Arc<str>, Vec<(u64, mpsc::UnboundedSender<Message>)>>>>;
 
 /// An update on its way to the log: its room, its sender, its bytes.
 type Logged = (Arc<str>, u64, Bytes);
@@ -165,6 +165,7 @@ async fn member(stream: TcpStream, rooms: Rooms, log: Option<mpsc::UnboundedSend
     let Some((ws, room)) = serve::accept(stream).await else {
         return;
     };
+    let room: Arc<str> = room.into();
     let (mut sink, mut source) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
     let writer = tokio::spawn(async move {
@@ -189,7 +190,6 @@ async fn member(stream: TcpStream, rooms: Rooms, log: Option<mpsc::UnboundedSend
         .entry(room.clone())
         .or_default()
         .push((id, tx.clone()));
-    let room_name: Arc<str> = room.as_str().into();
     while let Some(Ok(message)) = source.next().await {
         let Message::Binary(data) = message else {
             continue;
@@ -197,7 +197,7 @@ async fn member(stream: TcpStream, rooms: Rooms, log: Option<mpsc::UnboundedSend
         if data.starts_with(&[0, 0]) {
             let _ = tx.send(Message::Binary(Bytes::from_static(&serve::EMPTY_STEP2)));
         } else if let Some(log) = log.as_ref().filter(|_| data.starts_with(&[0, 2])) {
-            let _ = log.send((room_name.clone(), id, data));
+            let _ = log.send((room.clone(), id, data));
         } else if relayed(&data) {
             relay(&rooms, &room, id, data);
         }

@@ -3,11 +3,11 @@
 //! `impl_store!` expands to the whole trait impl for a backend type. The backend supplies
 //! only what truly differs: `pool` (where reads go), `writer()` (where every write goes:
 //! each INSERT, UPDATE and DELETE, and the migrations), `close_pools`, `begin_write` (a
-//! transaction on the writer that serialises writers to a board), `append_batch` (numbers a batch and inserts it into the log, in one
-//! transaction, returning the batch's last sequence number) and `LOCK_BOARD` (the
-//! statement that locks a board's row for a transaction) and `admission_row` (one caller
-//! as a `VALUES` row of the admission read). Nothing here knows which database it talks
-//! to.
+//! transaction on the writer that serialises writers to a board), `append_batch` (numbers
+//! a batch and inserts it into the log, in one transaction, returning the batch's last
+//! sequence number) and `LOCK_BOARD` (the statement that locks a board's row for a
+//! transaction) and `admission_row` (one caller as a `VALUES` row of the admission read).
+//! Nothing here knows which database it talks to.
 //!
 //! Every statement that changes anything runs on `writer()` or inside `begin_write`; only
 //! reads use `pool` (SQLite opens those connections `query_only`, so a write misfiled here
