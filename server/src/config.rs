@@ -179,6 +179,14 @@ pub struct Realtime {
     /// `EASEL_OUTBOUND_QUEUE`: frames a room holds for a connection whose socket queue is
     /// full, before it counts as too slow.
     pub outbound_queue: usize,
+    /// `EASEL_MAX_QUEUED_BYTES`: bytes queued for one connection, beyond one copy of the
+    /// document, before it counts as too slow.
+    pub max_queued_bytes: usize,
+    /// `EASEL_MAX_ROOM_QUEUED_BYTES`: bytes queued for all of a room's connections, beyond
+    /// one copy of the document, before the ones holding the most count as too slow.
+    pub max_room_queued_bytes: usize,
+    /// `EASEL_MAX_AWARENESS_BYTES`: largest awareness state (JSON) one client may set.
+    pub max_awareness_bytes: usize,
     /// `EASEL_MAX_CONNECTIONS`: WebSocket connections this node accepts.
     pub max_connections: usize,
     /// `EASEL_MAX_ROOM_CONNECTIONS`: connections one board accepts.
@@ -300,6 +308,17 @@ impl Config {
             max_doc_bytes: parse_num(&get, "EASEL_MAX_DOC_BYTES", 256 << 20, 1024, 1 << 40)?,
             max_pending_bytes: parse_num(&get, "EASEL_MAX_PENDING_BYTES", 64 << 20, 1024, 1 << 40)?,
             outbound_queue: parse_num(&get, "EASEL_OUTBOUND_QUEUE", 1024, 1, 1 << 20)? as usize,
+            max_queued_bytes: parse_num(&get, "EASEL_MAX_QUEUED_BYTES", 16 << 20, 1024, 1 << 40)?
+                as usize,
+            max_room_queued_bytes: parse_num(
+                &get,
+                "EASEL_MAX_ROOM_QUEUED_BYTES",
+                256 << 20,
+                1024,
+                1 << 40,
+            )? as usize,
+            max_awareness_bytes: parse_num(&get, "EASEL_MAX_AWARENESS_BYTES", 8192, 64, 1 << 24)?
+                as usize,
             max_connections: parse_num(&get, "EASEL_MAX_CONNECTIONS", 50_000, 1, 10_000_000)?
                 as usize,
             max_room_connections: parse_num(

@@ -97,6 +97,8 @@ impl Application {
                 max_doc_bytes: r.max_doc_bytes,
                 max_pending_bytes: r.max_pending_bytes,
                 outbound_queue: r.outbound_queue,
+                max_queued_bytes: r.max_queued_bytes,
+                max_room_queued_bytes: r.max_room_queued_bytes,
                 command_queue: 256,
                 spill_dir,
                 board_check: r.board_check,
@@ -114,6 +116,7 @@ impl Application {
             login_limiter: Arc::new(http::api::LoginLimiter::new(
                 config.login_attempts_per_minute,
             )),
+            imports: Arc::new(tokio::sync::Semaphore::new(http::api::CONCURRENT_IMPORTS)),
             config: Arc::new(config),
             hub: hub.clone(),
         };

@@ -1,8 +1,10 @@
-//! The board as plain JSON: [`export_json`] and the strict [`import_json`].
+//! The board as plain JSON: [`export_json`], [`write_json`] and the strict [`import_json`].
 //!
 //! Owns the conversion between yrs values and `serde_json` values (shared with `restore`
-//! and `svg`) and the validation of imports against the schema in the module docs of
-//! [`crate::document`]. Never touches a live room's document: an import builds a fresh one.
+//! and `svg`), the export written straight to bytes without building a JSON tree (a tree
+//! costs about ten times the text: the REST export uses [`write_json`]), and the
+//! validation of imports against the schema in the module docs of [`crate::document`].
+//! Never touches a live room's document: an import builds a fresh one.
 //!
 //! Numbers are normalised on export: an integral value that fits an `i64` exports as an
 //! integer whatever its encoding (yrs stores some integers as floats), so exports of the
@@ -13,6 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::sync::Arc;
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map as JsonMap, Value};
 use yrs::{
     Any, Array, Doc, GetString, In, Map, MapPrelim, MapRef, Number, Out, ReadTxn, StateVector,
@@ -71,6 +74,129 @@ pub fn export_json(doc: &Doc) -> Value {
         out.insert(root.to_owned(), value);
     }
     Value::Object(out)
+}
+
+/// The same JSON as [`export_json`], byte for byte once serialised, written straight to
+/// bytes: no JSON tree is built, so the export costs its own size in memory and little
+/// more.
+pub fn write_json(doc: &Doc) -> Vec<u8> {
+    let txn = doc.transact();
+    let mut out = Vec::new();
+    let board = BoardJson(&txn);
+    // Writing to a Vec fails only on a serialiser bug, and every value here serialises.
+    if serde_json::to_writer(&mut out, &board).is_err() {
+        out.clear();
+    }
+    out
+}
+
+/// A whole board, serialised like [`export_json`]'s value (keys sorted).
+struct BoardJson<'a, T: ReadTxn>(&'a T);
+
+impl<T: ReadTxn> Serialize for BoardJson<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut keys: Vec<&str> = ROOTS.iter().copied().chain(["schema"]).collect();
+        keys.sort_unstable();
+        let mut map = serializer.serialize_map(Some(keys.len()))?;
+        for key in keys {
+            if key == "schema" {
+                map.serialize_entry(key, &1)?;
+                continue;
+            }
+            match self.0.get_map(key) {
+                Some(root) => map.serialize_entry(
+                    key,
+                    &OutJson {
+                        txn: self.0,
+                        value: Out::YMap(root),
+                        depth: 1,
+                    },
+                )?,
+                None => map.serialize_entry(key, &JsonMap::new())?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// A yrs value serialised as [`out_to_json`] converts it.
+struct OutJson<'a, T: ReadTxn> {
+    txn: &'a T,
+    value: Out,
+    depth: usize,
+}
+
+impl<T: ReadTxn> Serialize for OutJson<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.depth > MAX_EXPORT_DEPTH {
+            return serializer.serialize_unit();
+        }
+        let txn = self.txn;
+        let child = |value: Out| OutJson {
+            txn,
+            value,
+            depth: self.depth + 1,
+        };
+        match &self.value {
+            Out::Any(any) => AnyJson(any, self.depth).serialize(serializer),
+            Out::YText(text) => serializer.serialize_str(&text.get_string(txn)),
+            Out::YMap(map) => {
+                let mut entries: Vec<(String, Out)> = map
+                    .iter(txn)
+                    .map(|(key, value)| (key.to_owned(), value))
+                    .collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let mut out = serializer.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    out.serialize_entry(&key, &child(value))?;
+                }
+                out.end()
+            }
+            Out::YArray(array) => {
+                let mut out = serializer.serialize_seq(Some(array.len(txn) as usize))?;
+                for item in array.iter(txn) {
+                    out.serialize_element(&child(item))?;
+                }
+                out.end()
+            }
+            Out::YXmlElement(xml) => serializer.serialize_str(&xml.get_string(txn)),
+            Out::YXmlFragment(xml) => serializer.serialize_str(&xml.get_string(txn)),
+            Out::YXmlText(xml) => serializer.serialize_str(&xml.get_string(txn)),
+            _ => serializer.serialize_unit(),
+        }
+    }
+}
+
+/// An `Any` serialised as [`any_to_json`] converts it.
+struct AnyJson<'a>(&'a Any, usize);
+
+impl Serialize for AnyJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let AnyJson(any, depth) = *self;
+        if depth > MAX_EXPORT_DEPTH {
+            return serializer.serialize_unit();
+        }
+        match any {
+            Any::Null | Any::Undefined => serializer.serialize_unit(),
+            Any::Bool(b) => serializer.serialize_bool(*b),
+            Any::Number(Number::Int(i)) => serializer.serialize_i64(*i),
+            Any::Number(Number::Float(f)) => float_to_json(*f).serialize(serializer),
+            Any::String(s) => serializer.serialize_str(s),
+            Any::Buffer(bytes) => serializer.collect_seq(bytes.iter()),
+            Any::Array(items) => {
+                serializer.collect_seq(items.iter().map(|item| AnyJson(item, depth + 1)))
+            }
+            Any::Map(entries) => {
+                let mut sorted: Vec<(&String, &Any)> = entries.iter().collect();
+                sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                let mut out = serializer.serialize_map(Some(sorted.len()))?;
+                for (key, value) in sorted {
+                    out.serialize_entry(key, &AnyJson(value, depth + 1))?;
+                }
+                out.end()
+            }
+        }
+    }
 }
 
 /// Validates `bytes` as a board export (strictly: see the schema in [`crate::document`])

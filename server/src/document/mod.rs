@@ -40,7 +40,7 @@ mod proptests;
 #[cfg(test)]
 mod test_support;
 
-pub use json::{export_json, import_json};
+pub use json::{export_json, import_json, write_json};
 pub use restore::restore;
 pub use svg::render_svg;
 
@@ -84,7 +84,26 @@ pub enum DocumentError {
     TooLarge(String),
 }
 
-/// Builds a fresh `Doc` holding the state in `update_v1` (a full state or any update).
+/// Builds a fresh `Doc` from a client's `update_v1` (a Yjs import): the update must pass
+/// the pre-scan ([`crate::protocol::scan`]: nothing nested deeper than it allows, shared
+/// types included) and take at most `max_memory` bytes decoded, as the scan estimates it.
+pub fn doc_from_client_update(update_v1: &[u8], max_memory: u64) -> Result<Doc, DocumentError> {
+    use crate::protocol::scan;
+    let shape = scan::scan_update(update_v1).map_err(|e| DocumentError::Decode(e.to_string()))?;
+    let memory = shape.memory(update_v1.len());
+    if memory > max_memory {
+        return Err(DocumentError::TooLarge(format!(
+            "it would take about {memory} bytes of memory, at most {max_memory}"
+        )));
+    }
+    scan::item_levels(update_v1, &scan::Levels::default(), scan::Strictness::Refuse)
+        .map_err(|e| DocumentError::Decode(e.to_string()))?;
+    doc_from_update(update_v1)
+}
+
+/// Builds a fresh `Doc` holding the state in `update_v1` (a full state or any update) that
+/// Easel encoded itself (a board's state, a stored version); a client's bytes go through
+/// [`doc_from_client_update`].
 ///
 /// Never panics: yrs's decoder and integration can panic on hostile input, so both run
 /// under `catch_unwind` and a panic becomes [`DocumentError::Decode`].
@@ -97,6 +116,15 @@ pub fn doc_from_update(update_v1: &[u8]) -> Result<Doc, DocumentError> {
             .map_err(|e| e.to_string())
     })?;
     Ok(doc)
+}
+
+/// The board's title (`meta.title`), if it has one.
+pub fn title(doc: &Doc) -> Option<String> {
+    let txn = doc.transact();
+    match txn.get_map("meta")?.get(&txn, "title")? {
+        yrs::Out::Any(yrs::Any::String(title)) => Some(title.to_string()),
+        _ => None,
+    }
 }
 
 /// How many elements the board holds.

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::access::AccessError;
 use crate::auth::AuthError;
 use crate::domain::DomainError;
-use crate::protocol::ProtocolError;
+use crate::protocol::{self, ProtocolError};
 use crate::rooms::{JoinError, Kick};
 use crate::store::StoreError;
 use crate::telemetry::chain;
@@ -263,6 +263,10 @@ impl SocketClose {
                 Kick::Invalid(_) => 1007,
                 Kick::Revoked(_) => 4403,
             },
+            SocketClose::Malformed(ProtocolError::TooManyMessages(_)) => 1008,
+            SocketClose::Malformed(
+                ProtocolError::AwarenessTooLarge(_) | ProtocolError::TooCostly(_),
+            ) => 1009,
             SocketClose::Malformed(_) => 1007,
             SocketClose::TextFrame => 1003,
             SocketClose::TooBig => 1009,
@@ -290,6 +294,12 @@ impl SocketClose {
                 Kick::Unavailable => "unavailable",
                 Kick::Revoked(_) => "revoked",
             },
+            SocketClose::Malformed(ProtocolError::TooManyMessages(_)) => "too_many_messages",
+            SocketClose::Malformed(ProtocolError::AwarenessTooLarge(_)) => "awareness_too_large",
+            SocketClose::Malformed(ProtocolError::TooCostly(_)) => "too_costly",
+            SocketClose::Malformed(ProtocolError::Update(protocol::ScanError::TooDeep)) => {
+                "too_deep"
+            }
             SocketClose::Malformed(_) => "malformed",
             SocketClose::TextFrame => "text_frame",
             SocketClose::TooBig => "too_big",

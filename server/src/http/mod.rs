@@ -36,6 +36,8 @@ pub struct AppState {
     pub openapi: Arc<String>,
     /// Login attempts per IP and per account.
     pub login_limiter: Arc<api::LoginLimiter>,
+    /// Board imports allowed to run at once (each decodes a whole board).
+    pub imports: Arc<tokio::sync::Semaphore>,
 }
 
 /// Registers every documented route: the REST API, the probes, metrics and the realtime

@@ -316,6 +316,11 @@ async fn serve(
         Quota::per_second(per_sec).allow_burst(burst),
         MonotonicClock,
     );
+    let limits = protocol::FrameLimits {
+        max_messages: protocol::MAX_MESSAGES_PER_FRAME,
+        max_awareness_bytes: realtime.max_awareness_bytes,
+        max_memory: protocol::scan::memory_cap(realtime.max_message_bytes as u64),
+    };
     let mut ping =
         tokio::time::interval_at(Instant::now() + realtime.ping_every, realtime.ping_every);
     let mut last_heard = Instant::now();
@@ -330,11 +335,16 @@ async fn serve(
                 last_heard = Instant::now();
                 match msg {
                     Some(Ok(AggregatedMessage::Binary(bytes))) => {
-                        if limiter.check().is_err() {
+                        metrics().bytes_in.inc_by(bytes.len() as u64);
+                        let decoded = protocol::decode_frame(&bytes, &limits);
+                        // Every message counts against the rate, at least one per frame.
+                        let cost = decoded.as_ref().map_or(1, Vec::len).max(1);
+                        let within = NonZeroU32::new(cost as u32)
+                            .is_some_and(|n| matches!(limiter.check_n(n), Ok(Ok(()))));
+                        if !within {
                             return Some(SocketClose::RateLimited);
                         }
-                        metrics().bytes_in.inc_by(bytes.len() as u64);
-                        match protocol::decode_frame(&bytes) {
+                        match decoded {
                             Ok(messages) if messages.is_empty() => {}
                             Ok(messages) => {
                                 for m in &messages {

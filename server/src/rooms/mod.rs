@@ -5,6 +5,8 @@
 //! every room down in order. Knows nothing of HTTP or SQL: it speaks to the store through
 //! the [`Store`] trait and to connections through channels and each one's [`Outbox`].
 
+mod presence;
+mod queued;
 mod room;
 pub mod snapshot;
 

@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -25,10 +25,12 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use yrs::encoding::write::Write;
-use yrs::sync::{Awareness, AwarenessUpdate};
+use yrs::sync::AwarenessUpdate;
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
-use yrs::{ClientID, Doc, ReadTxn, StateVector, Transact};
+use yrs::{Doc, ReadTxn, StateVector, Transact};
 
+use super::presence::Presence;
+use super::queued::{Meter, counted};
 use super::snapshot::{self, Encoded, ForStore};
 use super::{
     Access, AccessChange, BoardState, ConnId, Gone, Joining, Kick, Outbox, RestoreError,
@@ -36,7 +38,7 @@ use super::{
 };
 use crate::domain::{BoardId, Role};
 use crate::metrics::metrics;
-use crate::protocol::{self, ClientMessage, DocUpdate};
+use crate::protocol::{self, ClientMessage, DocUpdate, scan};
 use crate::store::{MAX_APPEND_BATCH, SeqRange, Store, StoreError, StoredDoc};
 
 /// How long awareness changes gather before they go out as one message, in a room of up
@@ -111,6 +113,13 @@ pub struct RoomSettings {
     /// Frames a member's backlog holds, once its socket's queue is full, before it counts
     /// as too slow (close 1013).
     pub outbound_queue: usize,
+    /// Bytes queued for one member (its backlog and its socket's queue), beyond one copy of
+    /// the whole document, before it counts as too slow (close 1013).
+    pub max_queued_bytes: usize,
+    /// Bytes queued for all of a room's members together (a frame several share counts
+    /// once), beyond one copy of the whole document; past it the members holding the most
+    /// are closed as too slow.
+    pub max_room_queued_bytes: usize,
     /// Commands queued for one room before senders wait.
     pub command_queue: usize,
     /// Where updates still unsaved at shutdown are written (see `spill`).
@@ -155,8 +164,11 @@ struct Member {
     /// Frames its outbox had no room for yet, oldest first; everything after the first
     /// waits here too, so frames never overtake each other.
     backlog: VecDeque<Bytes>,
+    /// Bytes of its frames still queued anywhere (backlog, socket queue).
+    queued: Meter,
+    /// It asked for everyone's awareness: answered with the next awareness tick.
+    wants_presence: bool,
     kick: Option<oneshot::Sender<Kick>>,
-    clients: HashSet<ClientID>,
 }
 
 /// What became of a frame offered to a member.
@@ -173,8 +185,13 @@ enum Delivery {
 
 impl Member {
     /// Hands `frame` to the outbox, or to the backlog while the outbox is full (`cx` is
-    /// woken when it has room) or the backlog holds older frames.
-    fn offer(&mut self, frame: Bytes, limit: usize, cx: &mut Context<'_>) -> Delivery {
+    /// woken when it has room) or the backlog holds older frames. Too slow once it holds
+    /// `limits.frames` frames in its backlog, or more than `limits.bytes` bytes queued.
+    fn offer(&mut self, frame: Bytes, limits: QueueLimits, cx: &mut Context<'_>) -> Delivery {
+        if self.queued.get() > limits.bytes {
+            return Delivery::TooSlow;
+        }
+        let frame = counted(frame, &self.queued);
         if self.backlog.is_empty() {
             match self.out.poll_ready(cx) {
                 Poll::Ready(Ok(())) => {
@@ -186,7 +203,7 @@ impl Member {
                 Poll::Ready(Err(Gone)) => return Delivery::Gone,
                 Poll::Pending => {}
             }
-        } else if self.backlog.len() >= limit {
+        } else if self.backlog.len() >= limits.frames {
             return Delivery::TooSlow;
         }
         self.backlog.push_back(frame);
@@ -219,6 +236,13 @@ impl Member {
     }
 }
 
+/// How much one member may have queued before it counts as too slow.
+#[derive(Debug, Clone, Copy)]
+struct QueueLimits {
+    frames: usize,
+    bytes: usize,
+}
+
 struct Pending {
     from: ConnId,
     raw: Vec<u8>,
@@ -231,7 +255,8 @@ type Flush = (JoinHandle<Result<SeqRange, StoreError>>, Vec<Pending>);
 
 pub(super) struct Room {
     board: BoardId,
-    awareness: Awareness,
+    doc: Doc,
+    presence: Presence,
     members: HashMap<ConnId, Member>,
     member_count: Arc<AtomicUsize>,
     store: Arc<dyn Store>,
@@ -254,14 +279,23 @@ pub(super) struct Room {
     logged_updates: u64,
     logged_bytes: u64,
     doc_bytes: u64,
+    /// What the document took in memory at its last compaction (or load), as estimated by
+    /// the update pre-scan; the compaction task replaces it with its own estimate.
+    memory_base: Arc<AtomicU64>,
+    /// What the updates applied since added to it.
+    memory_since: u64,
+    /// How deep every item of the document sits, so no update can nest shared types
+    /// deeper than the pre-scan allows.
+    levels: scan::Levels,
+    /// Bytes of the frames this room made that are still queued somewhere (or cached for
+    /// joiners), each counted once however many members share it.
+    queued: Meter,
     /// What answers an empty state vector, while it stays cheaper than re-encoding.
     full_state: Option<FreshJoin>,
     /// The compaction running in the background, if any.
     compacting: Option<tokio::task::JoinHandle<()>>,
     /// The board was deleted: the room stops without saving.
     deleted: bool,
-    /// Awareness entries changed since the last awareness message went out.
-    awareness_dirty: HashSet<ClientID>,
     /// When the coalesced awareness message goes out.
     awareness_flush_at: Option<Instant>,
     /// Members with frames in their backlog.
@@ -282,16 +316,36 @@ impl Room {
         // The Doc's whole state is the snapshot (or nothing) and the log after it.
         let base = protocol::encode_sync_step2(rebuilt.base_v1.as_deref().unwrap_or(EMPTY_UPDATE));
         let mut full_state = Some(FreshJoin::new(Bytes::from(base), Vec::new()));
+        let queued = Meter::default();
         for u in &stored.updates {
             let Some(fresh) = full_state.take() else {
                 break;
             };
-            let frame = Bytes::from(protocol::encode_update(&u.data));
+            let frame = counted(Bytes::from(protocol::encode_update(&u.data)), &queued);
             full_state = fresh.extended(frame, settings.outbound_queue);
+        }
+        let doc_memory = rebuilt.base_v1.as_deref().map_or(0, scan::memory_of)
+            + stored
+                .updates
+                .iter()
+                .map(|u| scan::memory_of(&u.data))
+                .sum::<u64>();
+        let mut levels = scan::Levels::default();
+        for bytes in rebuilt
+            .base_v1
+            .iter()
+            .chain(stored.updates.iter().map(|u| &u.data))
+        {
+            // Bytes stored before the pre-scan existed may not pass it: they count as
+            // nothing known, which only makes the board stricter.
+            if let Ok(placed) = scan::item_levels(bytes, &levels, scan::Strictness::Record) {
+                levels.record(&placed);
+            }
         }
         Ok(Self {
             board,
-            awareness: Awareness::new(rebuilt.doc),
+            doc: rebuilt.doc,
+            presence: Presence::default(),
             members: HashMap::new(),
             member_count,
             store,
@@ -315,10 +369,13 @@ impl Room {
                     .iter()
                     .map(|u| u.data.len() as u64)
                     .sum::<u64>(),
+            memory_base: Arc::new(AtomicU64::new(doc_memory)),
+            levels,
+            memory_since: 0,
+            queued,
             full_state,
             compacting: None,
             deleted: false,
-            awareness_dirty: HashSet::new(),
             awareness_flush_at: None,
             backlogged: HashSet::new(),
             waker: Waker::noop().clone(),
@@ -409,9 +466,17 @@ impl Room {
         match cmd {
             Command::Join { who, reply } => self.join(*who, reply),
             Command::Messages { conn, messages } => {
-                for m in messages {
+                // A frame's step 1s are answered once, for the last of them: each answer
+                // may be the whole board.
+                let last_step1 = messages
+                    .iter()
+                    .rposition(|m| matches!(m, ClientMessage::SyncStep1(_)));
+                for (i, m) in messages.into_iter().enumerate() {
                     if !self.members.contains_key(&conn) {
                         break;
+                    }
+                    if matches!(m, ClientMessage::SyncStep1(_)) && Some(i) != last_step1 {
+                        continue;
                     }
                     self.on_message(conn, m);
                 }
@@ -421,8 +486,7 @@ impl Room {
             Command::State { reply } => {
                 let _ = reply.send(BoardState {
                     state: self
-                        .awareness
-                        .doc()
+                        .doc
                         .transact()
                         .encode_state_as_update_v1(&StateVector::default()),
                     seq: self.last_seq,
@@ -444,7 +508,7 @@ impl Room {
         // The change is in the Doc once made, so it is always queued: refusing it now
         // would leave the Doc ahead of the store and of every client. The size cap guards
         // against clients; a restore brings back a state the board already had.
-        let update = crate::document::restore(self.awareness.doc(), target);
+        let update = crate::document::restore(&self.doc, target);
         if update.is_empty() {
             let _ = reply.send(Ok(()));
             return;
@@ -496,8 +560,9 @@ impl Room {
             role,
             out: who.out,
             backlog: VecDeque::new(),
+            queued: Meter::default(),
+            wants_presence: false,
             kick: Some(who.kick),
-            clients: HashSet::new(),
         };
         self.members.insert(conn, member);
         self.member_count
@@ -506,17 +571,15 @@ impl Room {
             self.remove(conn);
             return;
         }
-        let step1 = protocol::encode_sync_step1(&self.awareness.doc().transact().state_vector());
+        let step1 = protocol::encode_sync_step1(&self.doc.transact().state_vector());
         self.send_to(conn, Bytes::from(step1));
-        if let Some(msg) = self.awareness_of_everyone() {
+        if let Some(msg) = self.presence_of_everyone() {
             self.send_to(conn, msg);
         }
     }
 
     fn leave(&mut self, conn: ConnId) {
-        if let Some(member) = self.remove(conn) {
-            self.forget_clients(member.clients);
-        }
+        self.remove(conn);
     }
 
     fn on_message(&mut self, conn: ConnId, msg: ClientMessage) {
@@ -525,6 +588,8 @@ impl Room {
                 if self.pending.is_empty() && self.inflight.is_none() {
                     self.send_step2(conn, &sv);
                 } else {
+                    // One answer per member however many step 1s it sends meanwhile.
+                    self.deferred.retain(|(c, _)| *c != conn);
                     self.deferred.push((conn, sv));
                 }
             }
@@ -533,8 +598,10 @@ impl Room {
             }
             ClientMessage::Awareness(update) => self.on_awareness(conn, update),
             ClientMessage::QueryAwareness => {
-                if let Some(msg) = self.awareness_of_everyone() {
-                    self.send_to(conn, msg);
+                // Answered with the next awareness tick, once however often it asks.
+                if let Some(member) = self.members.get_mut(&conn) {
+                    member.wants_presence = true;
+                    self.schedule_awareness();
                 }
             }
             ClientMessage::Auth => {}
@@ -552,7 +619,7 @@ impl Room {
             self.kick(conn, Kick::ReadOnly);
             return;
         }
-        let len = update.raw.len() as u64;
+        let len = update.shape.memory(update.raw.len());
         if self.pending_bytes + self.held_bytes + len > self.settings.max_pending_bytes {
             self.kick(conn, Kick::BacklogFull);
             return;
@@ -573,15 +640,24 @@ impl Room {
     /// Applies an accepted update to the Doc and queues it for saving.
     fn apply(&mut self, conn: ConnId, update: DocUpdate) {
         let len = update.raw.len() as u64;
-        if self.doc_bytes + len > self.settings.max_doc_bytes {
+        let memory = update.shape.memory(update.raw.len());
+        if self.doc_bytes + len > self.settings.max_doc_bytes
+            || self.doc_memory() + memory > scan::memory_cap(self.settings.max_doc_bytes)
+        {
             self.kick(conn, Kick::DocumentTooLarge);
             return;
         }
-        let applied = self
-            .awareness
-            .doc()
-            .transact_mut()
-            .apply_update(update.update);
+        let placed =
+            match scan::item_levels(&update.raw, &self.levels, scan::Strictness::Refuse) {
+                Ok(placed) => placed,
+                Err(e) => {
+                    self.kick(conn, Kick::Invalid(e.to_string()));
+                    return;
+                }
+            };
+        self.memory_since += memory;
+        self.levels.record(&placed);
+        let applied = self.doc.transact_mut().apply_update(update.update);
         if let Err(e) = applied {
             // It may have changed part of the Doc, which no saved update describes.
             self.full_state = None;
@@ -599,6 +675,12 @@ impl Room {
         saved: Option<oneshot::Sender<Result<(), RestoreError>>>,
     ) {
         let len = raw.len() as u64;
+        if from == SERVER_CONN {
+            self.memory_since += scan::memory_of(&raw);
+            if let Ok(placed) = scan::item_levels(&raw, &self.levels, scan::Strictness::Record) {
+                self.levels.record(&placed);
+            }
+        }
         self.doc_bytes += len;
         self.pending_bytes += len;
         metrics().updates_applied.inc();
@@ -610,54 +692,55 @@ impl Room {
         });
     }
 
-    /// Applies a member's awareness update; the change goes out with the next coalesced
-    /// awareness message.
+    /// Applies a member's awareness update (only its entry for its own client id counts);
+    /// the change goes out with the next coalesced awareness message.
     fn on_awareness(&mut self, conn: ConnId, update: AwarenessUpdate) {
-        let Some(member) = self.members.get_mut(&conn) else {
+        let Some(member) = self.members.get(&conn) else {
             return;
         };
-        for (id, entry) in &update.clients {
-            if &*entry.json == "null" {
-                member.clients.remove(id);
-            } else {
-                member.clients.insert(*id);
-            }
+        let applied = self.presence.apply(conn, &member.access.user, update);
+        if applied.refused > 0 {
+            metrics()
+                .rejected
+                .with_label_values(&["awareness_not_own"])
+                .inc_by(applied.refused as u64);
+            tracing::debug!(board_id = %self.board, conn_id = conn, refused = applied.refused, "awareness for client ids the connection does not own dropped");
         }
-        let changed: Vec<ClientID> = update.clients.keys().copied().collect();
-        if let Err(e) = self.awareness.apply_update(update) {
-            self.kick(conn, Kick::Invalid(format!("awareness update: {e}")));
-            return;
-        }
-        self.awareness_changed(changed);
+        self.schedule_awareness();
     }
 
-    /// Marks awareness entries as changed. Changes that arrive within
-    /// [`awareness_interval`] go out together as one message per member (the sender
-    /// included, as the stock client expects its own state back), so a room where many
-    /// people move their cursors, or a crowd joins at once, sends each member one message per
-    /// tick instead of one per change.
-    fn awareness_changed(&mut self, clients: impl IntoIterator<Item = ClientID>) {
-        self.awareness_dirty.extend(clients);
-        if self.awareness_flush_at.is_none() && !self.awareness_dirty.is_empty() {
+    /// Changes that arrive within [`awareness_interval`] go out together as one message per
+    /// member (the sender included, as the stock client expects its own state back), so a
+    /// room where many people move their cursors, or a crowd joins at once, sends each
+    /// member one message per tick instead of one per change; queries are answered on the
+    /// same tick.
+    fn schedule_awareness(&mut self) {
+        let due = self.presence.has_changes() || self.members.values().any(|m| m.wants_presence);
+        if self.awareness_flush_at.is_none() && due {
             self.awareness_flush_at = Some(Instant::now() + awareness_interval(self.members.len()));
         }
     }
 
-    /// Sends the coalesced awareness changes to everyone.
+    /// Sends the coalesced awareness changes to everyone, and everyone's awareness to the
+    /// members who asked for it.
     fn flush_awareness(&mut self) {
         self.awareness_flush_at = None;
-        let clients = std::mem::take(&mut self.awareness_dirty);
-        if clients.is_empty() {
-            return;
+        if let Some(update) = self.presence.take_changes() {
+            let frame = self.frame(protocol::encode_awareness(&update));
+            self.broadcast(frame, None, false);
         }
-        match self.awareness.update_with_clients(clients) {
-            Ok(update) => self.broadcast(
-                Bytes::from(protocol::encode_awareness(&update)),
-                None,
-                false,
-            ),
-            Err(e) => {
-                tracing::warn!(board_id = %self.board, error = %e, "encoding awareness failed")
+        let asked: Vec<ConnId> = self
+            .members
+            .iter_mut()
+            .filter(|(_, m)| m.wants_presence)
+            .map(|(conn, m)| {
+                m.wants_presence = false;
+                *conn
+            })
+            .collect();
+        if let Some(everyone) = asked.first().and_then(|_| self.presence_of_everyone()) {
+            for conn in asked {
+                self.send_to(conn, everyone.clone());
             }
         }
     }
@@ -746,7 +829,7 @@ impl Room {
             metrics()
                 .fanout_seconds
                 .observe(p.received.elapsed().as_secs_f64());
-            let frame = Bytes::from(protocol::encode_update(&p.raw));
+            let frame = self.frame(protocol::encode_update(&p.raw));
             let limit = self.settings.outbound_queue;
             self.full_state = self
                 .full_state
@@ -761,7 +844,7 @@ impl Room {
     /// board is not compacted until they integrate). Not yet checked nor in its stored
     /// encoding: see [`for_store`].
     fn snapshot_state(&self) -> Option<Encoded> {
-        let txn = self.awareness.doc().transact();
+        let txn = self.doc.transact();
         if txn.has_missing_updates() {
             tracing::debug!(board_id = %self.board, "compaction postponed: unintegrated updates");
             return None;
@@ -784,8 +867,12 @@ impl Room {
         self.logged_updates = 0;
         self.logged_bytes = 0;
         self.doc_bytes = encoded.v1_len() as u64;
+        // Until the task has its own estimate of the document, the running one stands.
+        self.memory_base.store(self.doc_memory(), Ordering::Relaxed);
+        self.memory_since = 0;
+        let memory_base = self.memory_base.clone();
         self.compacting = Some(tokio::spawn(async move {
-            let Some(encoded) = for_store(board, encoded).await else {
+            let Some(encoded) = for_store(board, encoded, Some(memory_base)).await else {
                 return;
             };
             if let Err(e) = store
@@ -826,7 +913,7 @@ impl Room {
         }
         if self.last_seq > self.snapshot_seq
             && let Some(encoded) = self.snapshot_state()
-            && let Some(encoded) = for_store(self.board, encoded).await
+            && let Some(encoded) = for_store(self.board, encoded, None).await
         {
             let stored =
                 self.store
@@ -880,12 +967,15 @@ impl Room {
     fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
         let (before, frame) = if sv.is_empty() {
             let fresh = self.full_state.get_or_insert_with(|| {
-                let (unintegrated, step2) = encode_step2(&self.awareness, sv);
+                let (unintegrated, step2) = encode_step2(&self.doc, sv);
                 FreshJoin::new(step2, unintegrated)
             });
             (fresh.tail.clone(), fresh.base.clone())
         } else {
-            encode_step2(&self.awareness, sv)
+            let (unintegrated, step2) = encode_step2(&self.doc, sv);
+            let queued = &self.queued;
+            let unintegrated = unintegrated.into_iter().map(|f| counted(f, queued));
+            (unintegrated.collect(), counted(step2, queued))
         };
         // The updates first, the step 2 last: once the client counts itself synced,
         // it holds everything (it keeps updates whose dependencies are still to come).
@@ -898,34 +988,49 @@ impl Room {
         self.send_to(conn, frame);
     }
 
-    fn awareness_of_everyone(&self) -> Option<Bytes> {
-        let update = self.awareness.update().ok()?;
-        (!update.clients.is_empty()).then(|| Bytes::from(protocol::encode_awareness(&update)))
+    fn presence_of_everyone(&self) -> Option<Bytes> {
+        let update = self.presence.everyone()?;
+        Some(self.frame(protocol::encode_awareness(&update)))
     }
 
-    fn forget_clients(&mut self, clients: HashSet<ClientID>) {
-        if clients.is_empty() {
-            return;
+    /// What the document takes in memory, as the pre-scan estimates it.
+    fn doc_memory(&self) -> u64 {
+        self.memory_base
+            .load(Ordering::Relaxed)
+            .saturating_add(self.memory_since)
+    }
+
+    /// A frame this room sends, counted on its meter while any copy is queued.
+    fn frame(&self, message: Vec<u8>) -> Bytes {
+        counted(Bytes::from(message), &self.queued)
+    }
+
+    /// What one member may hold queued: a number of frames, and bytes beyond one copy of
+    /// the document (a joiner's sync step 2 is that big).
+    fn queue_limits(&self) -> QueueLimits {
+        QueueLimits {
+            frames: self.settings.outbound_queue,
+            bytes: self
+                .settings
+                .max_queued_bytes
+                .saturating_add(self.doc_bytes as usize),
         }
-        for id in &clients {
-            self.awareness.remove_state(*id);
-        }
-        self.awareness_changed(clients);
     }
 
     fn send_to(&mut self, conn: ConnId, frame: Bytes) {
+        let limit = self.queue_limits();
         let Some(member) = self.members.get_mut(&conn) else {
             return;
         };
-        let limit = self.settings.outbound_queue;
         let delivery = unbudgeted(&self.waker, |cx| member.offer(frame, limit, cx));
         self.settle(conn, delivery);
+        self.shed();
     }
 
     /// Queues `frame` for every member but `except` (and, for document updates, but those
     /// not yet synced).
     fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>, synced_only: bool) {
-        let limit = self.settings.outbound_queue;
+        let limit = self.queue_limits();
         let members = &mut self.members;
         let not_sent: Vec<(ConnId, Delivery)> = unbudgeted(&self.waker, |cx| {
             members
@@ -937,6 +1042,36 @@ impl Room {
         });
         for (conn, delivery) in not_sent {
             self.settle(conn, delivery);
+        }
+        self.shed();
+    }
+
+    /// Keeps the bytes queued for the whole room within `EASEL_MAX_ROOM_QUEUED_BYTES` (plus
+    /// one copy of the document): past it, the members holding the most are closed as too
+    /// slow until what they hold covers the excess.
+    fn shed(&mut self) {
+        let allowance = self
+            .settings
+            .max_room_queued_bytes
+            .saturating_add(self.doc_bytes as usize);
+        let mut over = self.queued.get().saturating_sub(allowance);
+        if over == 0 {
+            return;
+        }
+        let mut heaviest: Vec<(usize, ConnId)> = self
+            .members
+            .iter()
+            .map(|(conn, m)| (m.queued.get(), *conn))
+            .filter(|(queued, _)| *queued > 0)
+            .collect();
+        heaviest.sort_unstable_by(|a, b| b.cmp(a));
+        for (queued, conn) in heaviest {
+            if over == 0 {
+                break;
+            }
+            tracing::debug!(board_id = %self.board, conn_id = conn, queued, "room queue over its limit");
+            self.kick(conn, Kick::SlowConsumer);
+            over = over.saturating_sub(queued);
         }
     }
 
@@ -958,7 +1093,6 @@ impl Room {
             if let Some(kick) = member.kick.take() {
                 let _ = kick.send(why);
             }
-            self.forget_clients(member.clients);
         }
     }
 
@@ -975,6 +1109,10 @@ impl Room {
             .store(self.members.len(), Ordering::Relaxed);
         self.deferred.retain(|(c, _)| *c != conn);
         self.backlogged.remove(&conn);
+        if member.is_some() {
+            self.presence.leave(conn);
+            self.schedule_awareness();
+        }
         member
     }
 }
@@ -982,8 +1120,18 @@ impl Room {
 /// `encoded` in its stored encoding, checked on a blocking thread before it replaces the
 /// log it covers (a snapshot that does not load is a lost board); `None` when it fails,
 /// and the log stays.
-async fn for_store(board: BoardId, encoded: Encoded) -> Option<ForStore> {
-    let checked = tokio::task::spawn_blocking(move || encoded.for_store()).await;
+async fn for_store(
+    board: BoardId,
+    encoded: Encoded,
+    memory: Option<Arc<AtomicU64>>,
+) -> Option<ForStore> {
+    let checked = tokio::task::spawn_blocking(move || {
+        if let Some(memory) = memory {
+            memory.store(encoded.memory(), Ordering::Relaxed);
+        }
+        encoded.for_store()
+    })
+    .await;
     match checked {
         Ok(Ok(ready)) => {
             if let Some(why) = &ready.v2_refused {
@@ -1007,8 +1155,8 @@ async fn for_store(board: BoardId, encoded: Encoded) -> Option<ForStore> {
 /// then the sync step 2 of everything integrated. The unintegrated parts are not merged
 /// into the step 2 as yrs's `encode_state_as_update_v1` does: that merge can lose content
 /// or panic, and what it drops never reaches the client, since it was fanned out before.
-fn encode_step2(awareness: &Awareness, sv: &StateVector) -> (Vec<Bytes>, Bytes) {
-    let txn = awareness.doc().transact();
+fn encode_step2(doc: &Doc, sv: &StateVector) -> (Vec<Bytes>, Bytes) {
+    let txn = doc.transact();
     let mut unintegrated = Vec::new();
     if txn.has_missing_updates() {
         let store = txn.store();

@@ -48,6 +48,11 @@ impl Encoded {
         self.v1.len()
     }
 
+    /// What the document takes in memory, as the update pre-scan estimates it.
+    pub fn memory(&self) -> u64 {
+        crate::protocol::scan::memory_of(&self.v1)
+    }
+
     /// Transcodes to v2 and checks it, falling back to v1; an error when not even v1
     /// decodes to the document (then nothing may replace the log). Costs a few decodes:
     /// run it off the room's task.

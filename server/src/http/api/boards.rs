@@ -16,6 +16,7 @@ use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
 use super::caller::Caller;
 use crate::document;
+use crate::protocol::scan;
 use crate::domain::{BoardId, BoardName, Role};
 use crate::rooms::JoinError;
 use crate::store::{ArchivedFilter, Board, BoardCursor, BoardQuery, NewBoard};
@@ -397,23 +398,26 @@ pub async fn export(
     let id = board_id(&path)?;
     caller.on_board(&state, id, Role::Viewer).await?;
     let current = state.hub.state(id).await.map_err(hub_error)?;
-    let (body, content_type, ext) = match query.format {
+    let format = query.format;
+    let (body, content_type, ext) = match format {
         Format::Yjs => (current.state, "application/octet-stream", "yjs"),
         Format::Json | Format::Svg => {
-            let doc = document::doc_from_update(&current.state)
-                .map_err(|e| ApiError::Internal(Box::new(e)))?;
-            if matches!(query.format, Format::Json) {
-                let json = document::export_json(&doc);
-                let bytes =
-                    serde_json::to_vec(&json).map_err(|e| ApiError::Internal(Box::new(e)))?;
-                (bytes, "application/json", "json")
-            } else {
-                (
-                    document::render_svg(&doc).into_bytes(),
-                    "image/svg+xml",
-                    "svg",
-                )
-            }
+            // Converting a big board takes a while: off the worker thread.
+            let converted = tokio::task::spawn_blocking(move || {
+                let doc = document::doc_from_update(&current.state)?;
+                Ok::<_, document::DocumentError>(match format {
+                    Format::Json => (document::write_json(&doc), "application/json", "json"),
+                    _ => (
+                        document::render_svg(&doc).into_bytes(),
+                        "image/svg+xml",
+                        "svg",
+                    ),
+                })
+            });
+            converted
+                .await
+                .map_err(|e| ApiError::Internal(Box::new(e)))?
+                .map_err(|e| ApiError::Internal(Box::new(e)))?
         }
     };
     Ok(HttpResponse::Ok()
@@ -447,6 +451,12 @@ pub async fn import(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_user()?;
+    // Each import decodes a whole board: a few at a time, whoever asks.
+    let Ok(_permit) = state.imports.try_acquire() else {
+        return Err(ApiError::Unavailable(
+            "too many imports are running; try again shortly",
+        ));
+    };
     let limit = state.config.realtime.max_message_bytes;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -458,30 +468,18 @@ pub async fn import(
         }
         body.extend_from_slice(&chunk);
     }
-    let initial = match query.format {
-        Format::Json => document::import_json(&body).map_err(import_error)?,
-        Format::Yjs => {
-            let doc = document::doc_from_update(&body).map_err(import_error)?;
-            doc.transact()
-                .encode_state_as_update_v1(&StateVector::default())
-        }
-        Format::Svg => {
-            return Err(ApiError::BadRequest(
-                "svg exports cannot be imported; use yjs or json".into(),
-            ));
-        }
-    };
+    let max_doc_bytes = state.config.realtime.max_doc_bytes;
+    let format = query.format;
+    let decoded = tokio::task::spawn_blocking(move || imported(format, &body, max_doc_bytes))
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let (initial, title) = decoded.map_err(import_error)?;
     let name = match &query.name {
         Some(n) => BoardName::parse(n)?,
-        None => {
-            let doc = document::doc_from_update(&initial).map_err(import_error)?;
-            let json = document::export_json(&doc);
-            let title = json["meta"]["title"].as_str().unwrap_or_default();
-            match BoardName::parse(title) {
-                Ok(name) => name,
-                Err(_) => BoardName::parse("Imported board")?,
-            }
-        }
+        None => match title.as_deref().map(BoardName::parse) {
+            Some(Ok(name)) => name,
+            _ => BoardName::parse("Imported board")?,
+        },
     };
     let board = create_for(&state, &caller, name).await?;
     if let Err(e) = state.store.append_updates(board.id, &[initial]).await {
@@ -503,6 +501,37 @@ async fn create_for(state: &AppState, caller: &Caller, name: BoardName) -> Resul
         owner: caller.user().clone(),
     };
     Ok(state.store.create_board(&new).await?)
+}
+
+/// An import's body as the board's first state (a v1 update) and its title, checked against
+/// the board limits: `EASEL_MAX_DOC_BYTES` encoded, and the memory it may take (see
+/// [`scan::memory_cap`]).
+fn imported(
+    format: Format,
+    body: &[u8],
+    max_doc_bytes: u64,
+) -> Result<(Vec<u8>, Option<String>), document::DocumentError> {
+    let max_memory = scan::memory_cap(max_doc_bytes);
+    let doc = match format {
+        Format::Json => document::doc_from_update(&document::import_json(body)?)?,
+        Format::Yjs => document::doc_from_client_update(body, max_memory)?,
+        Format::Svg => {
+            return Err(document::DocumentError::Invalid(
+                "svg exports cannot be imported; use yjs or json".into(),
+            ));
+        }
+    };
+    let initial = doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default());
+    let memory = scan::memory_of(&initial);
+    if initial.len() as u64 > max_doc_bytes || memory > max_memory {
+        return Err(document::DocumentError::TooLarge(format!(
+            "the board would be {} bytes ({memory} in memory); this server allows {max_doc_bytes} ({max_memory} in memory)",
+            initial.len()
+        )));
+    }
+    Ok((initial, document::title(&doc)))
 }
 
 fn import_error(e: document::DocumentError) -> ApiError {

@@ -28,6 +28,10 @@ use crate::domain::BoardId;
 use crate::telemetry::chain;
 
 pub use auth::LoginLimiter;
+
+/// Board imports that may run at once; more are refused with 503 until one ends. Each
+/// holds a whole board decoded, up to `EASEL_MAX_DOC_BYTES`' memory bound.
+pub const CONCURRENT_IMPORTS: usize = 2;
 pub use caller::{Caller, authenticate, request_token};
 
 /// The OpenAPI document's fixed parts; the paths come from the registered routes.

@@ -57,7 +57,8 @@ pub struct VersionContent {
     /// The version.
     pub version: VersionView,
     /// Its content as the JSON export (`{"schema":1,"meta","elements","bindings","assets"}`).
-    pub document: serde_json::Value,
+    #[schema(value_type = Object)]
+    pub document: Box<serde_json::value::RawValue>,
 }
 
 /// `POST /api/boards/{id}/versions` body.
@@ -178,10 +179,21 @@ pub async fn get(
     let board = board_id(&board)?;
     caller.on_board(&state, board, Role::Viewer).await?;
     let (version, bytes) = load(&state, board, &version).await?;
-    let doc = document::doc_from_update(&bytes).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    // Converting a big board takes a while: off the worker thread, straight to JSON text.
+    let json = tokio::task::spawn_blocking(move || {
+        let doc = document::doc_from_update(&bytes)?;
+        Ok::<_, document::DocumentError>(document::write_json(&doc))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(Box::new(e)))?
+    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let document = String::from_utf8(json)
+        .ok()
+        .and_then(|text| serde_json::value::RawValue::from_string(text).ok())
+        .ok_or_else(|| ApiError::Internal("the JSON export is not JSON".into()))?;
     Ok(web::Json(VersionContent {
         version: VersionView::from(&version),
-        document: document::export_json(&doc),
+        document,
     }))
 }
 

@@ -1,20 +1,29 @@
 //! The y-sync wire protocol exactly as the stock `y-websocket` client speaks it, sans I/O.
 //!
-//! Owns decoding inbound frames into [`ClientMessage`]s (a frame may hold several) and
-//! encoding the messages the server sends (one message per frame). Built on yrs's
-//! `StateVector`, `Update` and `AwarenessUpdate` codecs; knows nothing of sockets, tokio,
-//! rooms or SQL.
+//! Owns decoding inbound frames into [`ClientMessage`]s (a frame may hold several, up to
+//! [`FrameLimits::max_messages`]) and encoding the messages the server sends (one message
+//! per frame). Every update is walked by [`scan`] before yrs decodes it, and awareness
+//! payloads are decoded here with their sizes bounded, so no frame can make yrs recurse
+//! without bound or reserve memory its bytes do not back. Built on yrs's `StateVector`,
+//! `Update` and `AwarenessUpdate` types; knows nothing of sockets, tokio, rooms or SQL.
 //!
 //! Message layout (lib0 varints): `[type, ...]` where type 0 = sync (`[0, 0, sv]` step 1,
 //! `[0, 1, update]` step 2, `[0, 2, update]` update), 1 = awareness (`[1, update]`),
 //! 2 = auth, 3 = query awareness.
 
+pub mod scan;
+
+use std::collections::HashMap;
+
 use yrs::encoding::read::{Cursor, Read};
 use yrs::encoding::write::Write;
 use yrs::sync::AwarenessUpdate;
+use yrs::sync::awareness::AwarenessUpdateEntry;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
-use yrs::{StateVector, Update};
+use yrs::{ClientID, StateVector, Update};
+
+pub use scan::{ScanError, Shape};
 
 /// Message type: document sync.
 pub const MSG_SYNC: u32 = 0;
@@ -28,6 +37,24 @@ const SYNC_STEP_1: u32 = 0;
 const SYNC_STEP_2: u32 = 1;
 const SYNC_UPDATE: u32 = 2;
 
+/// The largest client id Yjs produces (53 bits); yrs asserts on larger ones.
+const MAX_CLIENT_ID: u64 = (1 << 53) - 1;
+
+/// The most messages one inbound frame may carry. The stock client sends one per frame;
+/// a frame of tiny messages would otherwise cost far more memory decoded than its bytes.
+pub const MAX_MESSAGES_PER_FRAME: usize = 256;
+
+/// What one inbound frame may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameLimits {
+    /// Most messages in one frame (the stock client sends one per frame).
+    pub max_messages: usize,
+    /// Largest awareness state (its JSON text) a client may set, in bytes.
+    pub max_awareness_bytes: usize,
+    /// Most memory the frame's updates may take decoded, as the pre-scan estimates it.
+    pub max_memory: u64,
+}
+
 /// A decoded document update, with the bytes it came in (stored and relayed as they are).
 #[derive(Debug)]
 pub struct DocUpdate {
@@ -35,6 +62,8 @@ pub struct DocUpdate {
     pub raw: Vec<u8>,
     /// The decoded update, ready to apply.
     pub update: Update,
+    /// What it holds, as the pre-scan counted it.
+    pub shape: Shape,
 }
 
 impl DocUpdate {
@@ -90,6 +119,18 @@ pub enum ProtocolError {
     /// A state vector, update or awareness payload that does not decode.
     #[error("malformed {0}")]
     Malformed(&'static str),
+    /// An update the pre-scan refused (nested too deep, or malformed).
+    #[error(transparent)]
+    Update(#[from] ScanError),
+    /// More messages in one frame than [`FrameLimits::max_messages`].
+    #[error("more than {0} messages in one frame")]
+    TooManyMessages(usize),
+    /// An awareness state larger than [`FrameLimits::max_awareness_bytes`].
+    #[error("an awareness state over {0} bytes")]
+    AwarenessTooLarge(usize),
+    /// Updates that would take more memory decoded than [`FrameLimits::max_memory`].
+    #[error("updates that would take over {0} bytes of memory")]
+    TooCostly(u64),
 }
 
 impl From<yrs::encoding::read::Error> for ProtocolError {
@@ -103,30 +144,32 @@ impl From<yrs::encoding::read::Error> for ProtocolError {
 
 /// Decodes every message in one inbound frame. Like `y-websocket`, a message of an unknown
 /// type ends decoding of the frame (its length is unknown), keeping what came before it.
-pub fn decode_frame(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError> {
+pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<Vec<ClientMessage>, ProtocolError> {
     if frame.is_empty() {
         return Err(ProtocolError::Empty);
     }
     let mut cursor = Cursor::new(frame);
     let mut out = Vec::with_capacity(1);
+    let mut budget = limits.max_memory;
     while cursor.has_content() {
+        if out.len() == limits.max_messages {
+            return Err(ProtocolError::TooManyMessages(limits.max_messages));
+        }
         let kind: u32 = cursor.read_var()?;
         match kind {
             MSG_SYNC => {
                 let sub: u32 = cursor.read_var()?;
                 let payload = cursor.read_buf()?;
                 out.push(match sub {
-                    SYNC_STEP_1 => ClientMessage::SyncStep1(guarded("state vector", || {
-                        StateVector::decode_v1(payload)
-                    })?),
-                    SYNC_STEP_2 => ClientMessage::SyncStep2(decode_update(payload)?),
-                    SYNC_UPDATE => ClientMessage::Update(decode_update(payload)?),
+                    SYNC_STEP_1 => ClientMessage::SyncStep1(decode_state_vector(payload)?),
+                    SYNC_STEP_2 => ClientMessage::SyncStep2(decode_within(payload, &mut budget)?),
+                    SYNC_UPDATE => ClientMessage::Update(decode_within(payload, &mut budget)?),
                     other => return Err(ProtocolError::UnknownSyncType(other)),
                 });
             }
             MSG_AWARENESS => {
                 let payload = cursor.read_buf()?;
-                let update = guarded("awareness update", || AwarenessUpdate::decode_v1(payload))?;
+                let update = decode_awareness(payload, limits.max_awareness_bytes)?;
                 out.push(ClientMessage::Awareness(update));
             }
             MSG_AUTH => {
@@ -143,12 +186,69 @@ pub fn decode_frame(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError> {
     Ok(out)
 }
 
-fn decode_update(payload: &[u8]) -> Result<DocUpdate, ProtocolError> {
+/// Decodes a v1 update that passes the [`scan`] and whose estimated memory fits `budget`,
+/// which it then takes from.
+fn decode_within(payload: &[u8], budget: &mut u64) -> Result<DocUpdate, ProtocolError> {
+    let shape = scan::scan_update(payload)?;
+    let memory = shape.memory(payload.len());
+    *budget = budget
+        .checked_sub(memory)
+        .ok_or(ProtocolError::TooCostly(memory))?;
     let update = guarded("update", || Update::decode_v1(payload))?;
     Ok(DocUpdate {
         raw: payload.to_vec(),
         update,
+        shape,
     })
+}
+
+/// A state vector: pairs of varints, whose count must fit the bytes before yrs reserves
+/// room for it.
+fn decode_state_vector(payload: &[u8]) -> Result<StateVector, ProtocolError> {
+    let mut cursor = Cursor::new(payload);
+    let count: u64 = cursor.read_var()?;
+    if count.saturating_mul(2) > (payload.len() - cursor.next) as u64 {
+        return Err(ProtocolError::Malformed("state vector"));
+    }
+    for _ in 0..count {
+        let client: u64 = cursor.read_var()?;
+        let _clock: u32 = cursor.read_var()?;
+        if client > MAX_CLIENT_ID {
+            return Err(ProtocolError::Malformed("state vector"));
+        }
+    }
+    guarded("state vector", || StateVector::decode_v1(payload))
+}
+
+/// An awareness payload (y-protocols): a count, then per client its id, clock and state as
+/// JSON text. Decoded here rather than by yrs, which reserves room for the count first.
+fn decode_awareness(payload: &[u8], max_state: usize) -> Result<AwarenessUpdate, ProtocolError> {
+    const WHAT: ProtocolError = ProtocolError::Malformed("awareness update");
+    let mut cursor = Cursor::new(payload);
+    let count: u64 = cursor.read_var()?;
+    if count.saturating_mul(3) > (payload.len() - cursor.next) as u64 {
+        return Err(WHAT);
+    }
+    let mut clients = HashMap::new();
+    for _ in 0..count {
+        let client: u64 = cursor.read_var()?;
+        let clock: u32 = cursor.read_var()?;
+        let json = cursor.read_string()?;
+        if client > MAX_CLIENT_ID {
+            return Err(WHAT);
+        }
+        if json.len() > max_state {
+            return Err(ProtocolError::AwarenessTooLarge(max_state));
+        }
+        clients.insert(
+            ClientID::new(client),
+            AwarenessUpdateEntry {
+                clock,
+                json: json.into(),
+            },
+        );
+    }
+    Ok(AwarenessUpdate { clients })
 }
 
 /// Runs a yrs decoder, turning its errors and its panics into [`ProtocolError::Malformed`]:
@@ -200,6 +300,16 @@ mod tests {
     use super::*;
     use yrs::{Doc, Map, ReadTxn, Transact};
 
+    const LIMITS: FrameLimits = FrameLimits {
+        max_messages: 64,
+        max_awareness_bytes: 1024,
+        max_memory: 1 << 20,
+    };
+
+    fn decode(frame: &[u8]) -> Result<Vec<ClientMessage>, ProtocolError> {
+        decode_frame(frame, &LIMITS)
+    }
+
     fn doc_update() -> Vec<u8> {
         let doc = Doc::new();
         let map = doc.get_or_insert_map("elements");
@@ -217,7 +327,7 @@ mod tests {
             encode_sync_step2(&update),
             encode_update(&update),
         ];
-        let decoded: Vec<_> = frames.iter().map(|f| decode_frame(f).unwrap()).collect();
+        let decoded: Vec<_> = frames.iter().map(|f| decode(f).unwrap()).collect();
         assert!(matches!(&decoded[0][..], [ClientMessage::SyncStep1(s)] if *s == sv));
         assert!(
             matches!(&decoded[1][..], [ClientMessage::SyncStep2(u)] if u.raw == update && !u.is_empty())
@@ -237,7 +347,7 @@ mod tests {
         let mut frame = encode_sync_step1(&awareness.doc().transact().state_vector());
         frame.extend(&aw_msg);
         frame.extend(encode_update(&doc_update()));
-        let msgs = decode_frame(&frame).unwrap();
+        let msgs = decode(&frame).unwrap();
         assert_eq!(msgs.len(), 3);
         assert!(matches!(&msgs[1], ClientMessage::Awareness(u) if encode_awareness(u) == aw_msg));
     }
@@ -246,43 +356,43 @@ mod tests {
     fn unknown_types_end_the_frame_like_y_websocket() {
         let mut frame = encode_update(&doc_update());
         frame.extend([7, 1, 2, 3]);
-        let msgs = decode_frame(&frame).unwrap();
+        let msgs = decode(&frame).unwrap();
         assert_eq!(msgs.len(), 1);
-        assert!(decode_frame(&[9]).unwrap().is_empty());
+        assert!(decode(&[9]).unwrap().is_empty());
         assert!(matches!(
-            decode_frame(&[3]).unwrap()[..],
+            decode(&[3]).unwrap()[..],
             [ClientMessage::QueryAwareness]
         ));
         assert!(matches!(
-            decode_frame(&[2, 0, 3, b'n', b'o', b'!']).unwrap()[..],
+            decode(&[2, 0, 3, b'n', b'o', b'!']).unwrap()[..],
             [ClientMessage::Auth]
         ));
     }
 
     #[test]
     fn garbage_is_refused_not_panicked_on() {
-        assert_eq!(decode_frame(&[]).unwrap_err(), ProtocolError::Empty);
+        assert_eq!(decode(&[]).unwrap_err(), ProtocolError::Empty);
         let update = encode_update(&doc_update());
         assert_eq!(
-            decode_frame(&update[..update.len() - 3]).unwrap_err(),
+            decode(&update[..update.len() - 3]).unwrap_err(),
             ProtocolError::Truncated
         );
         assert_eq!(
-            decode_frame(&[0, 9, 0]).unwrap_err(),
+            decode(&[0, 9, 0]).unwrap_err(),
             ProtocolError::UnknownSyncType(9)
         );
         // A length of 2^63 in a varint: must not allocate or panic.
         let huge = [0, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
-        assert!(decode_frame(&huge).is_err());
+        assert!(decode(&huge).is_err());
         assert!(
-            decode_frame(&[0, 2, 3, 0xff, 0xff, 0xff]).is_err(),
+            decode(&[0, 2, 3, 0xff, 0xff, 0xff]).is_err(),
             "undecodable update"
         );
         assert!(
-            decode_frame(&[1, 2, 0xff, 0xff]).is_err(),
+            decode(&[1, 2, 0xff, 0xff]).is_err(),
             "undecodable awareness"
         );
-        assert!(decode_frame(&[0xff; 12]).is_err(), "varint overflow");
+        assert!(decode(&[0xff; 12]).is_err(), "varint overflow");
     }
 
     proptest::proptest! {
@@ -291,7 +401,7 @@ mod tests {
         /// Fuzz: no input makes the decoder panic or allocate without bound.
         #[test]
         fn arbitrary_bytes_never_panic(frame in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
-            let _ = decode_frame(&frame);
+            let _ = decode(&frame);
         }
 
         /// Fuzz: valid frames with a corrupted byte or a cut end never panic either.
@@ -301,7 +411,7 @@ mod tests {
             let i = at % frame.len();
             frame[i] = byte;
             frame.truncate(frame.len().saturating_sub(cut % frame.len()));
-            let _ = decode_frame(&frame);
+            let _ = decode(&frame);
         }
     }
 }
