@@ -796,6 +796,37 @@ mod tests {
     }
 
     #[test]
+    fn the_written_export_is_the_export_byte_for_byte() {
+        let doc = crate::document::test_support::import_doc(
+            &crate::document::test_support::sample_board(),
+        );
+        {
+            // Values the schema does not have: nested shared types, odd numbers, buffers.
+            let mut txn = doc.transact_mut();
+            let extra = txn.get_or_insert_map("meta");
+            extra.insert(
+                &mut txn,
+                "odd",
+                Any::from(vec![Any::from(f64::NAN), Any::from(2.5), Any::from(3.0)]),
+            );
+            extra.insert(&mut txn, "bytes", Any::Buffer(Arc::from(&b"ab"[..])));
+            let nested = extra.insert(&mut txn, "nested", MapPrelim::default());
+            nested.insert(&mut txn, "z", "last");
+            nested.insert(&mut txn, "a", TextPrelim::new("first"));
+        }
+        let tree = serde_json::to_vec(&export_json(&doc)).unwrap();
+        assert_eq!(
+            String::from_utf8(write_json(&doc)).unwrap(),
+            String::from_utf8(tree).unwrap()
+        );
+        let empty = Doc::new();
+        assert_eq!(
+            write_json(&empty),
+            serde_json::to_vec(&export_json(&empty)).unwrap()
+        );
+    }
+
+    #[test]
     fn integral_floats_export_as_integers_and_non_finite_numbers_as_null() {
         let doc = Doc::new();
         let meta = doc.get_or_insert_map("meta");

@@ -96,8 +96,12 @@ pub fn doc_from_client_update(update_v1: &[u8], max_memory: u64) -> Result<Doc, 
             "it would take about {memory} bytes of memory, at most {max_memory}"
         )));
     }
-    scan::item_levels(update_v1, &scan::Levels::default(), scan::Strictness::Refuse)
-        .map_err(|e| DocumentError::Decode(e.to_string()))?;
+    scan::item_levels(
+        update_v1,
+        &scan::Levels::default(),
+        scan::Strictness::Refuse,
+    )
+    .map_err(|e| DocumentError::Decode(e.to_string()))?;
     doc_from_update(update_v1)
 }
 

@@ -144,7 +144,10 @@ impl From<yrs::encoding::read::Error> for ProtocolError {
 
 /// Decodes every message in one inbound frame. Like `y-websocket`, a message of an unknown
 /// type ends decoding of the frame (its length is unknown), keeping what came before it.
-pub fn decode_frame(frame: &[u8], limits: &FrameLimits) -> Result<Vec<ClientMessage>, ProtocolError> {
+pub fn decode_frame(
+    frame: &[u8],
+    limits: &FrameLimits,
+) -> Result<Vec<ClientMessage>, ProtocolError> {
     if frame.is_empty() {
         return Err(ProtocolError::Empty);
     }
@@ -393,6 +396,82 @@ mod tests {
             "undecodable awareness"
         );
         assert!(decode(&[0xff; 12]).is_err(), "varint overflow");
+    }
+
+    /// `[0, 2, update]` around an update whose one item holds `depth` nested arrays.
+    fn deeply_nested_update(depth: usize) -> Vec<u8> {
+        // One client, one block at clock 0, an Any item in root "r" holding one value.
+        let mut update = vec![1, 1, 1, 0, 8, 1, 1, b'r', 1];
+        for _ in 0..depth {
+            update.extend([117, 1]);
+        }
+        update.extend([126, 0]);
+        update
+    }
+
+    #[test]
+    fn the_nesting_that_aborted_the_server_is_refused() {
+        let update = deeply_nested_update(10_000);
+        for frame in [encode_update(&update), encode_sync_step2(&update)] {
+            assert_eq!(
+                decode(&frame).unwrap_err(),
+                ProtocolError::Update(ScanError::TooDeep)
+            );
+        }
+        let shallow = deeply_nested_update(scan::MAX_NESTING - 1);
+        assert!(matches!(
+            &decode(&encode_update(&shallow)).unwrap()[..],
+            [ClientMessage::Update(_)]
+        ));
+    }
+
+    #[test]
+    fn a_frame_is_bounded_in_messages_memory_and_awareness() {
+        let queries = vec![MSG_QUERY_AWARENESS as u8; LIMITS.max_messages + 1];
+        assert_eq!(
+            decode(&queries).unwrap_err(),
+            ProtocolError::TooManyMessages(LIMITS.max_messages)
+        );
+        assert_eq!(decode(&queries[1..]).unwrap().len(), LIMITS.max_messages);
+
+        let state = |json: &str| {
+            let mut aw = yrs::sync::Awareness::new(Doc::new());
+            aw.set_local_state_raw(json);
+            encode_awareness(&aw.update().unwrap())
+        };
+        let big = format!("\"{}\"", "x".repeat(LIMITS.max_awareness_bytes));
+        assert_eq!(
+            decode(&state(&big)).unwrap_err(),
+            ProtocolError::AwarenessTooLarge(LIMITS.max_awareness_bytes)
+        );
+        assert!(decode(&state("{}")).is_ok());
+
+        // Nulls cost far more decoded than their one byte each.
+        let mut nulls = vec![1, 1, 1, 0, 8, 1, 1, b'r'];
+        let n = 100_000u32;
+        let mut count = Vec::new();
+        let mut v = n;
+        while v >= 0x80 {
+            count.push((v as u8 & 0x7f) | 0x80);
+            v >>= 7;
+        }
+        count.push(v as u8);
+        nulls.extend(count);
+        nulls.extend(std::iter::repeat_n(126, n as usize));
+        nulls.push(0);
+        assert!(matches!(
+            decode(&encode_update(&nulls)).unwrap_err(),
+            ProtocolError::TooCostly(_)
+        ));
+    }
+
+    #[test]
+    fn counts_past_the_payload_are_refused_before_yrs_reserves_for_them() {
+        // A state vector and an awareness update claiming a billion entries.
+        let sv = [0, 0, 5, 0x80, 0x80, 0x80, 0x80, 0x04];
+        assert!(decode(&sv).is_err());
+        let aw = [1, 5, 0x80, 0x80, 0x80, 0x80, 0x04];
+        assert!(decode(&aw).is_err());
     }
 
     proptest::proptest! {

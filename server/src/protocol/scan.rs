@@ -169,7 +169,9 @@ impl Scanner<'_> {
     fn at_most(&self, count: usize, min_bytes: usize) -> Result<(), ScanError> {
         let left = self.cur.buf.len().saturating_sub(self.cur.next);
         if count.saturating_mul(min_bytes) > left {
-            return Err(ScanError::Malformed("a count larger than the bytes that follow"));
+            return Err(ScanError::Malformed(
+                "a count larger than the bytes that follow",
+            ));
         }
         Ok(())
     }
@@ -211,7 +213,9 @@ impl Scanner<'_> {
         }
         self.shape.items += 1;
         let left = (info & HAS_ORIGIN != 0).then(|| self.id()).transpose()?;
-        let right = (info & HAS_RIGHT_ORIGIN != 0).then(|| self.id()).transpose()?;
+        let right = (info & HAS_RIGHT_ORIGIN != 0)
+            .then(|| self.id())
+            .transpose()?;
         let mut parent = Parent::Origins(left, right);
         if left.is_none() && right.is_none() {
             let named: u32 = self.cur.read_var()?;
@@ -325,6 +329,7 @@ impl Scanner<'_> {
                 }
             }
             self.shape.values += 1;
+            self.deeper(open.len() + 1)?;
             match self.cur.read_u8()? {
                 127 | 126 | 121 | 120 => {}
                 125 => {
@@ -348,7 +353,6 @@ impl Scanner<'_> {
                 tag @ (117 | 118) => {
                     let len: usize = self.cur.read_var()?;
                     self.at_most(len, if tag == 118 { 2 } else { 1 })?;
-                    self.deeper(open.len() + 2)?;
                     open.push((len, tag == 118));
                     continue;
                 }
@@ -368,7 +372,8 @@ impl Scanner<'_> {
 }
 
 /// JSON text that yrs parses into an `Any` (with serde_json, which recurses): its values,
-/// counted roughly, and how deep it nests (a scalar is 1, its elements 2, and so on).
+/// counted roughly, and how deep it nests, as `Any` values count it (a scalar or an empty
+/// array is 1, an array's elements 2, and so on).
 fn json_shape(text: &str) -> (u64, usize) {
     let (mut values, mut depth, mut deepest) = (1u64, 0usize, 1usize);
     let (mut in_string, mut escaped) = (false, false);
@@ -383,14 +388,18 @@ fn json_shape(text: &str) -> (u64, usize) {
             continue;
         }
         match b {
-            b'"' => in_string = true,
             b'[' | b'{' => {
                 depth += 1;
-                deepest = deepest.max(depth + 1);
+                deepest = deepest.max(depth);
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
             b',' => values += 1,
-            _ => {}
+            b':' | b' ' | b'\t' | b'\n' | b'\r' => {}
+            _ => {
+                // The first byte of a scalar (or of a key, which sits as deep as its value).
+                in_string = b == b'"';
+                deepest = deepest.max(depth + 1);
+            }
         }
     }
     (values, deepest)
@@ -439,8 +448,6 @@ struct Run {
 /// How deep every item a board holds sits: its level is 1 in a root type, 2 in a shared
 /// type that sits in a root type, and so on. Kept as runs of consecutive clocks per client
 /// (a client's consecutive edits mostly share a level), so it costs a few bytes per edit.
-/// A shared type whose place is unknown (it builds on something the board does not hold)
-/// counts as deepest, so nothing can nest inside it.
 #[derive(Debug, Default)]
 pub struct Levels {
     clients: HashMap<u64, BTreeMap<u32, Run>>,
@@ -580,15 +587,21 @@ fn resolve(
                 },
                 _ => None,
             });
+            // A shared type whose place is unknown (it builds on something not there yet)
+            // is refused from clients: once what it builds on arrives, a chain built
+            // bottom up would nest as deep as it likes. Stored ones count as deepest.
             let level = match resolved {
                 Some(level) => level,
-                None if placed[i].is_type => deepest,
+                None if placed[i].is_type => deepest.saturating_add(1),
                 None => UNKNOWN,
             };
             if placed[i].is_type && level > deepest && strictness == Strictness::Refuse {
                 return Err(ScanError::TooDeep);
             }
-            levels[i] = Some(level.min(deepest.saturating_add(1)));
+            levels[i] = Some(match (resolved, placed[i].is_type) {
+                (None, true) => deepest,
+                _ => level.min(deepest.saturating_add(1)),
+            });
             chain.pop();
         }
     }
@@ -600,4 +613,486 @@ fn resolve(
             Some((item.id, item.len, level))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use yrs::updates::decoder::Decode;
+    use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+    const ROOT: &[u8] = b"r";
+
+    fn varint(out: &mut Vec<u8>, mut n: u64) {
+        while n >= 0x80 {
+            out.push((n as u8 & 0x7f) | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+
+    fn string(out: &mut Vec<u8>, s: &[u8]) {
+        varint(out, s.len() as u64);
+        out.extend_from_slice(s);
+    }
+
+    /// Where a hand-made item goes.
+    #[derive(Clone, Copy)]
+    enum At {
+        Root,
+        In(Id),
+        After(Id),
+    }
+
+    /// A v1 update holding one item of `kind` with `content` by `client` at `clock`.
+    fn item_at(client: u64, clock: u32, at: At, kind: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        varint(&mut out, 1);
+        varint(&mut out, 1);
+        varint(&mut out, client);
+        varint(&mut out, clock as u64);
+        match at {
+            At::Root => {
+                out.push(kind);
+                varint(&mut out, 1);
+                string(&mut out, ROOT);
+            }
+            At::In((c, k)) => {
+                out.push(kind);
+                varint(&mut out, 0);
+                varint(&mut out, c);
+                varint(&mut out, k as u64);
+            }
+            At::After((c, k)) => {
+                out.push(kind | HAS_ORIGIN);
+                varint(&mut out, c);
+                varint(&mut out, k as u64);
+            }
+        }
+        out.extend_from_slice(content);
+        varint(&mut out, 0);
+        out
+    }
+
+    fn item(kind: u8, content: &[u8]) -> Vec<u8> {
+        item_at(1, 0, At::Root, kind, content)
+    }
+
+    /// lib0 `Any` arrays nested `depth` deep around a null.
+    fn deep_any_array(depth: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..depth {
+            out.extend([117, 1]);
+        }
+        out.push(126);
+        out
+    }
+
+    /// lib0 `Any` maps nested `depth` deep around a null.
+    fn deep_any_map(depth: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..depth {
+            out.extend([118, 1, 1, b'k']);
+        }
+        out.push(126);
+        out
+    }
+
+    fn deep_json(depth: usize) -> Vec<u8> {
+        let mut text = "[".repeat(depth);
+        text.push_str(&"]".repeat(depth));
+        text.into_bytes()
+    }
+
+    /// One item of every content kind that carries values, holding `depth` levels.
+    fn every_kind(depth: usize) -> Vec<(&'static str, Vec<u8>)> {
+        let any = |value: Vec<u8>| {
+            let mut c = vec![1];
+            c.extend(value);
+            c
+        };
+        let json = |text: Vec<u8>| {
+            let mut c = Vec::new();
+            string(&mut c, &text);
+            c
+        };
+        let mut json_content = vec![0];
+        string(&mut json_content, &deep_json(depth));
+        let mut format = Vec::new();
+        string(&mut format, b"bold");
+        string(&mut format, &deep_json(depth));
+        let mut doc = Vec::new();
+        string(&mut doc, b"guid");
+        doc.extend([118, 1]);
+        string(&mut doc, b"meta");
+        doc.extend(deep_any_array(depth - 2));
+        vec![
+            ("any arrays", item(ANY, &any(deep_any_array(depth - 1)))),
+            ("any maps", item(ANY, &any(deep_any_map(depth - 1)))),
+            ("json content", item(JSON, &json_content)),
+            ("embed", item(EMBED, &json(deep_json(depth)))),
+            ("format", item(FORMAT, &format)),
+            ("subdocument options", item(DOC, &doc)),
+        ]
+    }
+
+    /// Decodes, applies, re-encodes and drops `update` on a thread with a small stack: a
+    /// recursion the scan let through would crash the test.
+    fn yrs_survives(update: Vec<u8>) {
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || {
+                if let Ok(decoded) = Update::decode_v1(&update) {
+                    let doc = Doc::new();
+                    let _ = doc.transact_mut().apply_update(decoded);
+                    let state = doc
+                        .transact()
+                        .encode_state_as_update_v1(&StateVector::default());
+                    drop(doc);
+                    drop(state);
+                }
+            })
+            .expect("a thread")
+            .join()
+            .expect("yrs did not panic");
+    }
+
+    #[test]
+    fn values_nested_too_deep_are_refused_in_every_content_kind() {
+        for (kind, update) in every_kind(10_000) {
+            assert_eq!(scan_update(&update), Err(ScanError::TooDeep), "{kind}");
+        }
+        for (kind, update) in every_kind(MAX_NESTING + 1) {
+            assert_eq!(scan_update(&update), Err(ScanError::TooDeep), "{kind}");
+        }
+        for (kind, update) in every_kind(MAX_NESTING) {
+            let shape = scan_update(&update).unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(shape.depth, MAX_NESTING, "{kind}");
+            yrs_survives(update);
+        }
+    }
+
+    #[test]
+    fn yrs_reads_what_the_scan_accepts() {
+        let doc = Doc::new();
+        let map = doc.get_or_insert_map("m");
+        let text = doc.get_or_insert_text("t");
+        let update = {
+            let mut txn = doc.transact_mut();
+            yrs::Map::insert(
+                &map,
+                &mut txn,
+                "a",
+                yrs::Any::from(vec![yrs::Any::from(1.5)]),
+            );
+            yrs::Map::insert(&map, &mut txn, "b", yrs::MapPrelim::default());
+            yrs::Text::insert(&text, &mut txn, 0, "héllo");
+            txn.encode_update_v1()
+        };
+        let shape = scan_update(&update).unwrap();
+        assert_eq!(shape.items, 3);
+        assert_eq!(shape.types, 1);
+        assert_eq!(shape.depth, 2);
+        assert!(shape.memory(update.len()) > update.len() as u64);
+        let state = doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default());
+        assert!(scan_update(&state).is_ok());
+        assert!(item_levels(&state, &Levels::default(), Strictness::Refuse).is_ok());
+    }
+
+    #[test]
+    fn counts_the_bytes_cannot_hold_are_refused() {
+        let mut huge = vec![1];
+        varint(&mut huge, u32::MAX as u64);
+        assert!(matches!(
+            scan_update(&item(ANY, &huge)),
+            Err(ScanError::Malformed(_))
+        ));
+        let mut wide_map = vec![1, 118];
+        varint(&mut wide_map, 1 << 40);
+        assert!(matches!(
+            scan_update(&item(ANY, &wide_map)),
+            Err(ScanError::Malformed(_))
+        ));
+        let mut clients = Vec::new();
+        varint(&mut clients, 1 << 30);
+        assert!(matches!(
+            scan_update(&clients),
+            Err(ScanError::Malformed(_))
+        ));
+        let big_client = item_at(1 << 60, 0, At::Root, ANY, &[1, 126]);
+        assert!(matches!(
+            scan_update(&big_client),
+            Err(ScanError::Malformed(_))
+        ));
+    }
+
+    /// A shared map created by `client` at `clock`, placed by `at`.
+    fn map_at(client: u64, clock: u32, at: At) -> Vec<u8> {
+        item_at(client, clock, at, TYPE, &[1])
+    }
+
+    /// Feeds updates through a board's levels as a room does; the first refused one's index.
+    fn first_refused(updates: &[Vec<u8>]) -> Option<usize> {
+        let mut levels = Levels::default();
+        for (i, update) in updates.iter().enumerate() {
+            scan_update(update).expect("well-formed");
+            match item_levels(update, &levels, Strictness::Refuse) {
+                Ok(placed) => levels.record(&placed),
+                Err(ScanError::TooDeep) => return Some(i),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn shared_types_nested_across_updates_stop_at_the_limit() {
+        // Each update nests a map in the previous one, by naming it as the parent.
+        let chain: Vec<Vec<u8>> = (0..40u32)
+            .map(|k| map_at(1, k, if k == 0 { At::Root } else { At::In((1, k - 1)) }))
+            .collect();
+        assert_eq!(first_refused(&chain), Some(MAX_NESTING));
+        // The same, each map placed beside a value already inside the previous one.
+        let mut beside = vec![map_at(1, 0, At::Root)];
+        for k in 1..40u32 {
+            beside.push(item_at(
+                1,
+                2 * k - 1,
+                At::In((1, 2 * k - 2)),
+                ANY,
+                &[1, 126],
+            ));
+            beside.push(map_at(1, 2 * k, At::After((1, 2 * k - 1))));
+        }
+        assert_eq!(first_refused(&beside), Some(2 * MAX_NESTING));
+        // Built bottom up, each map's parent not there yet: nothing may nest in them.
+        let upside_down: Vec<Vec<u8>> = (1..40u32)
+            .rev()
+            .map(|k| map_at(2, k, At::In((2, k - 1))))
+            .collect();
+        assert_eq!(first_refused(&upside_down), Some(0));
+    }
+
+    #[test]
+    fn levels_merge_runs_and_keep_what_they_know() {
+        let mut levels = Levels::default();
+        levels.record(&[
+            ((1, 0), 5, 1),
+            ((1, 5), 3, 1),
+            ((1, 8), 2, 2),
+            ((1, 0), 9, 7),
+        ]);
+        assert_eq!(levels.runs(), 2);
+        assert_eq!(levels.get((1, 7)), Some(1));
+        assert_eq!(levels.get((1, 9)), Some(2));
+        assert_eq!(levels.get((1, 10)), None);
+        assert_eq!(levels.get((2, 0)), None);
+    }
+
+    /// A nesting of values to encode in any content kind.
+    #[derive(Debug, Clone)]
+    enum Nest {
+        Leaf(u8),
+        Array(Vec<Nest>),
+        Map(Vec<Nest>),
+    }
+
+    impl Nest {
+        fn depth(&self) -> usize {
+            match self {
+                Nest::Leaf(_) => 1,
+                Nest::Array(items) | Nest::Map(items) => {
+                    1 + items.iter().map(Nest::depth).max().unwrap_or(0)
+                }
+            }
+        }
+
+        fn any(&self, out: &mut Vec<u8>) {
+            match self {
+                Nest::Leaf(0) => out.push(126),
+                Nest::Leaf(1) => out.extend([125, 42]),
+                Nest::Leaf(2) => out.extend([119, 1, b'x']),
+                Nest::Leaf(_) => out.extend([123, 0, 0, 0, 0, 0, 0, 0, 0]),
+                Nest::Array(items) => {
+                    out.push(117);
+                    varint(out, items.len() as u64);
+                    items.iter().for_each(|i| i.any(out));
+                }
+                Nest::Map(items) => {
+                    out.push(118);
+                    varint(out, items.len() as u64);
+                    for (k, i) in items.iter().enumerate() {
+                        string(out, format!("k{k}").as_bytes());
+                        i.any(out);
+                    }
+                }
+            }
+        }
+
+        fn json(&self, out: &mut String) {
+            match self {
+                Nest::Leaf(n) => out.push_str(&format!("\"{n}\"")),
+                Nest::Array(items) => {
+                    out.push('[');
+                    for (k, i) in items.iter().enumerate() {
+                        if k > 0 {
+                            out.push(',');
+                        }
+                        i.json(out);
+                    }
+                    out.push(']');
+                }
+                Nest::Map(items) => {
+                    out.push('{');
+                    for (k, i) in items.iter().enumerate() {
+                        if k > 0 {
+                            out.push(',');
+                        }
+                        out.push_str(&format!("\"[{k}{{\":"));
+                        i.json(out);
+                    }
+                    out.push('}');
+                }
+            }
+        }
+    }
+
+    fn nest() -> impl Strategy<Value = Nest> {
+        let leaf = (0u8..4).prop_map(Nest::Leaf);
+        leaf.prop_recursive(48, 400, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Nest::Array),
+                prop::collection::vec(inner, 0..6).prop_map(Nest::Map),
+            ]
+        })
+    }
+
+    /// A chain of one nest in a few wrapping arrays, to reach past the limit often.
+    fn deep_nest() -> impl Strategy<Value = Nest> {
+        (nest(), 0usize..40).prop_map(|(mut n, wraps)| {
+            for _ in 0..wraps {
+                n = Nest::Array(vec![n]);
+            }
+            n
+        })
+    }
+
+    /// `nest` as the content of an item of content kind `kind` (0..5).
+    fn content_of(kind: u8, nest: &Nest) -> (Vec<u8>, usize) {
+        let mut text = String::new();
+        nest.json(&mut text);
+        let mut c = Vec::new();
+        match kind {
+            0 => {
+                c.push(1);
+                nest.any(&mut c);
+                (item(ANY, &c), nest.depth())
+            }
+            1 => {
+                c.push(0);
+                string(&mut c, text.as_bytes());
+                (item(JSON, &c), nest.depth())
+            }
+            2 => {
+                string(&mut c, text.as_bytes());
+                (item(EMBED, &c), nest.depth())
+            }
+            3 => {
+                string(&mut c, b"attr");
+                string(&mut c, text.as_bytes());
+                (item(FORMAT, &c), nest.depth())
+            }
+            _ => {
+                string(&mut c, b"guid");
+                Nest::Map(vec![nest.clone()]).any(&mut c);
+                (item(DOC, &c), nest.depth() + 1)
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Fuzz: deep and wide nestings of every content kind are refused exactly when
+        /// deeper than the limit, and yrs survives whatever is accepted on a small stack.
+        #[test]
+        fn nestings_of_every_kind(kind in 0u8..5, nest in deep_nest()) {
+            let (update, depth) = content_of(kind, &nest);
+            match scan_update(&update) {
+                Ok(shape) => {
+                    prop_assert!(depth <= MAX_NESTING, "depth {depth} accepted");
+                    prop_assert_eq!(shape.depth, depth);
+                    yrs_survives(update);
+                }
+                Err(ScanError::TooDeep) => prop_assert!(depth > MAX_NESTING, "depth {depth} refused"),
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+
+        /// Fuzz: shared types placed at random (by parent, beside a sibling, or on things
+        /// not there yet), in any order: whatever the levels accept never nests deeper
+        /// than the limit, as the yrs document built from it shows.
+        #[test]
+        fn shared_types_in_any_order(
+            steps in prop::collection::vec((0u8..4, any::<prop::sample::Index>()), 1..200),
+            order in any::<prop::sample::Index>(),
+        ) {
+            // Item k is a map created by client 1 at clock k.
+            let mut depth: Vec<usize> = Vec::new();
+            let mut updates = Vec::new();
+            for (k, (how, pick)) in steps.iter().enumerate() {
+                let k = k as u32;
+                let (at, d) = match (how, depth.is_empty()) {
+                    (_, true) | (0, _) => (At::Root, 1),
+                    (1, false) => {
+                        let p = pick.index(depth.len());
+                        (At::In((1, p as u32)), depth[p] + 1)
+                    }
+                    (2, false) => {
+                        // Inside the newest: chains grow deep quickly.
+                        let p = depth.len() - 1;
+                        (At::In((1, p as u32)), depth[p] + 1)
+                    }
+                    _ => {
+                        let p = pick.index(depth.len());
+                        (At::After((1, p as u32)), depth[p])
+                    }
+                };
+                depth.push(d);
+                updates.push(map_at(1, k, at));
+            }
+            // Deliver a prefix in order, then the rest rotated (some before their parents).
+            let cut = order.index(updates.len());
+            let mut sequence: Vec<usize> = (0..updates.len()).collect();
+            sequence[cut..].rotate_left(1);
+            let mut levels = Levels::default();
+            let doc = Doc::new();
+            for k in sequence {
+                if let Ok(placed) = item_levels(&updates[k], &levels, Strictness::Refuse) {
+                    // Accepted means placed on what is there: as deep as the model says.
+                    prop_assert!(depth[k] <= MAX_NESTING, "map {k} at depth {} accepted", depth[k]);
+                    levels.record(&placed);
+                    let decoded = Update::decode_v1(&updates[k]).unwrap();
+                    doc.transact_mut().apply_update(decoded).unwrap();
+                }
+            }
+            // Deleting the whole tree recurses as deep as it nests: on a small stack.
+            let state = doc.transact().encode_state_as_update_v1(&StateVector::default());
+            std::thread::Builder::new()
+                .stack_size(256 << 10)
+                .spawn(move || {
+                    let replica = Doc::new();
+                    replica.transact_mut().apply_update(Update::decode_v1(&state).unwrap()).unwrap();
+                    let root = replica.get_or_insert_array("r");
+                    let len = yrs::Array::len(&root, &replica.transact());
+                    yrs::Array::remove_range(&root, &mut replica.transact_mut(), 0, len);
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+        }
+    }
 }

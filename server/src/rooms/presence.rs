@@ -155,7 +155,9 @@ impl Presence {
             .into_iter()
             .filter_map(|id| match self.states.get(&id) {
                 Some(state) => Some((id, entry(state.clock, state.json.clone()))),
-                None => removed.get(&id).map(|clock| (id, entry(*clock, NULL.into()))),
+                None => removed
+                    .get(&id)
+                    .map(|clock| (id, entry(*clock, NULL.into()))),
             })
             .collect();
         (!clients.is_empty()).then_some(AwarenessUpdate { clients })
@@ -218,7 +220,13 @@ mod tests {
         let mut p = Presence::default();
         let ada = user("ada");
         let applied = p.apply(1, &ada, update(&[(10, 1, r#"{"n":"Ada"}"#)]));
-        assert_eq!(applied, Applied { changed: 1, refused: 0 });
+        assert_eq!(
+            applied,
+            Applied {
+                changed: 1,
+                refused: 0
+            }
+        );
         let applied = p.apply(1, &ada, update(&[(11, 1, r#"{"n":"Ghost"}"#)]));
         assert_eq!(applied.refused, 1, "a second id is refused");
         assert_eq!(state_of(&p, 11), None);
@@ -237,7 +245,13 @@ mod tests {
             update(&[(10, 99, "null")]),
         ] {
             let applied = p.apply(2, &mallory, attack);
-            assert_eq!(applied, Applied { changed: 0, refused: 1 });
+            assert_eq!(
+                applied,
+                Applied {
+                    changed: 0,
+                    refused: 1
+                }
+            );
         }
         assert_eq!(state_of(&p, 10).as_deref(), Some(r#"{"n":"Ada"}"#));
         assert!(!p.has_changes());
@@ -250,7 +264,10 @@ mod tests {
         let mut p = Presence::default();
         let ada = user("ada");
         p.apply(1, &ada, update(&[(10, 1, r#"{"v":1}"#)]));
-        assert_eq!(p.apply(2, &ada, update(&[(10, 2, r#"{"v":2}"#)])).changed, 1);
+        assert_eq!(
+            p.apply(2, &ada, update(&[(10, 2, r#"{"v":2}"#)])).changed,
+            1
+        );
         // The old connection no longer owns it: leaving removes nothing.
         p.take_changes();
         p.leave(1);
@@ -263,8 +280,15 @@ mod tests {
         let mut p = Presence::default();
         let ada = user("ada");
         p.apply(1, &ada, update(&[(10, 5, r#"{"v":5}"#)]));
-        assert_eq!(p.apply(1, &ada, update(&[(10, 4, r#"{"v":4}"#)])).changed, 0);
-        assert_eq!(p.apply(1, &ada, update(&[(10, 5, r#"{"v":"same"}"#)])).changed, 0);
+        assert_eq!(
+            p.apply(1, &ada, update(&[(10, 4, r#"{"v":4}"#)])).changed,
+            0
+        );
+        assert_eq!(
+            p.apply(1, &ada, update(&[(10, 5, r#"{"v":"same"}"#)]))
+                .changed,
+            0
+        );
         assert_eq!(p.apply(1, &ada, update(&[(10, 5, "null")])).changed, 1);
         assert_eq!(p.len(), 0);
     }

@@ -647,14 +647,13 @@ impl Room {
             self.kick(conn, Kick::DocumentTooLarge);
             return;
         }
-        let placed =
-            match scan::item_levels(&update.raw, &self.levels, scan::Strictness::Refuse) {
-                Ok(placed) => placed,
-                Err(e) => {
-                    self.kick(conn, Kick::Invalid(e.to_string()));
-                    return;
-                }
-            };
+        let placed = match scan::item_levels(&update.raw, &self.levels, scan::Strictness::Refuse) {
+            Ok(placed) => placed,
+            Err(e) => {
+                self.kick(conn, Kick::Invalid(e.to_string()));
+                return;
+            }
+        };
         self.memory_since += memory;
         self.levels.record(&placed);
         let applied = self.doc.transact_mut().apply_update(update.update);

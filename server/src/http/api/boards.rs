@@ -16,8 +16,8 @@ use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
 use super::caller::Caller;
 use crate::document;
-use crate::protocol::scan;
 use crate::domain::{BoardId, BoardName, Role};
+use crate::protocol::scan;
 use crate::rooms::JoinError;
 use crate::store::{ArchivedFilter, Board, BoardCursor, BoardQuery, NewBoard};
 
