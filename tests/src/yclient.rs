@@ -18,7 +18,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
 use yrs::{Doc, Map, ReadTxn, StateVector, Transact, TransactionMut, Update};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// A raw client WebSocket.
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// How a socket ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +94,22 @@ pub async fn open_with_receive_buffer(url: &str, bytes: u32) -> Ws {
         .await
         .expect("websocket handshake");
     ws
+}
+
+/// For a raw socket that never read: drains it to its end and returns the code of the
+/// close frame the server sent, if any.
+pub async fn raw_close_code(mut ws: Ws, timeout: Duration) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    let MaybeTlsStream::Plain(tcp) = ws.get_mut() else {
+        return None;
+    };
+    let mut bytes = Vec::new();
+    let _ = tokio::time::timeout(timeout, tcp.read_to_end(&mut bytes)).await;
+    bytes
+        .windows(4)
+        .rev()
+        .find(|w| w[0] == 0x88 && w[1] >= 2 && w[1] <= 125)
+        .map(|w| u16::from_be_bytes([w[2], w[3]]))
 }
 
 impl YClient {
@@ -220,18 +237,8 @@ impl YClient {
     /// For a client that never read: drains the raw socket to its end and returns the code
     /// of the close frame the server sent, if any. (Reading through tungstenite would try to
     /// answer the queued pings on a socket the server already shut.)
-    pub async fn raw_close_code(mut self, timeout: Duration) -> Option<u16> {
-        use tokio::io::AsyncReadExt;
-        let MaybeTlsStream::Plain(tcp) = self.ws.get_mut() else {
-            return None;
-        };
-        let mut bytes = Vec::new();
-        let _ = tokio::time::timeout(timeout, tcp.read_to_end(&mut bytes)).await;
-        bytes
-            .windows(4)
-            .rev()
-            .find(|w| w[0] == 0x88 && w[1] >= 2 && w[1] <= 125)
-            .map(|w| u16::from_be_bytes([w[2], w[3]]))
+    pub async fn raw_close_code(self, timeout: Duration) -> Option<u16> {
+        raw_close_code(self.ws, timeout).await
     }
 
     /// Drops the TCP connection without a close handshake.

@@ -619,7 +619,7 @@ impl Room {
             self.kick(conn, Kick::ReadOnly);
             return;
         }
-        let len = update.shape.memory(update.raw.len());
+        let len = update.raw.len() as u64;
         if self.pending_bytes + self.held_bytes + len > self.settings.max_pending_bytes {
             self.kick(conn, Kick::BacklogFull);
             return;
