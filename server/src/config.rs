@@ -305,7 +305,7 @@ impl Config {
             compact_bytes: parse_num(&get, "EASEL_COMPACT_BYTES", 8 << 20, 1024, 1 << 40)?,
             max_message_bytes: parse_num(&get, "EASEL_MAX_MESSAGE_BYTES", 16 << 20, 1024, 1 << 30)?
                 as usize,
-            max_doc_bytes: parse_num(&get, "EASEL_MAX_DOC_BYTES", 256 << 20, 1024, 1 << 40)?,
+            max_doc_bytes: parse_num(&get, "EASEL_MAX_DOC_BYTES", 64 << 20, 1024, 1 << 40)?,
             max_pending_bytes: parse_num(&get, "EASEL_MAX_PENDING_BYTES", 64 << 20, 1024, 1 << 40)?,
             outbound_queue: parse_num(&get, "EASEL_OUTBOUND_QUEUE", 1024, 1, 1 << 20)? as usize,
             max_queued_bytes: parse_num(&get, "EASEL_MAX_QUEUED_BYTES", 16 << 20, 1024, 1 << 40)?

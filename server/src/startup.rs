@@ -116,7 +116,9 @@ impl Application {
             login_limiter: Arc::new(http::api::LoginLimiter::new(
                 config.login_attempts_per_minute,
             )),
-            imports: Arc::new(tokio::sync::Semaphore::new(http::api::CONCURRENT_IMPORTS)),
+            conversions: Arc::new(tokio::sync::Semaphore::new(
+                http::api::CONCURRENT_CONVERSIONS,
+            )),
             config: Arc::new(config),
             hub: hub.clone(),
         };

@@ -36,8 +36,9 @@ pub struct AppState {
     pub openapi: Arc<String>,
     /// Login attempts per IP and per account.
     pub login_limiter: Arc<api::LoginLimiter>,
-    /// Board imports allowed to run at once (each decodes a whole board).
-    pub imports: Arc<tokio::sync::Semaphore>,
+    /// Conversions of whole boards (imports, JSON and SVG exports, version reads) allowed
+    /// to run at once: each holds a decoded copy of a board.
+    pub conversions: Arc<tokio::sync::Semaphore>,
 }
 
 /// Registers every documented route: the REST API, the probes, metrics and the realtime

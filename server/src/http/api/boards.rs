@@ -402,7 +402,8 @@ pub async fn export(
     let (body, content_type, ext) = match format {
         Format::Yjs => (current.state, "application/octet-stream", "yjs"),
         Format::Json | Format::Svg => {
-            // Converting a big board takes a while: off the worker thread.
+            // Converting a big board takes a while: off the worker thread, a few at a time.
+            let _turn = super::conversion_turn(&state).await?;
             let converted = tokio::task::spawn_blocking(move || {
                 let doc = document::doc_from_update(&current.state)?;
                 Ok::<_, document::DocumentError>(match format {
@@ -451,12 +452,6 @@ pub async fn import(
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_user()?;
-    // Each import decodes a whole board: a few at a time, whoever asks.
-    let Ok(_permit) = state.imports.try_acquire() else {
-        return Err(ApiError::Unavailable(
-            "too many imports are running; try again shortly",
-        ));
-    };
     let limit = state.config.realtime.max_message_bytes;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -470,6 +465,7 @@ pub async fn import(
     }
     let max_doc_bytes = state.config.realtime.max_doc_bytes;
     let format = query.format;
+    let _turn = super::conversion_turn(&state).await?;
     let decoded = tokio::task::spawn_blocking(move || imported(format, &body, max_doc_bytes))
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;

@@ -29,9 +29,25 @@ use crate::telemetry::chain;
 
 pub use auth::LoginLimiter;
 
-/// Board imports that may run at once; more are refused with 503 until one ends. Each
-/// holds a whole board decoded, up to `EASEL_MAX_DOC_BYTES`' memory bound.
-pub const CONCURRENT_IMPORTS: usize = 2;
+/// Whole-board conversions (imports, JSON and SVG exports, version reads) that may run at
+/// once. Each holds a decoded copy of a board, up to `EASEL_MAX_DOC_BYTES`' memory bound;
+/// more wait their turn for up to [`CONVERSION_WAIT`], then get 503.
+pub const CONCURRENT_CONVERSIONS: usize = 2;
+
+/// How long a conversion waits for its turn before the request gets 503.
+pub const CONVERSION_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Waits for a turn to convert a whole board (see [`CONCURRENT_CONVERSIONS`]).
+pub(super) async fn conversion_turn(
+    state: &AppState,
+) -> Result<tokio::sync::SemaphorePermit<'_>, super::error::ApiError> {
+    match tokio::time::timeout(CONVERSION_WAIT, state.conversions.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(super::error::ApiError::Unavailable(
+            "too many boards are being converted; try again shortly",
+        )),
+    }
+}
 pub use caller::{Caller, authenticate, request_token};
 
 /// The OpenAPI document's fixed parts; the paths come from the registered routes.

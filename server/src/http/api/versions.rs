@@ -179,7 +179,9 @@ pub async fn get(
     let board = board_id(&board)?;
     caller.on_board(&state, board, Role::Viewer).await?;
     let (version, bytes) = load(&state, board, &version).await?;
-    // Converting a big board takes a while: off the worker thread, straight to JSON text.
+    // Converting a big board takes a while: off the worker thread, a few at a time,
+    // straight to JSON text.
+    let _turn = super::conversion_turn(&state).await?;
     let json = tokio::task::spawn_blocking(move || {
         let doc = document::doc_from_update(&bytes)?;
         Ok::<_, document::DocumentError>(document::write_json(&doc))
@@ -221,6 +223,7 @@ pub async fn restore(
     let board = board_id(&board)?;
     caller.on_board(&state, board, Role::Editor).await?;
     let (version, bytes) = load(&state, board, &version).await?;
+    let _turn = super::conversion_turn(&state).await?;
     let target = document::doc_from_update(&bytes).map_err(|e| ApiError::Internal(Box::new(e)))?;
     let restored = tokio::time::timeout(RESTORE_WAIT, state.hub.restore(board, target))
         .await
