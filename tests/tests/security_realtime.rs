@@ -514,3 +514,78 @@ async fn small_inputs_cannot_buy_large_memory() {
     println!("one million nulls per update until refused: peak {peak:.0} MB");
     assert!(peak - start < 600.0, "grew by {:.0} MB", peak - start);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn whole_board_conversions_take_turns() {
+    const SHAPES: usize = 60_000;
+    let (server, _db, _dir, _board) = server_process(&[], &[]).await;
+    let pid = server.child.id();
+    let address = format!("http://127.0.0.1:{}", server.port);
+    let client = reqwest::Client::new();
+    let keys = {
+        let doc = yrs::Doc::new();
+        let map = doc.get_or_insert_map("elements");
+        let mut txn = doc.transact_mut();
+        for i in 0..SHAPES {
+            map.insert(&mut txn, format!("shape-{i}"), yrs::Any::Null);
+        }
+        txn.encode_update_v1()
+    };
+    let (start, _) = memory_of(pid);
+    // Six imports at once: they take turns, two at a time, and all succeed.
+    let imports = (0..6).map(|_| {
+        let (client, url, body) = (
+            client.clone(),
+            format!("{address}/api/boards/import?format=yjs&name=Copy"),
+            keys.clone(),
+        );
+        tokio::spawn(async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token("alice", false, HOUR))
+                .header("Content-Type", "application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            response.json::<serde_json::Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+    });
+    let mut boards = Vec::new();
+    for import in imports {
+        boards.push(import.await.unwrap());
+    }
+    let (_, peak) = memory_of(pid);
+    println!(
+        "6 concurrent imports of a {} KB board of {SHAPES} keys: RSS {start:.0} MB before, peak {peak:.0} MB",
+        keys.len() >> 10
+    );
+    // Six JSON exports at once, written straight to text.
+    let exports = boards.iter().map(|board| {
+        let (client, url) = (
+            client.clone(),
+            format!("{address}/api/boards/{board}/export?format=json"),
+        );
+        tokio::spawn(async move {
+            let response = client
+                .get(url)
+                .bearer_auth(token("alice", false, HOUR))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let json: serde_json::Value = response.json().await.unwrap();
+            json["elements"].as_object().unwrap().len()
+        })
+    });
+    for export in exports {
+        assert_eq!(export.await.unwrap(), SHAPES);
+    }
+    let (_, peak) = memory_of(pid);
+    println!("and 6 concurrent JSON exports of them: peak {peak:.0} MB");
+    assert!(peak - start < 200.0, "grew by {:.0} MB", peak - start);
+}
