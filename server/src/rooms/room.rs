@@ -705,7 +705,9 @@ impl Room {
                 .inc_by(applied.refused as u64);
             tracing::debug!(board_id = %self.board, conn_id = conn, refused = applied.refused, "awareness for client ids the connection does not own dropped");
         }
-        self.schedule_awareness();
+        if applied.changed > 0 {
+            self.schedule_awareness();
+        }
     }
 
     /// Changes that arrive within [`awareness_interval`] go out together as one message per
@@ -714,8 +716,7 @@ impl Room {
     /// member one message per tick instead of one per change; queries are answered on the
     /// same tick.
     fn schedule_awareness(&mut self) {
-        let due = self.presence.has_changes() || self.members.values().any(|m| m.wants_presence);
-        if self.awareness_flush_at.is_none() && due {
+        if self.awareness_flush_at.is_none() {
             self.awareness_flush_at = Some(Instant::now() + awareness_interval(self.members.len()));
         }
     }
@@ -1110,7 +1111,9 @@ impl Room {
         self.backlogged.remove(&conn);
         if member.is_some() {
             self.presence.leave(conn);
-            self.schedule_awareness();
+            if self.presence.has_changes() {
+                self.schedule_awareness();
+            }
         }
         member
     }
