@@ -11,6 +11,7 @@ pub mod document;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod private_fs;
 pub mod protocol;
 pub mod rooms;
 pub mod spill;

@@ -63,6 +63,7 @@ impl Application {
             .migrate()
             .await
             .context("applying database migrations")?;
+        crate::private_fs::warn_if_open(&config.data_dir, "EASEL_DATA_DIR");
         let spill_dir = config.data_dir.join("unsaved");
         let replayed = spill::replay(&spill_dir, store.as_ref())
             .await

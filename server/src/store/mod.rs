@@ -58,8 +58,8 @@ pub enum StoreError {
     /// Applying the schema migrations failed.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The SQLite data directory could not be created.
-    #[error("cannot create the data directory")]
+    /// The SQLite data directory or database file could not be created or made private.
+    #[error("cannot create the data directory or the database file")]
     DataDir(#[source] std::io::Error),
 }
 

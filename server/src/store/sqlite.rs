@@ -72,10 +72,19 @@ impl SqliteStore {
     }
 
     /// Opens (creating if needed) the database file at `path`, and its directory, with up
-    /// to `max_connections` connections for reads and one more for writes.
+    /// to `max_connections` connections for reads and one more for writes. A directory it
+    /// creates is 0700; the file is created 0600 before SQLite opens it (SQLite gives its
+    /// WAL and shared-memory files the database file's mode), and the three are tightened
+    /// to 0600 if an older version left them readable by others.
     pub async fn open(path: &Path, max_connections: u32, timeout: Duration) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(StoreError::DataDir)?;
+            crate::private_fs::create_dir_all(dir).map_err(StoreError::DataDir)?;
+        }
+        crate::private_fs::ensure_file(path).map_err(StoreError::DataDir)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            crate::private_fs::tighten(Path::new(&side)).map_err(StoreError::DataDir)?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)
