@@ -66,6 +66,15 @@ struct Checkpointer {
 impl SqliteStore {
     const LOCK_BOARD: &str = "SELECT last_seq FROM boards WHERE id = $1";
 
+    /// Write transactions start with `BEGIN IMMEDIATE`, which takes the database's one
+    /// write lock: feed writers are ordered already.
+    const LOCK_FEED: Option<&str> = None;
+
+    /// SQLite cannot announce anything to other processes: readers poll the feed.
+    async fn open_subscription(&self) -> Result<Option<Box<dyn Subscription>>> {
+        Ok(None)
+    }
+
     /// Caller `i` of an admission read, its parameters from `$first`.
     fn admission_row(i: usize, first: usize) -> String {
         format!("({i}, ${first}, ${}, ${})", first + 1, first + 2)

@@ -276,7 +276,10 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     if let Some(jti) = &caller.principal.jti {
         let expires_ms = (caller.principal.expires_at as i64).saturating_mul(1000);
-        state.store.revoke_token(jti, expires_ms).await?;
+        state
+            .store
+            .revoke_token(caller.user(), jti, expires_ms)
+            .await?;
     }
     let mut cookie = session_cookie(&req, &state, String::new(), Duration::ZERO);
     cookie.make_removal();
