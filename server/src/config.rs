@@ -191,6 +191,9 @@ pub struct Realtime {
     pub ping_every: Duration,
     /// `EASEL_SILENCE_TIMEOUT_SECS`: close a connection that sent nothing for this long.
     pub silence_timeout: Duration,
+    /// `EASEL_EVENT_POLL_MS`: how often the change feed of access changes is read when the
+    /// database cannot announce new events (SQLite, or a lost Postgres listener).
+    pub event_poll: Duration,
 }
 
 /// Shortest accepted `EASEL_JWT_SECRET`, in bytes (HS256 wants at least 256 bits).
@@ -318,6 +321,13 @@ impl Config {
                 60,
                 1,
                 86_400,
+            )?),
+            event_poll: Duration::from_millis(parse_num(
+                &get,
+                "EASEL_EVENT_POLL_MS",
+                250,
+                10,
+                60_000,
             )?),
         };
 
@@ -798,6 +808,20 @@ mod tests {
         assert_eq!(e.var, "EASEL_JWT_AUDIENCE");
         let e = config(&[("EASEL_JWT_ISSUER", "https://id.example.com")]).unwrap_err();
         assert_eq!(e.var, "EASEL_JWT_PUBLIC_KEY");
+    }
+
+    #[test]
+    fn the_change_feed_has_a_poll_setting() {
+        assert_eq!(
+            config(&[]).unwrap().realtime.event_poll,
+            Duration::from_millis(250)
+        );
+        let c = config(&[("EASEL_EVENT_POLL_MS", "50")]).unwrap();
+        assert_eq!(c.realtime.event_poll, Duration::from_millis(50));
+        for value in ["0", "soon"] {
+            let e = config(&[("EASEL_EVENT_POLL_MS", value)]).unwrap_err();
+            assert_eq!(e.var, "EASEL_EVENT_POLL_MS", "{value}");
+        }
     }
 
     #[test]

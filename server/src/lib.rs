@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod document;
 pub mod domain;
+pub mod feed;
 pub mod http;
 pub mod metrics;
 pub mod private_fs;

@@ -4,7 +4,7 @@
 //! Owns the start-up and shutdown order: stop accepting, let in-flight requests finish
 //! (up to `EASEL_SHUTDOWN_TIMEOUT_SECS`), then close the store's pool. A second signal
 //! exits at once. Start-up also creates the first administrator (`EASEL_ADMIN_EMAIL`) when
-//! no account has that email.
+//! no account has that email, and starts following the change feed before serving.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -18,6 +18,7 @@ use utoipa_actix_web::AppExt;
 use crate::auth::{JwtKeys, hash_password};
 use crate::config::{Config, FirstAdmin};
 use crate::domain::UserId;
+use crate::feed::{self, FeedSettings};
 use crate::http::{self, AppState};
 use crate::rooms::{Hub, RoomSettings};
 use crate::spill;
@@ -104,6 +105,13 @@ impl Application {
             },
         ));
         hub.return_freed_memory(std::time::Duration::from_secs(2));
+        feed::follow(
+            store.clone(),
+            hub.clone(),
+            FeedSettings::with_poll(r.event_poll),
+        )
+        .await
+        .context("reading the change feed")?;
         let state = AppState {
             store: store.clone(),
             admissions: Arc::new(http::admissions::Admissions::new(
