@@ -81,6 +81,9 @@ pub enum LogFormat {
 pub struct Config {
     /// `EASEL_BIND`: where the HTTP/WebSocket server listens. Port 0 picks a free port.
     pub bind: SocketAddr,
+    /// `EASEL_METRICS_BIND`: where `/metrics` is served instead of on `bind`; `None` keeps it
+    /// on `bind`. Port 0 picks a free port.
+    pub metrics_bind: Option<SocketAddr>,
     /// `EASEL_ENV`: development or production.
     pub mode: Mode,
     /// `DATABASE_URL` (and `EASEL_DATA_DIR` when it is unset): the store.
@@ -221,6 +224,16 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
+        let metrics_bind = get("EASEL_METRICS_BIND")
+            .map(|v| {
+                v.trim().parse().map_err(|_| {
+                    bad(
+                        "EASEL_METRICS_BIND",
+                        format!("{v:?} is not an address like 127.0.0.1:9090"),
+                    )
+                })
+            })
+            .transpose()?;
         let mode = match get("EASEL_ENV").as_deref().map(str::trim) {
             None | Some("development") | Some("dev") => Mode::Development,
             Some("production") | Some("prod") => Mode::Production,
@@ -350,6 +363,7 @@ impl Config {
 
         Ok(Self {
             bind,
+            metrics_bind,
             mode,
             database,
             data_dir,
@@ -822,6 +836,15 @@ mod tests {
             let e = config(&[("EASEL_EVENT_POLL_MS", value)]).unwrap_err();
             assert_eq!(e.var, "EASEL_EVENT_POLL_MS", "{value}");
         }
+    }
+
+    #[test]
+    fn metrics_may_have_an_address_of_their_own() {
+        assert_eq!(config(&[]).unwrap().metrics_bind, None);
+        let c = config(&[("EASEL_METRICS_BIND", "127.0.0.1:0")]).unwrap();
+        assert_eq!(c.metrics_bind, Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+        let e = config(&[("EASEL_METRICS_BIND", "9090")]).unwrap_err();
+        assert_eq!(e.var, "EASEL_METRICS_BIND");
     }
 
     #[test]
