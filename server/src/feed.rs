@@ -85,7 +85,9 @@ fn apply_of(event: &Event) -> Option<Apply> {
                 role: *role,
             },
         ),
-        Event::LinkRevoked { board, link } => Apply::Board(*board, AccessChange::LinkRevoked(*link)),
+        Event::LinkRevoked { board, link } => {
+            Apply::Board(*board, AccessChange::LinkRevoked(*link))
+        }
         Event::UserDisabled {
             user,
             disabled: true,
@@ -544,7 +546,10 @@ mod tests {
         let mut cursor = Cursor(2);
         assert_eq!(cursor.catch_up(&feed, &target, 3).await.unwrap(), 7);
         assert_eq!(cursor, Cursor(9));
-        let expected: Vec<Apply> = events[2..].iter().filter_map(|e| apply_of(&e.event)).collect();
+        let expected: Vec<Apply> = events[2..]
+            .iter()
+            .filter_map(|e| apply_of(&e.event))
+            .collect();
         assert_eq!(*target.0.lock().unwrap(), expected);
 
         // Nothing new: nothing applied, the cursor stays.
@@ -563,6 +568,10 @@ mod tests {
         assert_eq!(cursor, Cursor(0));
         assert_eq!(cursor.catch_up(&failing, &target, 4).await.unwrap(), 9);
         assert_eq!(cursor, Cursor(9));
-        assert_eq!(target.0.lock().unwrap().len(), 8, "7 members and the deletion");
+        assert_eq!(
+            target.0.lock().unwrap().len(),
+            8,
+            "7 members and the deletion"
+        );
     }
 }

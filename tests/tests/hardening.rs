@@ -20,7 +20,11 @@ async fn metrics_can_live_on_a_private_port_only() {
     let public = spawn_app().await;
     assert_eq!(public.metrics_port, None);
     let res = public.get("/metrics").await;
-    assert_eq!(res.status(), 200, "unset: served on the public port as before");
+    assert_eq!(
+        res.status(),
+        200,
+        "unset: served on the public port as before"
+    );
     assert!(res.text().await.unwrap().contains("easel_connections"));
 
     let app = spawn_app_with(None, &[("EASEL_METRICS_BIND", "127.0.0.1:0")]).await;
@@ -86,11 +90,7 @@ async fn a_fresh_sqlite_data_directory_is_private() {
 #[tokio::test]
 async fn files_an_older_version_left_readable_are_tightened_at_start() {
     let data = tempfile::tempdir().unwrap();
-    let first = spawn_app_with(
-        None,
-        &[("EASEL_DATA_DIR", data.path().to_str().unwrap())],
-    )
-    .await;
+    let first = spawn_app_with(None, &[("EASEL_DATA_DIR", data.path().to_str().unwrap())]).await;
     first.stop().await;
     let db = data.path().join("easel.db");
     for file in [&db, &data.path().join("easel.db-wal")] {
@@ -99,11 +99,7 @@ async fn files_an_older_version_left_readable_are_tightened_at_start() {
         }
     }
     assert_eq!(mode(&db), 0o644);
-    let second = spawn_app_with(
-        None,
-        &[("EASEL_DATA_DIR", data.path().to_str().unwrap())],
-    )
-    .await;
+    let second = spawn_app_with(None, &[("EASEL_DATA_DIR", data.path().to_str().unwrap())]).await;
     assert_eq!(mode(&db), 0o600);
     for side in ["easel.db-wal", "easel.db-shm"] {
         let path = data.path().join(side);

@@ -1613,9 +1613,15 @@ async fn revoking_a_token_is_idempotent_and_purges_expired_ones(fx: &Fixture) {
     let store = fx.open().await;
     let later = now_ms() + 3_600_000;
     assert!(!store.is_token_revoked("jti-1").await.unwrap());
-    store.revoke_token(&user("bob"), "jti-1", later).await.unwrap();
+    store
+        .revoke_token(&user("bob"), "jti-1", later)
+        .await
+        .unwrap();
     assert!(store.is_token_revoked("jti-1").await.unwrap());
-    store.revoke_token(&user("bob"), "jti-1", later).await.unwrap();
+    store
+        .revoke_token(&user("bob"), "jti-1", later)
+        .await
+        .unwrap();
     assert!(
         store.is_token_revoked("jti-1").await.unwrap(),
         "revoking twice is harmless"
@@ -1627,7 +1633,10 @@ async fn revoking_a_token_is_idempotent_and_purges_expired_ones(fx: &Fixture) {
         .await
         .unwrap();
     assert!(store.is_token_revoked("jti-old").await.unwrap());
-    store.revoke_token(&user("bob"), "jti-2", later).await.unwrap();
+    store
+        .revoke_token(&user("bob"), "jti-2", later)
+        .await
+        .unwrap();
     assert!(!store.is_token_revoked("jti-old").await.unwrap(), "purged");
     assert!(store.is_token_revoked("jti-1").await.unwrap());
     assert!(store.is_token_revoked("jti-2").await.unwrap());
@@ -1951,7 +1960,11 @@ async fn every_access_change_records_its_event_for_other_nodes(fx: &Fixture) {
         .await
         .unwrap();
     let start = other.latest_event_id().await.unwrap();
-    assert_eq!(events_since(&*other, start).await, [], "creating things changes no access");
+    assert_eq!(
+        events_since(&*other, start).await,
+        [],
+        "creating things changes no access"
+    );
 
     let link = store
         .create_link(&link(board, b"feed-link", Role::Editor))
@@ -2121,7 +2134,11 @@ async fn old_events_are_pruned_and_ids_keep_growing(fx: &Fixture) {
     assert_eq!(store.events_after(0, 10).await.unwrap(), []);
     store.remove_member(board, &user("bob")).await.unwrap();
     let after = store.events_after(first, 10).await.unwrap();
-    assert_eq!(after.len(), 1, "a new event gets an id past every pruned one");
+    assert_eq!(
+        after.len(),
+        1,
+        "a new event gets an id past every pruned one"
+    );
     assert!(after[0].id > first);
 }
 
@@ -2129,7 +2146,11 @@ async fn new_events_are_announced_where_the_backend_can(fx: &Fixture) {
     let store = fx.open().await;
     let other = fx.open().await;
     let Some(mut subscription) = store.subscribe().await.unwrap() else {
-        assert_eq!(store.backend(), Backend::Sqlite, "only SQLite cannot announce");
+        assert_eq!(
+            store.backend(),
+            Backend::Sqlite,
+            "only SQLite cannot announce"
+        );
         return;
     };
     assert_eq!(store.backend(), Backend::Postgres);

@@ -359,7 +359,10 @@ fn load_or_create_secret(dir: &Path) -> std::io::Result<Secret> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    match crate::private_fs::file_options().create_new(true).open(&path) {
+    match crate::private_fs::file_options()
+        .create_new(true)
+        .open(&path)
+    {
         Ok(mut file) => {
             file.write_all(secret.as_bytes())?;
             file.sync_all()?;

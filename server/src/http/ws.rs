@@ -269,30 +269,30 @@ async fn connection(
 /// the room, and hand the room any difference.
 async fn recheck_access(state: &AppState, admitted: &Admitted) {
     let (board, user) = (admitted.board, &admitted.principal.user);
-    let (member, admin, link) =
-        match access_on(&state.admissions, &admitted.principal, board).await {
-            Ok(now) => (now.member, now.admin, now.link),
-            Err(AccessError::NoRole) => (None, false, None),
-            Err(AccessError::NoBoard) => return state.hub.board_deleted(board).await,
-            Err(AccessError::Disabled) => {
-                let change = AccessChange::UserDisabled(user.clone());
-                return state.hub.change_access(board, change).await;
+    let (member, admin, link) = match access_on(&state.admissions, &admitted.principal, board).await
+    {
+        Ok(now) => (now.member, now.admin, now.link),
+        Err(AccessError::NoRole) => (None, false, None),
+        Err(AccessError::NoBoard) => return state.hub.board_deleted(board).await,
+        Err(AccessError::Disabled) => {
+            let change = AccessChange::UserDisabled(user.clone());
+            return state.hub.change_access(board, change).await;
+        }
+        Err(AccessError::Revoked) => {
+            if let Some(jti) = &admitted.access.jti {
+                let change = AccessChange::TokenRevoked {
+                    user: user.clone(),
+                    jti: jti.clone(),
+                };
+                state.hub.change_access(board, change).await;
             }
-            Err(AccessError::Revoked) => {
-                if let Some(jti) = &admitted.access.jti {
-                    let change = AccessChange::TokenRevoked {
-                        user: user.clone(),
-                        jti: jti.clone(),
-                    };
-                    state.hub.change_access(board, change).await;
-                }
-                return;
-            }
-            Err(e @ AccessError::Store(_)) => {
-                tracing::debug!(error = %crate::telemetry::chain(&e), "access recheck skipped");
-                return;
-            }
-        };
+            return;
+        }
+        Err(e @ AccessError::Store(_)) => {
+            tracing::debug!(error = %crate::telemetry::chain(&e), "access recheck skipped");
+            return;
+        }
+    };
     if admin != admitted.access.admin {
         let change = AccessChange::Admin {
             user: user.clone(),
