@@ -29,6 +29,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::{BoardId, UserId};
+use crate::metrics::metrics;
 use crate::rooms::{AccessChange, Hub};
 use crate::store::{Event, FeedEvent, Notice, Store, StoreError, Subscription, now_ms};
 
@@ -320,12 +321,15 @@ impl Follower {
             .await
         {
             Ok(0) => {}
-            Ok(read) => tracing::debug!(
-                read,
-                from = from.0,
-                to = self.cursor.0,
-                "applied change-feed events"
-            ),
+            Ok(read) => {
+                metrics().access_events.inc_by(read as u64);
+                tracing::debug!(
+                    read,
+                    from = from.0,
+                    to = self.cursor.0,
+                    "applied change-feed events"
+                );
+            }
             Err(e) => {
                 tracing::warn!(error = %crate::telemetry::chain(&e), "reading the change feed failed; retrying")
             }

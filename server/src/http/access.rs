@@ -2,8 +2,8 @@
 //!
 //! Owns combining a verified token with the store's records into an [`Access`]: the
 //! caller's membership, their account's admin flag, a token grant's fixed role, a guest's
-//! share link (which must still exist and not have expired) and the token's id. It must not map errors to responses
-//! (that is `error.rs`) and never touches rooms.
+//! share link (which must still exist and not have expired) and the token's id. It must
+//! not map errors to responses (that is `error.rs`) and never touches rooms.
 
 use super::admissions::Admissions;
 use crate::auth::Principal;

@@ -3,9 +3,9 @@
 //!
 //! Owns the [`Store`] trait, its data types and [`StoreError`], and the two backends
 //! (Postgres for production and multi-node, SQLite embedded). Every write that changes who
-//! may do what records an [`Event`] in the change feed in the same transaction. It deals in bytes: it knows
-//! nothing of yrs, WebSockets or HTTP. Every backend passes the same contract suite
-//! (`tests/tests/store_contract.rs`).
+//! may do what records an [`Event`] in the change feed in the same transaction. It deals
+//! in bytes: it knows nothing of yrs, WebSockets or HTTP. Every backend passes the same
+//! contract suite (`tests/tests/store_contract.rs`).
 
 mod common;
 mod events;
