@@ -276,11 +276,13 @@ impl Follower {
                 }
             }
             if Instant::now() >= next_read {
-                tokio::select! {
+                let read = tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    () = self.read() => {}
-                }
-                let every = if listening.is_some() {
+                    read = self.read() => read,
+                };
+                // A failed read is retried at the poll's pace even while announcements
+                // arrive: they would not repeat what the failed read missed.
+                let every = if listening.is_some() && read {
                     self.settings.backstop
                 } else {
                     self.settings.poll
@@ -313,14 +315,15 @@ impl Follower {
         }
     }
 
-    async fn read(&mut self) {
+    /// Catches up; returns whether the feed could be read.
+    async fn read(&mut self) -> bool {
         let from = self.cursor;
         match self
             .cursor
             .catch_up(&self.store, self.hub.as_ref(), PAGE)
             .await
         {
-            Ok(0) => {}
+            Ok(0) => true,
             Ok(read) => {
                 metrics().access_events.inc_by(read as u64);
                 tracing::debug!(
@@ -329,9 +332,11 @@ impl Follower {
                     to = self.cursor.0,
                     "applied change-feed events"
                 );
+                true
             }
             Err(e) => {
-                tracing::warn!(error = %crate::telemetry::chain(&e), "reading the change feed failed; retrying")
+                tracing::warn!(error = %crate::telemetry::chain(&e), "reading the change feed failed; retrying");
+                false
             }
         }
     }
