@@ -72,6 +72,18 @@ enum AdminCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Disable or re-enable an account, or grant or withdraw its admin role. A running
+    /// server applies the change to the account's open connections at once.
+    UpdateUser {
+        /// The account: its id, or its email.
+        user: String,
+        /// Disable (true: its connections close) or re-enable (false) the account.
+        #[arg(long)]
+        disabled: Option<bool>,
+        /// Grant (true) or withdraw (false) the admin role.
+        #[arg(long)]
+        admin: Option<bool>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -242,6 +254,39 @@ async fn admin(store: &dyn Store, cmd: AdminCommand) -> anyhow::Result<()> {
                 admin,
             };
             println!("{}", store.create_user(&new).await?.id);
+        }
+        AdminCommand::UpdateUser {
+            user,
+            disabled,
+            admin,
+        } => {
+            anyhow::ensure!(
+                disabled.is_some() || admin.is_some(),
+                "nothing to change: give --disabled and/or --admin"
+            );
+            let id = if user.contains('@') {
+                store
+                    .find_user_by_email(&user)
+                    .await?
+                    .with_context(|| format!("no account has the email {:?}", user.trim()))?
+                    .id
+            } else {
+                UserId::parse(&user)?
+            };
+            let mut account = store.get_user(&id).await?;
+            if let Some(admin) = admin {
+                account = store.set_user_admin(&id, admin).await?;
+            }
+            if let Some(disabled) = disabled {
+                account = store.set_user_disabled(&id, disabled).await?;
+            }
+            let state = if account.disabled {
+                "disabled"
+            } else {
+                "enabled"
+            };
+            let role = if account.admin { "admin" } else { "user" };
+            println!("{}\t{}\t{state}\t{role}", account.id, account.email);
         }
     }
     Ok(())

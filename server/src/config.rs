@@ -81,6 +81,9 @@ pub enum LogFormat {
 pub struct Config {
     /// `EASEL_BIND`: where the HTTP/WebSocket server listens. Port 0 picks a free port.
     pub bind: SocketAddr,
+    /// `EASEL_METRICS_BIND`: where `/metrics` is served instead of on `bind`; `None` keeps it
+    /// on `bind`. Port 0 picks a free port.
+    pub metrics_bind: Option<SocketAddr>,
     /// `EASEL_ENV`: development or production.
     pub mode: Mode,
     /// `DATABASE_URL` (and `EASEL_DATA_DIR` when it is unset): the store.
@@ -199,6 +202,9 @@ pub struct Realtime {
     pub ping_every: Duration,
     /// `EASEL_SILENCE_TIMEOUT_SECS`: close a connection that sent nothing for this long.
     pub silence_timeout: Duration,
+    /// `EASEL_EVENT_POLL_MS`: how often the change feed of access changes is read when the
+    /// database cannot announce new events (SQLite, or a lost Postgres listener).
+    pub event_poll: Duration,
 }
 
 /// Shortest accepted `EASEL_JWT_SECRET`, in bytes (HS256 wants at least 256 bits).
@@ -226,6 +232,16 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
+        let metrics_bind = get("EASEL_METRICS_BIND")
+            .map(|v| {
+                v.trim().parse().map_err(|_| {
+                    bad(
+                        "EASEL_METRICS_BIND",
+                        format!("{v:?} is not an address like 127.0.0.1:9090"),
+                    )
+                })
+            })
+            .transpose()?;
         let mode = match get("EASEL_ENV").as_deref().map(str::trim) {
             None | Some("development") | Some("dev") => Mode::Development,
             Some("production") | Some("prod") => Mode::Production,
@@ -338,6 +354,13 @@ impl Config {
                 1,
                 86_400,
             )?),
+            event_poll: Duration::from_millis(parse_num(
+                &get,
+                "EASEL_EVENT_POLL_MS",
+                250,
+                10,
+                60_000,
+            )?),
         };
 
         let open_signup = parse_bool(&get, "EASEL_OPEN_SIGNUP", true)?;
@@ -359,6 +382,7 @@ impl Config {
 
         Ok(Self {
             bind,
+            metrics_bind,
             mode,
             database,
             data_dir,
@@ -817,6 +841,29 @@ mod tests {
         assert_eq!(e.var, "EASEL_JWT_AUDIENCE");
         let e = config(&[("EASEL_JWT_ISSUER", "https://id.example.com")]).unwrap_err();
         assert_eq!(e.var, "EASEL_JWT_PUBLIC_KEY");
+    }
+
+    #[test]
+    fn the_change_feed_has_a_poll_setting() {
+        assert_eq!(
+            config(&[]).unwrap().realtime.event_poll,
+            Duration::from_millis(250)
+        );
+        let c = config(&[("EASEL_EVENT_POLL_MS", "50")]).unwrap();
+        assert_eq!(c.realtime.event_poll, Duration::from_millis(50));
+        for value in ["0", "soon"] {
+            let e = config(&[("EASEL_EVENT_POLL_MS", value)]).unwrap_err();
+            assert_eq!(e.var, "EASEL_EVENT_POLL_MS", "{value}");
+        }
+    }
+
+    #[test]
+    fn metrics_may_have_an_address_of_their_own() {
+        assert_eq!(config(&[]).unwrap().metrics_bind, None);
+        let c = config(&[("EASEL_METRICS_BIND", "127.0.0.1:0")]).unwrap();
+        assert_eq!(c.metrics_bind, Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+        let e = config(&[("EASEL_METRICS_BIND", "9090")]).unwrap_err();
+        assert_eq!(e.var, "EASEL_METRICS_BIND");
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub struct Metrics {
     pub rejected: IntCounterVec,
     /// Failed store operations from rooms.
     pub store_errors: IntCounter,
+    /// Change-feed events (access changes made anywhere) this node has read and applied.
+    pub access_events: IntCounter,
 }
 
 /// The process-wide metrics.
@@ -115,6 +117,11 @@ impl Metrics {
                 "Failed store operations from rooms",
             )
             .expect("metric"),
+            access_events: IntCounter::new(
+                "easel_access_events_total",
+                "Change-feed events (access changes made anywhere) applied",
+            )
+            .expect("metric"),
             registry,
         };
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -131,6 +138,7 @@ impl Metrics {
             Box::new(m.fanout_seconds.clone()),
             Box::new(m.rejected.clone()),
             Box::new(m.store_errors.clone()),
+            Box::new(m.access_events.clone()),
         ];
         for c in collectors {
             m.registry.register(c).expect("unique metric names");

@@ -4,7 +4,8 @@
 //! store is unreachable, the updates it accepted but could not save are written here, in
 //! order and fsynced, instead of being dropped; the next start replays them into the store
 //! before serving. It deals in bytes and files: it knows nothing of yrs, sockets or SQL, and
-//! reaches the database only through the [`Store`] trait. Replaying an update twice is
+//! reaches the database only through the [`Store`] trait. The directory and its files are
+//! the server user's alone (0700, 0600: see `private_fs`). Replaying an update twice is
 //! harmless (applying a Yjs update is idempotent), so a crash during replay loses nothing.
 
 use std::fs::{self, File};
@@ -48,7 +49,7 @@ fn io_error(path: &Path) -> impl FnOnce(io::Error) -> SpillError + '_ {
 /// Writes `updates` (in order) for `board` to a new file in `dir`, durably: the file is
 /// complete and fsynced under a temporary name, then renamed, then the directory is synced.
 pub fn write(dir: &Path, board: BoardId, updates: &[Vec<u8>]) -> Result<PathBuf, SpillError> {
-    fs::create_dir_all(dir).map_err(io_error(dir))?;
+    crate::private_fs::create_dir_all(dir).map_err(io_error(dir))?;
     let name = format!(
         "{}.{}.{}{SUFFIX}",
         board.as_uuid(),
@@ -68,7 +69,7 @@ pub fn write(dir: &Path, board: BoardId, updates: &[Vec<u8>]) -> Result<PathBuf,
         bytes.extend_from_slice(&len.to_le_bytes());
         bytes.extend_from_slice(update);
     }
-    let mut file = File::create(&tmp).map_err(io_error(&tmp))?;
+    let mut file = crate::private_fs::create_file(&tmp).map_err(io_error(&tmp))?;
     file.write_all(&bytes).map_err(io_error(&tmp))?;
     file.sync_all().map_err(io_error(&tmp))?;
     fs::rename(&tmp, &path).map_err(io_error(&path))?;
@@ -129,6 +130,10 @@ pub async fn replay(dir: &Path, store: &dyn Store) -> Result<usize, SpillError> 
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(io_error(dir)(e)),
     };
+    for entry in fs::read_dir(dir).map_err(io_error(dir))?.flatten() {
+        let path = entry.path();
+        crate::private_fs::tighten(&path).map_err(io_error(&path))?;
+    }
     files.sort_by_key(|p| {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         name.split('.')
@@ -183,6 +188,18 @@ mod tests {
         let path = write(dir.path(), board, &updates).unwrap();
         assert_eq!(read(&path).unwrap(), Some((board, updates)));
         assert!(!path.with_extension("tmp").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn spill_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("unsaved");
+        let path = write(&dir, BoardId::new(), &[vec![1]]).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&path), 0o600);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! Owns the start-up and shutdown order: stop accepting, let in-flight requests finish
 //! (up to `EASEL_SHUTDOWN_TIMEOUT_SECS`), then close the store's pool. A second signal
 //! exits at once. Start-up also creates the first administrator (`EASEL_ADMIN_EMAIL`) when
-//! no account has that email.
+//! no account has that email, starts following the change feed before serving, and starts
+//! the metrics server on `EASEL_METRICS_BIND` when it is set (stopped with the app).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use utoipa_actix_web::AppExt;
 use crate::auth::{JwtKeys, hash_password};
 use crate::config::{Config, FirstAdmin};
 use crate::domain::UserId;
+use crate::feed::{self, FeedSettings};
 use crate::http::{self, AppState};
 use crate::rooms::{Hub, RoomSettings};
 use crate::spill;
@@ -32,6 +34,7 @@ const LISTEN_BACKLOG: i32 = 4096;
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
 }
@@ -63,6 +66,7 @@ impl Application {
             .migrate()
             .await
             .context("applying database migrations")?;
+        crate::private_fs::warn_if_open(&config.data_dir, "EASEL_DATA_DIR");
         let spill_dir = config.data_dir.join("unsaved");
         let replayed = spill::replay(&spill_dir, store.as_ref())
             .await
@@ -81,6 +85,16 @@ impl Application {
         let listener =
             listen(config.bind).with_context(|| format!("binding EASEL_BIND={}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let metrics = match config.metrics_bind {
+            Some(addr) => {
+                let listener =
+                    listen(addr).with_context(|| format!("binding EASEL_METRICS_BIND={addr}"))?;
+                let port = listener.local_addr()?.port();
+                tracing::info!(port, "metrics are served on their own port");
+                Some((port, http::metrics_server(listener)?))
+            }
+            None => None,
+        };
         if !config.web_dir.is_dir() {
             tracing::warn!(dir = %config.web_dir.display(), "EASEL_WEB_DIR does not exist: serving no web client");
         }
@@ -105,6 +119,13 @@ impl Application {
             },
         ));
         hub.return_freed_memory(std::time::Duration::from_secs(2));
+        feed::follow(
+            store.clone(),
+            hub.clone(),
+            FeedSettings::with_poll(r.event_poll),
+        )
+        .await
+        .context("reading the change feed")?;
         let state = AppState {
             store: store.clone(),
             admissions: Arc::new(http::admissions::Admissions::new(
@@ -147,6 +168,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics,
             store,
             hub,
         })
@@ -155,6 +177,11 @@ impl Application {
     /// The port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` is served on when `EASEL_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// A handle that shuts the server down gracefully.
@@ -181,9 +208,24 @@ impl Application {
         });
     }
 
-    /// Serves until stopped, then closes the store.
+    /// Serves until stopped, then stops the metrics server and closes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let result = self.server.await;
+        let result = match self.metrics {
+            Some((_, metrics)) => {
+                let stop = metrics.handle();
+                let served = async {
+                    let result = self.server.await;
+                    stop.stop(true).await;
+                    result
+                };
+                let (result, metrics) = tokio::join!(served, metrics);
+                if let Err(e) = metrics {
+                    tracing::error!(error = %e, "the metrics server failed");
+                }
+                result
+            }
+            None => self.server.await,
+        };
         self.hub.shutdown().await;
         self.store.close().await;
         tracing::info!("easel stopped");

@@ -134,6 +134,8 @@ pub struct TestApp {
     pub address: String,
     /// The port it listens on.
     pub port: u16,
+    /// The port `/metrics` is served on when `EASEL_METRICS_BIND` is set.
+    pub metrics_port: Option<u16>,
     /// An HTTP client.
     pub client: reqwest::Client,
     /// Its database, dropped with the app (absent for SQLite apps).
@@ -213,11 +215,13 @@ pub async fn spawn_app_with(db: Option<TestDb>, vars: &[(&str, &str)]) -> TestAp
     easel::telemetry::init(&config);
     let app = Application::build(config).await.expect("build the app");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let shutdown = app.shutdown_handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         client: reqwest::Client::new(),
         db,
         data_dir,

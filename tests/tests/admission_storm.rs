@@ -25,7 +25,20 @@ async fn storm(app: &TestApp) -> (f64, f64) {
         .map(|u| (u.as_str(), Role::Editor))
         .chain(viewers.iter().map(|u| (u.as_str(), Role::Viewer)))
         .collect();
+    let applied = |text: &str| metric(text, "easel_access_events_total");
+    let before = applied(&app.get("/metrics").await.text().await.unwrap());
     let board = board_with(app, "alice", &members).await;
+    // The server learns of the 90 memberships through the change feed; one it applies
+    // while handshakes are in flight makes them read again (a change may have come
+    // between their read and their join). Let the feed settle first.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while applied(&app.get("/metrics").await.text().await.unwrap()) < before + 90.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the feed never caught up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let before = app.get("/metrics").await.text().await.unwrap();
     let ttl = Duration::from_secs(600);
     let crowd: Vec<(&String, bool)> = editors

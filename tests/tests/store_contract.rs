@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use easel::domain::{BoardId, BoardName, DomainError, Role, UserId};
 use easel::store::Encoding::{V1, V2};
 use easel::store::{
-    Admission, AdmissionCaller, ArchivedFilter, AuditQuery, BoardCursor, BoardQuery, Counts,
-    MAX_ADMISSIONS, NewAudit, NewBoard, NewLink, NewUser, NewVersion, PostgresStore, SqliteStore,
-    Store, StoreError, StoredDoc, UserQuery, now_ms,
+    Admission, AdmissionCaller, ArchivedFilter, AuditQuery, Backend, BoardCursor, BoardQuery,
+    Counts, Event, MAX_ADMISSIONS, NewAudit, NewBoard, NewLink, NewUser, NewVersion, Notice,
+    PostgresStore, SqliteStore, Store, StoreError, StoredDoc, UserQuery, now_ms,
 };
 use easel_tests::TestDb;
 use yrs::types::ToJson;
@@ -97,6 +97,10 @@ contract!(
     admins_and_passwords_are_set,
     admission_reads_everything_a_handshake_needs_at_once,
     admissions_of_many_callers_match_one_by_one,
+    every_access_change_records_its_event_for_other_nodes,
+    feed_readers_miss_no_event_of_concurrent_writers,
+    old_events_are_pruned_and_ids_keep_growing,
+    new_events_are_announced_where_the_backend_can,
 );
 
 fn user(s: &str) -> UserId {
@@ -1609,9 +1613,15 @@ async fn revoking_a_token_is_idempotent_and_purges_expired_ones(fx: &Fixture) {
     let store = fx.open().await;
     let later = now_ms() + 3_600_000;
     assert!(!store.is_token_revoked("jti-1").await.unwrap());
-    store.revoke_token("jti-1", later).await.unwrap();
+    store
+        .revoke_token(&user("bob"), "jti-1", later)
+        .await
+        .unwrap();
     assert!(store.is_token_revoked("jti-1").await.unwrap());
-    store.revoke_token("jti-1", later).await.unwrap();
+    store
+        .revoke_token(&user("bob"), "jti-1", later)
+        .await
+        .unwrap();
     assert!(
         store.is_token_revoked("jti-1").await.unwrap(),
         "revoking twice is harmless"
@@ -1619,17 +1629,20 @@ async fn revoking_a_token_is_idempotent_and_purges_expired_ones(fx: &Fixture) {
 
     // A revocation whose token has already expired is kept until the next revocation purges it.
     store
-        .revoke_token("jti-old", now_ms() - 1_000)
+        .revoke_token(&user("bob"), "jti-old", now_ms() - 1_000)
         .await
         .unwrap();
     assert!(store.is_token_revoked("jti-old").await.unwrap());
-    store.revoke_token("jti-2", later).await.unwrap();
+    store
+        .revoke_token(&user("bob"), "jti-2", later)
+        .await
+        .unwrap();
     assert!(!store.is_token_revoked("jti-old").await.unwrap(), "purged");
     assert!(store.is_token_revoked("jti-1").await.unwrap());
     assert!(store.is_token_revoked("jti-2").await.unwrap());
     assert!(!store.is_token_revoked("jti-unknown").await.unwrap());
     assert!(matches!(
-        store.revoke_token("", later).await,
+        store.revoke_token(&user("bob"), "", later).await,
         Err(StoreError::Invalid(_))
     ));
 }
@@ -1780,7 +1793,7 @@ async fn admission_reads_everything_a_handshake_needs_at_once(fx: &Fixture) {
         .unwrap();
     store.set_user_disabled(&user("bob"), true).await.unwrap();
     store
-        .revoke_token("bob-session", now_ms() + 60_000)
+        .revoke_token(&user("bob"), "bob-session", now_ms() + 60_000)
         .await
         .unwrap();
     let expires = now_ms() + 3_600_000;
@@ -1841,7 +1854,7 @@ async fn admissions_of_many_callers_match_one_by_one(fx: &Fixture) {
         .await
         .unwrap();
     store
-        .revoke_token("revoked", now_ms() + 60_000)
+        .revoke_token(&user("bob"), "revoked", now_ms() + 60_000)
         .await
         .unwrap();
     let mut links = Vec::new();
@@ -1919,4 +1932,237 @@ async fn admissions_of_many_callers_match_one_by_one(fx: &Fixture) {
         store.admissions(board, &most).await.unwrap().len(),
         MAX_ADMISSIONS
     );
+}
+
+/// Every event recorded after `after`, read through `store`.
+async fn events_since(store: &dyn Store, after: i64) -> Vec<Event> {
+    store
+        .events_after(after, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+async fn every_access_change_records_its_event_for_other_nodes(fx: &Fixture) {
+    let store = fx.open().await;
+    let other = fx.open().await;
+    let board = new_board(&*store, "Feed", "alice").await;
+    store
+        .create_user(&NewUser {
+            id: user("bob"),
+            email: "bob@example.com".into(),
+            name: "Bob".into(),
+            password_hash: None,
+            admin: false,
+        })
+        .await
+        .unwrap();
+    let start = other.latest_event_id().await.unwrap();
+    assert_eq!(
+        events_since(&*other, start).await,
+        [],
+        "creating things changes no access"
+    );
+
+    let link = store
+        .create_link(&link(board, b"feed-link", Role::Editor))
+        .await
+        .unwrap();
+    store
+        .add_member(board, &user("bob"), Role::Viewer)
+        .await
+        .unwrap();
+    store
+        .set_member_role(board, &user("bob"), Role::Editor)
+        .await
+        .unwrap();
+    store
+        .join_via_link(board, &user("carol"), link.id, Role::Editor)
+        .await
+        .unwrap();
+    store
+        .join_via_link(board, &user("bob"), link.id, Role::Editor)
+        .await
+        .unwrap();
+    store.remove_member(board, &user("bob")).await.unwrap();
+    assert!(matches!(
+        store.remove_member(board, &user("alice")).await,
+        Err(StoreError::LastOwner)
+    ));
+    assert_eq!(
+        store.delete_link(board, link.id).await.unwrap(),
+        [user("carol")]
+    );
+    store.set_user_admin(&user("bob"), true).await.unwrap();
+    store.set_user_disabled(&user("bob"), true).await.unwrap();
+    store.set_user_disabled(&user("bob"), false).await.unwrap();
+    store
+        .revoke_token(&user("bob"), "bob-token", now_ms() + 60_000)
+        .await
+        .unwrap();
+    store.delete_board(board).await.unwrap();
+    assert!(matches!(
+        store.delete_board(board).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let member = |who: &str, role| Event::Member {
+        board,
+        user: user(who),
+        role,
+    };
+    assert_eq!(
+        events_since(&*other, start).await,
+        [
+            member("bob", Some(Role::Viewer)),
+            member("bob", Some(Role::Editor)),
+            member("carol", Some(Role::Editor)),
+            member("bob", None),
+            member("carol", None),
+            Event::LinkRevoked {
+                board,
+                link: link.id
+            },
+            Event::Admin {
+                user: user("bob"),
+                admin: true
+            },
+            Event::UserDisabled {
+                user: user("bob"),
+                disabled: true
+            },
+            Event::UserDisabled {
+                user: user("bob"),
+                disabled: false
+            },
+            Event::TokenRevoked {
+                user: user("bob"),
+                jti: "bob-token".into()
+            },
+            Event::BoardDeleted { board },
+        ],
+        "in commit order; a join that changes nothing and refused changes record nothing"
+    );
+    let rows = other.events_after(start, 1000).await.unwrap();
+    assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(rows.iter().all(|e| (now_ms() - e.at).abs() < 60_000));
+    assert_eq!(
+        other.events_after(start, 3).await.unwrap(),
+        rows[..3],
+        "pages"
+    );
+    assert_eq!(
+        other.latest_event_id().await.unwrap(),
+        rows.last().unwrap().id
+    );
+}
+
+/// Writers on two pools change memberships while a reader follows the feed by id, as a
+/// server does: the reader must see every event exactly once, even when a writer that drew
+/// a lower id commits after one that drew a higher id would have.
+async fn feed_readers_miss_no_event_of_concurrent_writers(fx: &Fixture) {
+    const WRITERS: usize = 8;
+    const CHANGES: usize = 15;
+    let stores = [fx.open().await, fx.open().await];
+    let reader = fx.open().await;
+    let board = new_board(&*stores[0], "Busy", "alice").await;
+    let start = reader.latest_event_id().await.unwrap();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let follow = {
+        let (reader, done) = (reader.clone(), done.clone());
+        tokio::spawn(async move {
+            let (mut cursor, mut seen) = (start, Vec::new());
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                for e in reader.events_after(cursor, 7).await.unwrap() {
+                    cursor = e.id;
+                    seen.push(e.id);
+                }
+                if finished {
+                    return seen;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = stores[w % 2].clone();
+            tokio::spawn(async move {
+                let who = user(&format!("writer-{w}"));
+                for i in 0..CHANGES {
+                    let role = [Role::Viewer, Role::Editor][i % 2];
+                    if i == 0 {
+                        store.add_member(board, &who, role).await.unwrap();
+                    } else {
+                        store.set_member_role(board, &who, role).await.unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let seen = follow.await.unwrap();
+    let all: Vec<i64> = reader
+        .events_after(start, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(all.len(), WRITERS * CHANGES);
+    assert_eq!(seen, all, "the follower saw every event, once, in order");
+}
+
+async fn old_events_are_pruned_and_ids_keep_growing(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Old", "alice").await;
+    store
+        .add_member(board, &user("bob"), Role::Viewer)
+        .await
+        .unwrap();
+    let first = store.latest_event_id().await.unwrap();
+    assert!(first > 0);
+    assert_eq!(store.prune_events(now_ms() - 60_000).await.unwrap(), 0);
+    assert_eq!(store.events_after(0, 10).await.unwrap().len(), 1);
+    assert_eq!(store.prune_events(now_ms() + 1).await.unwrap(), 1);
+    assert_eq!(store.events_after(0, 10).await.unwrap(), []);
+    store.remove_member(board, &user("bob")).await.unwrap();
+    let after = store.events_after(first, 10).await.unwrap();
+    assert_eq!(
+        after.len(),
+        1,
+        "a new event gets an id past every pruned one"
+    );
+    assert!(after[0].id > first);
+}
+
+async fn new_events_are_announced_where_the_backend_can(fx: &Fixture) {
+    let store = fx.open().await;
+    let other = fx.open().await;
+    let Some(mut subscription) = store.subscribe().await.unwrap() else {
+        assert_eq!(
+            store.backend(),
+            Backend::Sqlite,
+            "only SQLite cannot announce"
+        );
+        return;
+    };
+    assert_eq!(store.backend(), Backend::Postgres);
+    let board = new_board(&*other, "Announced", "alice").await;
+    other
+        .add_member(board, &user("bob"), Role::Viewer)
+        .await
+        .unwrap();
+    let id = other.latest_event_id().await.unwrap();
+    let notice = tokio::time::timeout(Duration::from_secs(30), subscription.next())
+        .await
+        .expect("announced")
+        .unwrap();
+    assert_eq!(notice, Notice::Event(id));
 }

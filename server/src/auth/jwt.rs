@@ -343,6 +343,7 @@ fn load_or_create_secret(dir: &Path) -> std::io::Result<Secret> {
     let path = dir.join(SECRET_FILE);
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= crate::config::MIN_JWT_SECRET_BYTES => {
+            crate::private_fs::tighten(&path)?;
             return Ok(Secret::new(s.trim()));
         }
         Ok(_) => {
@@ -354,15 +355,14 @@ fn load_or_create_secret(dir: &Path) -> std::io::Result<Secret> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    std::fs::create_dir_all(dir)?;
+    crate::private_fs::create_dir_all(dir)?;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
+    match crate::private_fs::file_options()
+        .create_new(true)
+        .open(&path)
+    {
         Ok(mut file) => {
             file.write_all(secret.as_bytes())?;
             file.sync_all()?;

@@ -1,9 +1,9 @@
 //! Who may do what on a board: one rule shared by the WebSocket handshake and the REST API.
 //!
 //! Owns combining a verified token with the store's records into an [`Access`]: the
-//! caller's membership, an admin's or a token grant's fixed role, and a guest's share link
-//! (which must still exist and not have expired). It must not map errors to responses
-//! (that is `error.rs`) and never touches rooms.
+//! caller's membership, their account's admin flag, a token grant's fixed role, a guest's
+//! share link (which must still exist and not have expired) and the token's id. It must
+//! not map errors to responses (that is `error.rs`) and never touches rooms.
 
 use super::admissions::Admissions;
 use crate::auth::Principal;
@@ -80,8 +80,11 @@ fn access_from(
     if !admission.board_exists {
         return Err(AccessError::NoBoard);
     }
+    // An account's admin flag can change while the caller is connected; a token's claim,
+    // where no account of this server backs it, cannot.
+    let by_account = admission.admin.is_some() && !principal.external && !principal.guest;
     let fixed = [
-        admin.then_some(Role::Owner),
+        (admin && !by_account).then_some(Role::Owner),
         principal.grants.get(&board).copied(),
     ]
     .into_iter()
@@ -97,7 +100,9 @@ fn access_from(
         user: principal.user.clone(),
         member: admission.member,
         fixed,
+        admin: admin && by_account,
         link,
+        jti: principal.jti.clone(),
     };
     if access.role().is_none() {
         return Err(AccessError::NoRole);

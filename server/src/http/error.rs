@@ -262,6 +262,7 @@ impl SocketClose {
                 Kick::ShuttingDown => 1001,
                 Kick::Invalid(_) => 1007,
                 Kick::Revoked(_) => 4403,
+                Kick::SignedOut => 4401,
             },
             SocketClose::Malformed(ProtocolError::TooManyMessages(_)) => 1008,
             SocketClose::Malformed(
@@ -293,6 +294,7 @@ impl SocketClose {
                 Kick::Invalid(_) => "invalid_update",
                 Kick::Unavailable => "unavailable",
                 Kick::Revoked(_) => "revoked",
+                Kick::SignedOut => "signed_out",
             },
             SocketClose::Malformed(ProtocolError::TooManyMessages(_)) => "too_many_messages",
             SocketClose::Malformed(ProtocolError::AwarenessTooLarge(_)) => "awareness_too_large",

@@ -1,4 +1,5 @@
-//! Liveness and readiness probes, and the Prometheus scrape endpoint.
+//! Liveness and readiness probes, and the Prometheus scrape endpoint (on the public port
+//! unless `EASEL_METRICS_BIND` moves it to a port of its own).
 //!
 //! `/healthz` answers while the process runs; `/readyz` answers 200 only while the store
 //! answers too, so a load balancer stops sending users to a node that cannot save.
@@ -46,13 +47,25 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// `GET /metrics`: Prometheus text format; 404 here when `EASEL_METRICS_BIND` serves it
+/// on another address.
 #[utoipa::path(
     tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"))
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+        (status = 404, description = "Metrics are served on EASEL_METRICS_BIND instead", body = ErrorBody),
+    )
 )]
 #[get("/metrics")]
-pub async fn metrics() -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    if state.config.metrics_bind.is_some() {
+        return super::error::not_found().await;
+    }
+    render_metrics().await
+}
+
+/// The metrics in the Prometheus text format, wherever they are served.
+pub async fn render_metrics() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(crate::metrics::metrics().render())

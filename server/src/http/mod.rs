@@ -10,9 +10,11 @@ pub mod error;
 mod health;
 pub mod ws;
 
+use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::web;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
 
 use crate::auth::JwtKeys;
 use crate::config::Config;
@@ -49,6 +51,21 @@ pub fn services(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(health::readyz)
         .service(health::metrics)
         .service(ws::board_socket);
+}
+
+/// The server `EASEL_METRICS_BIND` asks for: `GET /metrics` and nothing else, on one
+/// worker, so metrics can stay on a private address while the public port answers 404.
+pub fn metrics_server(listener: TcpListener) -> std::io::Result<Server> {
+    Ok(HttpServer::new(|| {
+        App::new()
+            .route("/metrics", web::get().to(health::render_metrics))
+            .default_service(web::to(error::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run())
 }
 
 /// Registers shared state, extractor settings and the static web client on an actix app.

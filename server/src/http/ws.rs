@@ -265,23 +265,41 @@ async fn connection(
 }
 
 /// An access change applied between the handshake's lookup and the join reached no room,
-/// or a room without this connection: read the membership again now that the connection
-/// is in the room, and hand the room any difference.
+/// or a room without this connection: read the access again now that the connection is in
+/// the room, and hand the room any difference.
 async fn recheck_access(state: &AppState, admitted: &Admitted) {
     let (board, user) = (admitted.board, &admitted.principal.user);
-    let (member, link) = match access_on(&state.admissions, &admitted.principal, board).await {
-        Ok(now) => (now.member, now.link),
-        Err(AccessError::NoRole) => (None, None),
+    let (member, admin, link) = match access_on(&state.admissions, &admitted.principal, board).await
+    {
+        Ok(now) => (now.member, now.admin, now.link),
+        Err(AccessError::NoRole) => (None, false, None),
         Err(AccessError::NoBoard) => return state.hub.board_deleted(board).await,
         Err(AccessError::Disabled) => {
             let change = AccessChange::UserDisabled(user.clone());
             return state.hub.change_access(board, change).await;
         }
-        Err(e @ (AccessError::Revoked | AccessError::Store(_))) => {
+        Err(AccessError::Revoked) => {
+            if let Some(jti) = &admitted.access.jti {
+                let change = AccessChange::TokenRevoked {
+                    user: user.clone(),
+                    jti: jti.clone(),
+                };
+                state.hub.change_access(board, change).await;
+            }
+            return;
+        }
+        Err(e @ AccessError::Store(_)) => {
             tracing::debug!(error = %crate::telemetry::chain(&e), "access recheck skipped");
             return;
         }
     };
+    if admin != admitted.access.admin {
+        let change = AccessChange::Admin {
+            user: user.clone(),
+            admin,
+        };
+        state.hub.change_access(board, change).await;
+    }
     if member != admitted.access.member {
         let change = AccessChange::Member {
             user: user.clone(),

@@ -79,6 +79,9 @@ pub enum Kick {
     /// disabled).
     #[error("access revoked: {0}")]
     Revoked(&'static str),
+    /// The token the connection opened with was revoked (its holder logged out).
+    #[error("signed out")]
+    SignedOut,
 }
 
 /// Where a connection's powers on a board come from. The room keeps it per connection and
@@ -89,19 +92,30 @@ pub struct Access {
     pub user: UserId,
     /// Their role as a member of the board, if they are one.
     pub member: Option<Role>,
-    /// A role that membership changes do not affect: an admin's, or a grant in the token.
+    /// A role that account and membership changes do not affect: a grant in the token, or
+    /// the admin claim of a token no account of this server backs (an external issuer's).
     pub fixed: Option<Role>,
+    /// Whether their account is an administrator's, which makes them an owner of every
+    /// board for as long as it stays one.
+    pub admin: bool,
     /// The share link a guest came through, and the role it gives.
     pub link: Option<(Uuid, Role)>,
+    /// The id (`jti`) of the token the connection opened with: revoking it closes it.
+    pub jti: Option<String>,
 }
 
 impl Access {
     /// The strongest role any source gives, `None` if none gives one.
     pub fn role(&self) -> Option<Role> {
-        [self.member, self.fixed, self.link.map(|(_, r)| r)]
-            .into_iter()
-            .flatten()
-            .max()
+        [
+            self.member,
+            self.fixed,
+            self.admin.then_some(Role::Owner),
+            self.link.map(|(_, r)| r),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
     }
 }
 
@@ -119,6 +133,21 @@ pub enum AccessChange {
     LinkRevoked(Uuid),
     /// A user's account was disabled: every connection of theirs closes.
     UserDisabled(UserId),
+    /// A user's account became an administrator's (`true`: owner of every board) or stopped
+    /// being one (their connections fall back on their other roles, or close).
+    Admin {
+        /// The user.
+        user: UserId,
+        /// Whether they are an administrator now.
+        admin: bool,
+    },
+    /// A token was revoked (its holder logged out): connections opened with it close.
+    TokenRevoked {
+        /// The user the token names.
+        user: UserId,
+        /// The token's id (`jti`).
+        jti: String,
+    },
 }
 
 /// A board's document as the room holds it (or as stored, when no room is live).
@@ -306,6 +335,12 @@ impl Hub {
         for room in self.live_rooms() {
             let _ = room.tx.send(room::Command::Access(change.clone())).await;
         }
+    }
+
+    /// A token that stops the hub's tasks (rooms, and other realtime tasks tracked with
+    /// [`Hub::tracker`]) when [`Hub::shutdown`] begins.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
     }
 
     /// Closes a deleted board's room: every connection gets "board deleted" (4404) and

@@ -517,9 +517,9 @@ impl Room {
     }
 
     /// Re-evaluates every affected connection: a lower role applies to its next message, no
-    /// role at all closes it (4403).
+    /// role at all closes it (4403), a revoked token closes the connections opened with it.
     fn change_access(&mut self, change: &AccessChange) {
-        let mut revoked = Vec::new();
+        let mut revoked: Vec<(ConnId, Kick)> = Vec::new();
         for (conn, member) in &mut self.members {
             let access = &mut member.access;
             let why = match change {
@@ -532,18 +532,28 @@ impl Room {
                     "the share link was revoked"
                 }
                 AccessChange::UserDisabled(user) if *user == access.user => {
-                    revoked.push((*conn, "account disabled"));
+                    revoked.push((*conn, Kick::Revoked("account disabled")));
+                    continue;
+                }
+                AccessChange::Admin { user, admin } if *user == access.user => {
+                    access.admin = *admin;
+                    "you are no longer an administrator"
+                }
+                AccessChange::TokenRevoked { user, jti }
+                    if *user == access.user && access.jti.as_deref() == Some(jti.as_str()) =>
+                {
+                    revoked.push((*conn, Kick::SignedOut));
                     continue;
                 }
                 _ => continue,
             };
             match access.role() {
                 Some(role) => member.role = role,
-                None => revoked.push((*conn, why)),
+                None => revoked.push((*conn, Kick::Revoked(why))),
             }
         }
-        for (conn, why) in revoked {
-            self.kick(conn, Kick::Revoked(why));
+        for (conn, kick) in revoked {
+            self.kick(conn, kick);
         }
     }
 

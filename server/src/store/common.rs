@@ -6,8 +6,14 @@
 //! transaction on the writer that serialises writers to a board), `append_batch` (numbers
 //! a batch and inserts it into the log, in one transaction, returning the batch's last
 //! sequence number) and `LOCK_BOARD` (the statement that locks a board's row for a
-//! transaction) and `admission_row` (one caller as a `VALUES` row of the admission read).
+//! transaction) and `admission_row` (one caller as a `VALUES` row of the admission read),
+//! `LOCK_FEED` (the statement, if any, that orders writers of the change feed) and
+//! `open_subscription` (the feed's push notifications, if the backend has them).
 //! Nothing here knows which database it talks to.
+//!
+//! Every change to who may do what records its [`Event`](super::Event) in the change feed
+//! (`access_events`) in the same transaction, as the transaction's last statement: the
+//! event exists exactly when the change does, whichever process made it.
 //!
 //! Every statement that changes anything runs on `writer()` or inside `begin_write`; only
 //! reads use `pool` (SQLite opens those connections `query_only`, so a write misfiled here
@@ -43,6 +49,27 @@ macro_rules! impl_store {
                     .await?
                     .ok_or(StoreError::NotFound("member"))?;
                 Ok(Role::parse(&role)?)
+            }
+
+            /// Records `events` in the change feed as part of `tx`. Call it last, right before
+            /// the commit: where the backend orders feed writers with a lock, it is held from
+            /// here to the commit, so ids become visible in the order they were given.
+            async fn record(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                events: &[Event],
+            ) -> Result<()> {
+                if let Some(lock) = Self::LOCK_FEED {
+                    sqlx::query(lock).execute(&mut **tx).await?;
+                }
+                let now = now_ms();
+                for event in events {
+                    sqlx::query(sql::INSERT_EVENT)
+                        .bind(now)
+                        .bind(event.encode())
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
             }
 
             async fn ensure_not_last_owner(
@@ -148,13 +175,16 @@ macro_rules! impl_store {
             }
 
             async fn delete_board(&self, id: BoardId) -> Result<()> {
+                let mut tx = self.begin_write().await?;
                 let done = sqlx::query(sql::DELETE_BOARD)
                     .bind(id.as_uuid())
-                    .execute(self.writer())
+                    .execute(&mut *tx)
                     .await?;
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound("board"));
                 }
+                Self::record(&mut tx, &[Event::BoardDeleted { board: id }]).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -165,12 +195,13 @@ macro_rules! impl_store {
                 role: Role,
             ) -> Result<Member> {
                 let now = now_ms();
+                let mut tx = self.begin_write().await?;
                 sqlx::query(sql::INSERT_MEMBER)
                     .bind(board.as_uuid())
                     .bind(user.as_str())
                     .bind(role.as_str())
                     .bind(now)
-                    .execute(self.writer())
+                    .execute(&mut *tx)
                     .await
                     .map_err(|e| match &e {
                         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -178,6 +209,13 @@ macro_rules! impl_store {
                         }
                         _ => conflict_on_unique(e, "the user is already a member of this board"),
                     })?;
+                let event = Event::Member {
+                    board,
+                    user: user.clone(),
+                    role: Some(role),
+                };
+                Self::record(&mut tx, &[event]).await?;
+                tx.commit().await?;
                 Ok(Member {
                     user: user.clone(),
                     role,
@@ -202,6 +240,12 @@ macro_rules! impl_store {
                     .bind(role.as_str())
                     .fetch_one(&mut *tx)
                     .await?;
+                let event = Event::Member {
+                    board,
+                    user: user.clone(),
+                    role: Some(role),
+                };
+                Self::record(&mut tx, &[event]).await?;
                 tx.commit().await?;
                 row.try_into()
             }
@@ -216,6 +260,12 @@ macro_rules! impl_store {
                     .bind(user.as_str())
                     .execute(&mut *tx)
                     .await?;
+                let event = Event::Member {
+                    board,
+                    user: user.clone(),
+                    role: None,
+                };
+                Self::record(&mut tx, &[event]).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -341,12 +391,22 @@ macro_rules! impl_store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::NotFound("link"));
                 }
-                tx.commit().await?;
                 let mut users = removed
                     .iter()
                     .map(|u| UserId::parse(u))
                     .collect::<Result<Vec<_>, _>>()?;
                 users.sort();
+                let events: Vec<Event> = users
+                    .iter()
+                    .map(|user| Event::Member {
+                        board,
+                        user: user.clone(),
+                        role: None,
+                    })
+                    .chain([Event::LinkRevoked { board, link: id }])
+                    .collect();
+                Self::record(&mut tx, &events).await?;
+                tx.commit().await?;
                 Ok(users)
             }
 
@@ -371,7 +431,8 @@ macro_rules! impl_store {
                     .bind(user.as_str())
                     .fetch_optional(&mut *tx)
                     .await?;
-                let effective = match held.as_deref().map(Role::parse).transpose()? {
+                let held = held.as_deref().map(Role::parse).transpose()?;
+                let effective = match held {
                     None => {
                         sqlx::query(sql::INSERT_LINK_MEMBER)
                             .bind(board.as_uuid())
@@ -395,6 +456,14 @@ macro_rules! impl_store {
                     }
                     Some(held) => held,
                 };
+                if held != Some(effective) {
+                    let event = Event::Member {
+                        board,
+                        user: user.clone(),
+                        role: Some(effective),
+                    };
+                    Self::record(&mut tx, &[event]).await?;
+                }
                 tx.commit().await?;
                 Ok(effective)
             }
@@ -562,23 +631,39 @@ macro_rules! impl_store {
             }
 
             async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<User> {
-                sqlx::query_as::<_, UserRow>(sql::DISABLE_USER)
+                let mut tx = self.begin_write().await?;
+                let user: User = sqlx::query_as::<_, UserRow>(sql::DISABLE_USER)
                     .bind(id.as_str())
                     .bind(disabled)
-                    .fetch_optional(self.writer())
+                    .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound("user"))?
-                    .try_into()
+                    .try_into()?;
+                let event = Event::UserDisabled {
+                    user: id.clone(),
+                    disabled,
+                };
+                Self::record(&mut tx, &[event]).await?;
+                tx.commit().await?;
+                Ok(user)
             }
 
             async fn set_user_admin(&self, id: &UserId, admin: bool) -> Result<User> {
-                sqlx::query_as::<_, UserRow>(sql::SET_ADMIN)
+                let mut tx = self.begin_write().await?;
+                let user: User = sqlx::query_as::<_, UserRow>(sql::SET_ADMIN)
                     .bind(id.as_str())
                     .bind(admin)
-                    .fetch_optional(self.writer())
+                    .fetch_optional(&mut *tx)
                     .await?
                     .ok_or(StoreError::NotFound("user"))?
-                    .try_into()
+                    .try_into()?;
+                let event = Event::Admin {
+                    user: id.clone(),
+                    admin,
+                };
+                Self::record(&mut tx, &[event]).await?;
+                tx.commit().await?;
+                Ok(user)
             }
 
             async fn set_password(&self, id: &UserId, hash: &str) -> Result<()> {
@@ -624,19 +709,31 @@ macro_rules! impl_store {
                 Ok(AuditPage::from_rows(convert(rows)?, size))
             }
 
-            async fn revoke_token(&self, jti: &str, expires_at: Millis) -> Result<()> {
+            async fn revoke_token(
+                &self,
+                user: &UserId,
+                jti: &str,
+                expires_at: Millis,
+            ) -> Result<()> {
                 if jti.is_empty() {
                     return Err(StoreError::Invalid("a token id must not be empty".into()));
                 }
+                let mut tx = self.begin_write().await?;
                 sqlx::query(sql::PURGE_REVOKED)
                     .bind(now_ms())
-                    .execute(self.writer())
+                    .execute(&mut *tx)
                     .await?;
                 sqlx::query(sql::INSERT_REVOKED)
                     .bind(jti)
                     .bind(expires_at)
-                    .execute(self.writer())
+                    .execute(&mut *tx)
                     .await?;
+                let event = Event::TokenRevoked {
+                    user: user.clone(),
+                    jti: jti.to_owned(),
+                };
+                Self::record(&mut tx, &[event]).await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -682,6 +779,40 @@ macro_rules! impl_store {
                     ));
                 }
                 sql::convert(rows)
+            }
+
+            async fn latest_event_id(&self) -> Result<i64> {
+                Ok(sqlx::query_scalar(sql::LATEST_EVENT)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>> {
+                let rows: Vec<(i64, i64, String)> = sqlx::query_as(sql::EVENTS_AFTER)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, at, payload)| FeedEvent {
+                        id,
+                        at,
+                        event: Event::decode(&payload),
+                    })
+                    .collect())
+            }
+
+            async fn prune_events(&self, before: Millis) -> Result<u64> {
+                let done = sqlx::query(sql::PRUNE_EVENTS)
+                    .bind(before)
+                    .execute(self.writer())
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn subscribe(&self) -> Result<Option<Box<dyn Subscription>>> {
+                self.open_subscription().await
             }
 
             async fn counts(&self) -> Result<Counts> {

@@ -1,12 +1,14 @@
-//! Durable storage of boards, members, users, board documents, share links, the audit log
-//! and revoked tokens.
+//! Durable storage of boards, members, users, board documents, share links, the audit log,
+//! revoked tokens and the change feed of access changes.
 //!
 //! Owns the [`Store`] trait, its data types and [`StoreError`], and the two backends
-//! (Postgres for production and multi-node, SQLite embedded). It deals in bytes: it knows
-//! nothing of yrs, WebSockets or HTTP. Every backend passes the same contract suite
-//! (`tests/tests/store_contract.rs`).
+//! (Postgres for production and multi-node, SQLite embedded). Every write that changes who
+//! may do what records an [`Event`] in the change feed in the same transaction. It deals
+//! in bytes: it knows nothing of yrs, WebSockets or HTTP. Every backend passes the same
+//! contract suite (`tests/tests/store_contract.rs`).
 
 mod common;
+mod events;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -22,6 +24,7 @@ use uuid::Uuid;
 use crate::config::{Config, Database};
 use crate::domain::{BoardId, BoardName, DomainError, Role, UserId};
 
+pub use events::{CHANNEL, Event, FeedEvent, Notice, Subscription};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -58,8 +61,8 @@ pub enum StoreError {
     /// Applying the schema migrations failed.
     #[error("migration failed")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The SQLite data directory could not be created.
-    #[error("cannot create the data directory")]
+    /// The SQLite data directory or database file could not be created or made private.
+    #[error("cannot create the data directory or the database file")]
     DataDir(#[source] std::io::Error),
 }
 
@@ -669,15 +672,17 @@ pub trait Store: Send + Sync + 'static {
     async fn rename_board(&self, id: BoardId, name: &BoardName) -> Result<Board>;
     /// Archives (`true`) or restores (`false`) a board.
     async fn set_archived(&self, id: BoardId, archived: bool) -> Result<Board>;
-    /// Deletes a board and everything it holds: members, log, snapshots, versions.
+    /// Deletes a board and everything it holds: members, log, snapshots, versions. Records
+    /// [`Event::BoardDeleted`].
     async fn delete_board(&self, id: BoardId) -> Result<()>;
 
-    /// Adds a member; [`StoreError::Conflict`] if they already are one.
+    /// Adds a member; [`StoreError::Conflict`] if they already are one. Records
+    /// [`Event::Member`].
     async fn add_member(&self, board: BoardId, user: &UserId, role: Role) -> Result<Member>;
     /// Changes a member's role; refuses to demote the last owner. The membership no longer
-    /// counts as granted by a share link.
+    /// counts as granted by a share link. Records [`Event::Member`].
     async fn set_member_role(&self, board: BoardId, user: &UserId, role: Role) -> Result<Member>;
-    /// Removes a member; refuses to remove the last owner.
+    /// Removes a member; refuses to remove the last owner. Records [`Event::Member`].
     async fn remove_member(&self, board: BoardId, user: &UserId) -> Result<()>;
     /// Lists a board's members, owners first.
     async fn list_members(&self, board: BoardId) -> Result<Vec<Member>>;
@@ -699,13 +704,15 @@ pub trait Store: Send + Sync + 'static {
     async fn find_link(&self, token_hash: &[u8]) -> Result<Option<ShareLink>>;
     /// Deletes a share link and the memberships it granted (never an owner's), atomically;
     /// returns the users who lost their membership, in id order. `NotFound("link")` if the
-    /// board has no such link.
+    /// board has no such link. Records [`Event::Member`] for each user who lost their
+    /// membership, then [`Event::LinkRevoked`].
     async fn delete_link(&self, board: BoardId, id: Uuid) -> Result<Vec<UserId>>;
     /// Makes `user` a member through `link` (one of the board's links) with `role`, or, if
     /// they already are one, keeps the higher of their role and `role`; the membership counts
     /// as the link's only when the link raised it. Returns the role they now hold.
     /// `NotFound("board")` or `NotFound("link")` if either is missing (expiry is the
-    /// caller's to check); [`StoreError::Invalid`] for the owner role.
+    /// caller's to check); [`StoreError::Invalid`] for the owner role. Records
+    /// [`Event::Member`] when the membership changed.
     async fn join_via_link(
         &self,
         board: BoardId,
@@ -748,9 +755,10 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>>;
     /// Lists accounts in id order.
     async fn list_users(&self, query: &UserQuery) -> Result<UserPage>;
-    /// Disables or re-enables an account.
+    /// Disables or re-enables an account. Records [`Event::UserDisabled`].
     async fn set_user_disabled(&self, id: &UserId, disabled: bool) -> Result<User>;
     /// Grants or withdraws administrator rights; [`StoreError::NotFound`] if no such user.
+    /// Records [`Event::Admin`].
     async fn set_user_admin(&self, id: &UserId, admin: bool) -> Result<User>;
     /// Replaces an account's password hash; [`StoreError::NotFound`] if no such user,
     /// [`StoreError::Invalid`] if the hash is empty.
@@ -761,11 +769,26 @@ pub trait Store: Send + Sync + 'static {
     /// Lists the audit log, newest first.
     async fn list_audit(&self, query: &AuditQuery) -> Result<AuditPage>;
 
-    /// Records that the token with id `jti` is revoked until `expires_at`; revoking it again
-    /// changes nothing. Purges revocations whose tokens have expired.
-    async fn revoke_token(&self, jti: &str, expires_at: Millis) -> Result<()>;
+    /// Records that the token with id `jti`, issued to `user`, is revoked until
+    /// `expires_at`; revoking it again changes nothing. Purges revocations whose tokens have
+    /// expired. Records [`Event::TokenRevoked`].
+    async fn revoke_token(&self, user: &UserId, jti: &str, expires_at: Millis) -> Result<()>;
     /// Whether the token with id `jti` was revoked.
     async fn is_token_revoked(&self, jti: &str) -> Result<bool>;
+
+    /// The id of the newest event in the change feed, 0 if there is none: where a reader
+    /// with nothing to catch up on starts.
+    async fn latest_event_id(&self) -> Result<i64>;
+    /// Up to `limit` events of the change feed with ids above `after`, in id order, which is
+    /// the order their changes committed: a reader that remembers the last id it applied
+    /// never misses one nor sees one twice. Payloads it cannot read are [`Event::Unknown`].
+    async fn events_after(&self, after: i64, limit: u32) -> Result<Vec<FeedEvent>>;
+    /// Deletes the change feed's events recorded before `before`; returns how many.
+    async fn prune_events(&self, before: Millis) -> Result<u64>;
+    /// Opens a connection of its own on which the database announces each new event of
+    /// the change feed (Postgres `LISTEN`). `None` where the backend cannot push (SQLite):
+    /// poll [`Store::events_after`] instead.
+    async fn subscribe(&self) -> Result<Option<Box<dyn Subscription>>>;
 
     /// How many boards and users there are.
     async fn counts(&self) -> Result<Counts>;

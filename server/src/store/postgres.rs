@@ -2,12 +2,14 @@
 //!
 //! Owns the connection pool and what is Postgres-specific: `SELECT ... FOR UPDATE` row
 //! locks that keep sequence numbers gap-free and in commit order, the `UNNEST` batch
-//! insert, repeatable-read loads. The shared operations come from `common.rs`. One pool
-//! serves reads and writes alike: Postgres runs writers concurrently, row locks order them.
+//! insert, repeatable-read loads, and the change feed's advisory lock and `LISTEN`
+//! subscription. The shared operations come from `common.rs`. One pool serves reads and
+//! writes alike: Postgres runs writers concurrently, row locks order them. A subscription
+//! has a connection of its own (application name `easel-events`), outside the pool.
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Transaction};
 
 use super::common::impl_store;
@@ -29,8 +31,17 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
+/// The application name of a change-feed subscription's connection, as `pg_stat_activity`
+/// shows it.
+const LISTENER_APPLICATION_NAME: &str = "easel-events";
+
 impl PostgresStore {
     const LOCK_BOARD: &str = "SELECT last_seq FROM boards WHERE id = $1 FOR UPDATE";
+
+    /// Writers of the change feed queue on this lock (held to their commit), so a row's id
+    /// is drawn only after every earlier row committed: a reader reading after the last id
+    /// it saw never skips a row that was still committing. The key is arbitrary, fixed.
+    const LOCK_FEED: Option<&str> = Some("SELECT pg_advisory_xact_lock(7378651243829477)");
 
     /// Caller `i` of an admission read, its parameters from `$first`: Postgres cannot infer
     /// the types of parameters in `VALUES`, so they are spelled out.
@@ -65,6 +76,23 @@ impl PostgresStore {
             })
             .connect_lazy_with(options.application_name("easel"));
         Ok(Self { pool })
+    }
+
+    /// Listens on the change feed's channel on a connection of its own. It does not
+    /// reconnect by itself: a lost connection ends the subscription with an error, so the
+    /// reader knows notifications may have been missed and catches up from the table.
+    async fn open_subscription(&self) -> Result<Option<Box<dyn Subscription>>> {
+        let options = (*self.pool.connect_options())
+            .clone()
+            .application_name(LISTENER_APPLICATION_NAME);
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(self.pool.options().get_acquire_timeout())
+            .connect_lazy_with(options);
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.eager_reconnect(false);
+        listener.listen(CHANNEL).await?;
+        Ok(Some(Box::new(Listening(listener))))
     }
 
     /// Postgres lets writers run concurrently: its writer is the one pool.
@@ -106,3 +134,21 @@ impl PostgresStore {
 }
 
 impl_store!(PostgresStore, Postgres, Backend::Postgres, MIGRATOR);
+
+/// A `LISTEN` on the change feed's channel.
+struct Listening(PgListener);
+
+#[async_trait::async_trait]
+impl Subscription for Listening {
+    async fn next(&mut self) -> Result<Notice> {
+        match self.0.try_recv().await? {
+            Some(notification) => Ok(Notice::parse(notification.payload())),
+            None => Err(StoreError::Unavailable(sqlx::Error::Io(
+                std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "the change feed's listening connection was lost",
+                ),
+            ))),
+        }
+    }
+}

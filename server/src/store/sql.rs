@@ -123,6 +123,13 @@ pub(super) const LIST_AUDIT: &str = "SELECT id, at, actor, action, board_id, tar
      WHERE ($1 IS NULL OR board_id = $1) AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR action = $3) \
      AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5";
 
+pub(super) const INSERT_EVENT: &str =
+    "INSERT INTO access_events (created_at, payload) VALUES ($1, $2)";
+pub(super) const LATEST_EVENT: &str = "SELECT COALESCE(MAX(id), 0) FROM access_events";
+pub(super) const EVENTS_AFTER: &str =
+    "SELECT id, created_at, payload FROM access_events WHERE id > $1 ORDER BY id LIMIT $2";
+pub(super) const PRUNE_EVENTS: &str = "DELETE FROM access_events WHERE created_at < $1";
+
 pub(super) const PURGE_REVOKED: &str = "DELETE FROM revoked_tokens WHERE expires_at < $1";
 pub(super) const INSERT_REVOKED: &str =
     "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING";

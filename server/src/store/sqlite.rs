@@ -66,16 +66,34 @@ struct Checkpointer {
 impl SqliteStore {
     const LOCK_BOARD: &str = "SELECT last_seq FROM boards WHERE id = $1";
 
+    /// Write transactions start with `BEGIN IMMEDIATE`, which takes the database's one
+    /// write lock: feed writers are ordered already.
+    const LOCK_FEED: Option<&str> = None;
+
+    /// SQLite cannot announce anything to other processes: readers poll the feed.
+    async fn open_subscription(&self) -> Result<Option<Box<dyn Subscription>>> {
+        Ok(None)
+    }
+
     /// Caller `i` of an admission read, its parameters from `$first`.
     fn admission_row(i: usize, first: usize) -> String {
         format!("({i}, ${first}, ${}, ${})", first + 1, first + 2)
     }
 
     /// Opens (creating if needed) the database file at `path`, and its directory, with up
-    /// to `max_connections` connections for reads and one more for writes.
+    /// to `max_connections` connections for reads and one more for writes. A directory it
+    /// creates is 0700; the file is created 0600 before SQLite opens it (SQLite gives its
+    /// WAL and shared-memory files the database file's mode), and the three are tightened
+    /// to 0600 if an older version left them readable by others.
     pub async fn open(path: &Path, max_connections: u32, timeout: Duration) -> Result<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(StoreError::DataDir)?;
+            crate::private_fs::create_dir_all(dir).map_err(StoreError::DataDir)?;
+        }
+        crate::private_fs::ensure_file(path).map_err(StoreError::DataDir)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut side = path.as_os_str().to_owned();
+            side.push(suffix);
+            crate::private_fs::tighten(Path::new(&side)).map_err(StoreError::DataDir)?;
         }
         let options = SqliteConnectOptions::new()
             .filename(path)

@@ -1,8 +1,9 @@
 //! Administration over REST (admins only): figures, accounts, disabling an account, and
 //! the audit log.
 //!
-//! Owns the admin views. Disabling an account closes its live connections through the
-//! `Hub`; everything else is read from the store.
+//! Owns the admin views. Disabling an account closes its live connections, and changing
+//! its admin flag changes their powers, through the `Hub`, at once; everything else is
+//! read from the store.
 
 use actix_web::{get, patch, web};
 use serde::{Deserialize, Serialize};
@@ -61,7 +62,7 @@ pub struct UserList {
 pub struct UpdateUser {
     /// Disable (`true`: their live connections close) or re-enable the account.
     pub disabled: Option<bool>,
-    /// Grant or remove the admin role (takes effect with their next token).
+    /// Grant or remove the admin role (takes effect at once, on their open connections too).
     pub admin: Option<bool>,
 }
 
@@ -221,6 +222,11 @@ pub async fn set_disabled(
     let mut user = state.store.get_user(&id).await?;
     if let Some(admin) = body.admin {
         user = state.store.set_user_admin(&id, admin).await?;
+        let change = AccessChange::Admin {
+            user: id.clone(),
+            admin,
+        };
+        state.hub.change_access_everywhere(change).await;
     }
     if let Some(disabled) = body.disabled {
         user = state.store.set_user_disabled(&id, disabled).await?;

@@ -23,6 +23,7 @@ use super::audit;
 use super::caller::Caller;
 use crate::auth::{self, TokenRequest};
 use crate::domain::UserId;
+use crate::rooms::AccessChange;
 use crate::store::{NewUser, StoreError, User};
 
 /// Login attempts allowed per client IP and per account.
@@ -259,7 +260,8 @@ pub async fn login(
     }))
 }
 
-/// Revokes the caller's token and clears the cookie.
+/// Revokes the caller's token and clears the cookie; WebSockets opened with the token
+/// close at once (4401).
 #[utoipa::path(
     tag = "auth",
     responses(
@@ -276,7 +278,15 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     if let Some(jti) = &caller.principal.jti {
         let expires_ms = (caller.principal.expires_at as i64).saturating_mul(1000);
-        state.store.revoke_token(jti, expires_ms).await?;
+        state
+            .store
+            .revoke_token(caller.user(), jti, expires_ms)
+            .await?;
+        let change = AccessChange::TokenRevoked {
+            user: caller.user().clone(),
+            jti: jti.clone(),
+        };
+        state.hub.change_access_everywhere(change).await;
     }
     let mut cookie = session_cookie(&req, &state, String::new(), Duration::ZERO);
     cookie.make_removal();
