@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -276,8 +276,9 @@ pub async fn join(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: Option<web::Json<JoinLink>>,
+    body: web::Bytes,
 ) -> Result<web::Json<Joined>, ApiError> {
+    let body = join_body(&req, &body)?;
     let token = request_token(&req);
     let caller = match token.as_deref() {
         Some(t) => Some(authenticate(&state, Some(t)).await?),
@@ -291,7 +292,6 @@ pub async fn join(
     if link.expires_at.is_some_and(|at| at <= now_ms()) {
         return Err(ApiError::Gone("this link has expired"));
     }
-    let body = body.map(|b| b.into_inner()).unwrap_or_default();
     match caller.filter(|c| !c.principal.guest) {
         Some(caller) => {
             let role = state
@@ -351,4 +351,23 @@ pub async fn join(
         }
         None => Err(ApiError::Unauthorized(crate::auth::AuthError::Missing)),
     }
+}
+
+/// The optional JSON body of a redemption. Parsed here rather than by actix's `Json`
+/// extractor, which logs the request path, and so the link's secret, when a body does not
+/// parse.
+fn join_body(req: &HttpRequest, body: &[u8]) -> Result<JoinLink, ApiError> {
+    if body.is_empty() {
+        return Ok(JoinLink::default());
+    }
+    let json = req.mime_type().ok().flatten().is_some_and(|m| {
+        m.type_() == "application"
+            && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+    });
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(
+            "expected Content-Type: application/json",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))
 }
