@@ -419,18 +419,12 @@ fn parse_first_admin(
             "is required when EASEL_ADMIN_PASSWORD is set",
         )),
         (Some(email), Some(password)) => {
-            let email = email.trim().to_owned();
-            let plausible = email
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !plausible {
-                return Err(bad("EASEL_ADMIN_EMAIL", "is not an email address"));
-            }
-            crate::auth::check_password_policy(&password)
+            let email = crate::domain::Email::parse(&email)
+                .map_err(|e| bad("EASEL_ADMIN_EMAIL", format!("is not usable: {e}")))?;
+            crate::domain::NewPassword::parse(&password)
                 .map_err(|e| bad("EASEL_ADMIN_PASSWORD", e.to_string()))?;
             Ok(Some(FirstAdmin {
-                email,
+                email: email.into(),
                 password: Secret::new(password),
             }))
         }

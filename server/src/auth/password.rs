@@ -1,8 +1,9 @@
-//! Password hashing (argon2id with the crate's recommended parameters) and the password policy.
+//! Password hashing (argon2id with the crate's recommended parameters).
 //!
-//! Owns how passwords are hashed, checked and accepted. Hashing is slow on purpose, so it
-//! always runs on tokio's blocking pool, never on the async threads. It must not touch the
-//! store, HTTP or logs: a password or a hash is never printed.
+//! Owns how passwords are hashed and checked (which passwords are acceptable is
+//! `domain::NewPassword`'s rule). Hashing is slow on purpose, so it always runs on tokio's
+//! blocking pool, never on the async threads. It must not touch the store, HTTP or logs: a
+//! password or a hash is never printed.
 
 use std::sync::LazyLock;
 
@@ -10,11 +11,6 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Argon2, PasswordHash};
 
 use super::AuthError;
-
-/// Shortest accepted password, in characters.
-pub const MIN_PASSWORD_CHARS: usize = 8;
-/// Longest accepted password, in characters (bounds the hashing work one request can ask for).
-pub const MAX_PASSWORD_CHARS: usize = 256;
 
 /// A hash computed once with the same parameters as real ones. Checking a login for an
 /// unknown account (or one without a password) verifies against it, so the time taken does
@@ -40,28 +36,6 @@ pub async fn verify_password(password: &str, hash: Option<&str>) -> bool {
     tokio::task::spawn_blocking(move || verify_blocking(password.as_bytes(), hash.as_deref()))
         .await
         .unwrap_or(false)
-}
-
-/// Checks a new password against the policy: [`MIN_PASSWORD_CHARS`] to
-/// [`MAX_PASSWORD_CHARS`] characters, and not only whitespace.
-pub fn check_password_policy(password: &str) -> Result<(), AuthError> {
-    let chars = password.chars().count();
-    if chars < MIN_PASSWORD_CHARS {
-        return Err(AuthError::WeakPassword(format!(
-            "must be at least {MIN_PASSWORD_CHARS} characters"
-        )));
-    }
-    if chars > MAX_PASSWORD_CHARS {
-        return Err(AuthError::WeakPassword(format!(
-            "must be at most {MAX_PASSWORD_CHARS} characters"
-        )));
-    }
-    if password.chars().all(char::is_whitespace) {
-        return Err(AuthError::WeakPassword(
-            "must not be only whitespace".into(),
-        ));
-    }
-    Ok(())
 }
 
 fn hash_blocking(password: &[u8]) -> Result<String, AuthError> {
@@ -139,27 +113,5 @@ mod tests {
         }
         // The dummy's own password does not unlock an account without one.
         assert!(!verify_password("easel: no account has this password", None).await);
-    }
-
-    #[test]
-    fn the_policy_bounds_length_and_refuses_blank_passwords() {
-        assert!(check_password_policy("12345678").is_ok());
-        assert!(
-            check_password_policy("pässwörd").is_ok(),
-            "counts characters"
-        );
-        assert!(check_password_policy(&"x".repeat(256)).is_ok());
-        for bad in [
-            "",
-            "1234567",
-            "        ",
-            "\t\n \t\n \t\n",
-            &"x".repeat(257),
-        ] {
-            assert!(
-                matches!(check_password_policy(bad), Err(AuthError::WeakPassword(_))),
-                "{bad:?}"
-            );
-        }
     }
 }

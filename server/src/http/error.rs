@@ -92,7 +92,6 @@ impl From<StoreError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::WeakPassword(msg) => ApiError::BadRequest(msg),
             AuthError::Key(_) | AuthError::Hash(_) => ApiError::Internal(Box::new(e)),
             other => ApiError::Unauthorized(other),
         }

@@ -22,7 +22,7 @@ use super::super::ws::TOKEN_COOKIE;
 use super::audit;
 use super::caller::Caller;
 use crate::auth::{self, TokenRequest};
-use crate::domain::UserId;
+use crate::domain::{DisplayName, Email, NewPassword, Password, UserId};
 use crate::store::{NewUser, StoreError, User};
 
 /// Login attempts allowed per client IP and per account.
@@ -95,18 +95,20 @@ impl From<&User> for UserView {
 #[serde(deny_unknown_fields)]
 pub struct Register {
     /// Email address (unique, case-insensitive).
-    #[schema(format = Email, max_length = 320)]
-    pub email: String,
-    /// Display name, 1 to 100 characters.
+    #[schema(value_type = String, format = Email, max_length = 320)]
+    pub email: Email,
+    /// Display name, 1 to 100 characters, none of them control, invisible or
+    /// direction-changing.
     #[schema(
+        value_type = String,
         min_length = 1,
         max_length = 100,
         pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
     )]
-    pub name: String,
-    /// Password, 8 to 256 characters.
-    #[schema(min_length = 8, max_length = 256, pattern = r"\S")]
-    pub password: String,
+    pub name: DisplayName,
+    /// Password, 8 to 256 characters, no control characters.
+    #[schema(value_type = String, min_length = 8, max_length = 256, pattern = r"\S")]
+    pub password: NewPassword,
 }
 
 /// `POST /api/auth/register` answer.
@@ -121,9 +123,11 @@ pub struct Registered {
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// Email address.
-    pub email: String,
-    /// Password.
-    pub password: String,
+    #[schema(value_type = String, format = Email, max_length = 320)]
+    pub email: Email,
+    /// Password (no control characters).
+    #[schema(value_type = String, min_length = 1, max_length = 256)]
+    pub password: Password,
 }
 
 /// `POST /api/auth/login` answer (the token is also set as the `easel_token` cookie).
@@ -135,23 +139,6 @@ pub struct LoggedIn {
     pub expires_at: u64,
     /// The account.
     pub user: UserView,
-}
-
-/// Longest display name, in characters.
-pub const MAX_NAME_CHARS: usize = 100;
-
-/// Checks a display name: 1 to [`MAX_NAME_CHARS`] characters, no control characters.
-pub fn display_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(ApiError::BadRequest(format!(
-            "name must be 1 to {MAX_NAME_CHARS} characters without control characters"
-        )));
-    }
-    Ok(name.to_owned())
 }
 
 /// Creates an account (when `EASEL_OPEN_SIGNUP` allows it).
@@ -174,15 +161,13 @@ pub async fn register(
         return Err(ApiError::Forbidden("sign-up is closed on this server"));
     }
     let body = body.into_inner();
-    let name = display_name(&body.name)?;
-    auth::check_password_policy(&body.password)?;
-    let hash = auth::hash_password(&body.password).await?;
+    let hash = auth::hash_password(body.password.expose()).await?;
     let user = state
         .store
         .create_user(&NewUser {
             id: UserId::parse(&Uuid::new_v4().to_string())?,
-            email: body.email,
-            name,
+            email: body.email.into(),
+            name: body.name.into(),
             password_hash: Some(hash),
             admin: false,
         })
@@ -226,13 +211,13 @@ pub async fn login(
     body: web::Json<Login>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let email = body.email.trim().to_lowercase();
+    let email = body.email.as_str();
     state
         .login_limiter
-        .check(req.peer_addr().map(|a| a.ip()), &email)?;
-    let user = state.store.find_user_by_email(&email).await?;
+        .check(req.peer_addr().map(|a| a.ip()), email)?;
+    let user = state.store.find_user_by_email(email).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let ok = auth::verify_password(&body.password, hash).await;
+    let ok = auth::verify_password(body.password.expose(), hash).await;
     let user = match user {
         Some(user) if ok => user,
         _ => {

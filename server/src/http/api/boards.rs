@@ -16,7 +16,7 @@ use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
 use super::caller::Caller;
 use crate::document;
-use crate::domain::{BoardId, BoardName, Role};
+use crate::domain::{BoardId, BoardName, Role, SearchText};
 use crate::rooms::JoinError;
 use crate::store::{ArchivedFilter, Board, BoardCursor, BoardQuery, NewBoard};
 
@@ -90,18 +90,18 @@ impl BoardView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBoard {
-    /// The name, 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
+    /// The name, 1 to 200 characters, none of them control, invisible or direction-changing.
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: BoardName,
 }
 
 /// `PATCH /api/boards/{id}` body: what to change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBoard {
-    /// A new name, 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: Option<String>,
+    /// A new name, 1 to 200 characters, none of them control, invisible or direction-changing.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: Option<BoardName>,
     /// Archive (`true`) or unarchive (`false`).
     pub archived: Option<bool>,
 }
@@ -124,8 +124,10 @@ pub enum Archived {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only boards whose name contains this text (case-insensitive).
-    pub q: Option<String>,
+    /// Only boards whose name contains this text (case-insensitive; at most 200
+    /// characters, no control characters).
+    #[param(value_type = Option<String>, max_length = 200)]
+    pub q: Option<SearchText>,
     /// Archive filter (default `exclude`).
     pub archived: Option<Archived>,
     /// Page size, 1 to 500 (default 50).
@@ -175,7 +177,8 @@ pub struct ImportQuery {
     /// `yjs` or `json`: the format of the body.
     pub format: Format,
     /// The new board's name (default: the document's `meta.title`, else "Imported board").
-    pub name: Option<String>,
+    #[param(value_type = Option<String>, min_length = 1, max_length = 200)]
+    pub name: Option<BoardName>,
 }
 
 /// Creates a board; the caller becomes its owner.
@@ -197,8 +200,7 @@ pub async fn create(
     body: web::Json<CreateBoard>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_user()?;
-    let name = BoardName::parse(&body.name)?;
-    let board = create_for(&state, &caller, name).await?;
+    let board = create_for(&state, &caller, body.into_inner().name).await?;
     caller
         .audit(&state, "board.create", Some(board.id), None, None)
         .await;
@@ -230,7 +232,7 @@ pub async fn list(
         .store
         .list_boards(&BoardQuery {
             member: (!all).then(|| caller.user().clone()),
-            name_contains: query.q.filter(|q| !q.is_empty()),
+            name_contains: query.q.map(String::from).filter(|q| !q.is_empty()),
             archived: match query.archived.unwrap_or_default() {
                 Archived::Exclude => ArchivedFilter::Exclude,
                 Archived::Include => ArchivedFilter::Include,
@@ -322,7 +324,7 @@ pub async fn update(
             "nothing to change: give name and/or archived".into(),
         ));
     }
-    let name = body.name.as_deref().map(BoardName::parse).transpose()?;
+    let name = body.name;
     let access = caller.on_board(&state, id, Role::Owner).await?;
     let mut board = state.store.get_board(id).await?;
     if let Some(name) = &name {
@@ -471,8 +473,8 @@ pub async fn import(
             ));
         }
     };
-    let name = match &query.name {
-        Some(n) => BoardName::parse(n)?,
+    let name = match query.into_inner().name {
+        Some(name) => name,
         None => {
             let doc = document::doc_from_update(&initial).map_err(import_error)?;
             let json = document::export_json(&doc);

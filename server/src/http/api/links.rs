@@ -14,11 +14,10 @@ use uuid::Uuid;
 
 use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
-use super::auth::display_name;
 use super::boards::board_id;
 use super::caller::{Caller, authenticate, request_token};
 use crate::auth::{self, TokenRequest};
-use crate::domain::{Role, UserId};
+use crate::domain::{DisplayName, LinkSecret, Role, UserId};
 use crate::rooms::AccessChange;
 use crate::store::{NewLink, ShareLink, StoreError, now_ms};
 
@@ -92,8 +91,10 @@ pub struct LinkList {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinLink {
-    /// A guest's display name.
-    pub name: Option<String>,
+    /// A guest's display name, 1 to 100 characters, none of them control, invisible or
+    /// direction-changing.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    pub name: Option<DisplayName>,
 }
 
 /// What redeeming a link gives.
@@ -284,9 +285,10 @@ pub async fn join(
         Some(t) => Some(authenticate(&state, Some(t)).await?),
         None => None,
     };
+    let secret = LinkSecret::parse(&path)?;
     let link = state
         .store
-        .find_link(&auth::hash_link_token(&path))
+        .find_link(&auth::hash_link_token(secret.as_str()))
         .await?
         .ok_or(ApiError::NotFound("link"))?;
     if link.expires_at.is_some_and(|at| at <= now_ms()) {
@@ -328,7 +330,9 @@ pub async fn join(
             }))
         }
         None if state.config.guest_links => {
-            let name = display_name(body.name.as_deref().unwrap_or_default())?;
+            let name = body.name.ok_or_else(|| {
+                ApiError::BadRequest("a guest needs a name: give {\"name\": ...}".into())
+            })?;
             let ttl = match link.expires_at {
                 Some(at) => {
                     let left = Duration::from_millis((at - now_ms()).max(1) as u64);
@@ -338,7 +342,7 @@ pub async fn join(
             };
             let guest = UserId::parse(&format!("guest:{}", Uuid::new_v4()))?;
             let token = state.keys.issue(&TokenRequest {
-                name: Some(name),
+                name: Some(name.into()),
                 link: Some(link.id),
                 guest: true,
                 ..TokenRequest::new(guest, ttl)

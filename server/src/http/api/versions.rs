@@ -13,7 +13,7 @@ use super::super::error::{ApiError, ErrorBody};
 use super::boards::{board_id, hub_error};
 use super::caller::Caller;
 use crate::document;
-use crate::domain::{BoardId, Role};
+use crate::domain::{BoardId, Role, VersionName};
 use crate::rooms::RestoreError;
 use crate::store::{NewVersion, Version};
 
@@ -64,9 +64,9 @@ pub struct VersionContent {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVersion {
-    /// The name, 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
+    /// The name, 1 to 200 characters, none of them control, invisible or direction-changing.
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: VersionName,
 }
 
 /// How long a restore waits for its change to be saved before answering 503.
@@ -105,7 +105,7 @@ pub async fn create(
         .store
         .create_version(&NewVersion {
             board,
-            label: &body.name,
+            label: body.name.as_str(),
             seq: current.seq,
             state: &current.state,
             created_by: Some(caller.user()),
