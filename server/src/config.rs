@@ -125,6 +125,8 @@ pub struct Config {
     /// `EASEL_JWT_PUBLIC_KEY`, `EASEL_JWT_ISSUER`, `EASEL_JWT_AUDIENCE`: an external identity
     /// provider whose tokens Easel accepts besides its own.
     pub external_issuer: Option<ExternalIssuer>,
+    /// `EASEL_SIGNUP_ATTEMPTS_PER_MINUTE`: account registrations allowed per client address.
+    pub signup_attempts_per_minute: u32,
 }
 
 /// The administrator account `easel serve` creates when it does not exist yet.
@@ -337,6 +339,8 @@ impl Config {
             parse_num(&get, "EASEL_LOGIN_ATTEMPTS_PER_MINUTE", 10, 1, 100_000)? as u32;
         let first_admin = parse_first_admin(&get)?;
         let external_issuer = parse_external_issuer(&get)?;
+        let signup_attempts_per_minute =
+            parse_num(&get, "EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", 10, 1, 100_000)? as u32;
 
         Ok(Self {
             bind,
@@ -360,6 +364,7 @@ impl Config {
             login_attempts_per_minute,
             first_admin,
             external_issuer,
+            signup_attempts_per_minute,
         })
     }
 }
@@ -792,6 +797,17 @@ mod tests {
         assert_eq!(e.var, "EASEL_JWT_AUDIENCE");
         let e = config(&[("EASEL_JWT_ISSUER", "https://id.example.com")]).unwrap_err();
         assert_eq!(e.var, "EASEL_JWT_PUBLIC_KEY");
+    }
+
+    #[test]
+    fn signups_are_limited_per_address() {
+        assert_eq!(config(&[]).unwrap().signup_attempts_per_minute, 10);
+        let c = config(&[("EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", "3")]).unwrap();
+        assert_eq!(c.signup_attempts_per_minute, 3);
+        for bad in ["0", "100001", "many"] {
+            let e = config(&[("EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", bad)]).unwrap_err();
+            assert_eq!(e.var, "EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", "{bad}");
+        }
     }
 
     #[test]

@@ -114,6 +114,7 @@ impl Application {
             login_limiter: Arc::new(http::api::LoginLimiter::new(
                 config.login_attempts_per_minute,
             )),
+            limits: Arc::new(http::limits::Limits::new(&config)),
             config: Arc::new(config),
             hub: hub.clone(),
         };

@@ -8,6 +8,7 @@ pub mod admissions;
 pub mod api;
 pub mod error;
 mod health;
+pub mod limits;
 pub mod ws;
 
 use std::sync::Arc;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub openapi: Arc<String>,
     /// Login attempts per IP and per account.
     pub login_limiter: Arc<api::LoginLimiter>,
+    /// The other request rate limits (sign-ups).
+    pub limits: Arc<limits::Limits>,
 }
 
 /// Registers every documented route: the REST API, the probes, metrics and the realtime

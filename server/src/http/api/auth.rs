@@ -142,54 +142,83 @@ pub struct LoggedIn {
 }
 
 /// Creates an account (when `EASEL_OPEN_SIGNUP` allows it).
+///
+/// The answer does not tell whether the email already had an account: for a taken email
+/// nothing is created, but the caller gets the same 201 and body (a fresh id, the email
+/// and name given) after the same work, one password hash, so neither the content nor
+/// the time taken gives it away. Whoever owns the address signs in with their own
+/// password; the new one opens nothing. The attempt is audited as
+/// `user.register_existing`.
 #[utoipa::path(
     tag = "auth",
     request_body = Register,
     responses(
-        (status = 201, description = "Account created", body = Registered),
+        (status = 201, description = "Account created, or the email already had one (nothing is created then; the answer looks the same)", body = Registered),
         (status = 400, description = "Malformed input or weak password", body = ErrorBody),
         (status = 403, description = "Sign-up is closed", body = ErrorBody),
-        (status = 409, description = "Email already registered", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this address; see Retry-After", body = ErrorBody),
     )
 )]
 #[post("/auth/register")]
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Register>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config.open_signup {
         return Err(ApiError::Forbidden("sign-up is closed on this server"));
     }
-    let body = body.into_inner();
-    let hash = auth::hash_password(body.password.expose()).await?;
-    let user = state
-        .store
-        .create_user(&NewUser {
-            id: UserId::parse(&Uuid::new_v4().to_string())?,
-            email: body.email.into(),
-            name: body.name.into(),
-            password_hash: Some(hash),
-            admin: false,
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ApiError::Conflict("this email is already registered".into())
+    state.limits.signup(req.peer_addr().map(|a| a.ip()))?;
+    let Register {
+        email,
+        name,
+        password,
+    } = body.into_inner();
+    let existing = state.store.find_user_by_email(email.as_str()).await?;
+    // Hashed whether or not the email is taken: the answer must take as long either way.
+    let hash = auth::hash_password(password.expose()).await?;
+    let new = NewUser {
+        id: UserId::parse(&Uuid::new_v4().to_string())?,
+        email: email.into(),
+        name: name.into(),
+        password_hash: Some(hash),
+        admin: false,
+    };
+    let created = match existing {
+        Some(_) => None,
+        None => match state.store.create_user(&new).await {
+            Ok(user) => Some(user),
+            // Registered by someone else between the check and now.
+            Err(StoreError::Conflict(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let user = match created {
+        Some(user) => {
+            audit(
+                &state,
+                Some(user.id.as_str()),
+                "user.register",
+                None,
+                None,
+                None,
+            )
+            .await;
+            UserView::from(&user)
+        }
+        None => {
+            let target = existing.as_ref().map(|u| u.id.as_str());
+            audit(&state, None, "user.register_existing", None, target, None).await;
+            UserView {
+                id: new.id.as_str().to_owned(),
+                email: Some(new.email),
+                name: Some(new.name),
+                admin: false,
+                disabled: Some(false),
             }
-            other => other.into(),
-        })?;
-    audit(
-        &state,
-        Some(user.id.as_str()),
-        "user.register",
-        None,
-        None,
-        None,
-    )
-    .await;
-    Ok(HttpResponse::Created().json(Registered {
-        user: UserView::from(&user),
-    }))
+        }
+    };
+    Ok(HttpResponse::Created().json(Registered { user }))
 }
 
 /// Exchanges email and password for a token (also set as an HttpOnly cookie).
