@@ -117,7 +117,8 @@ pub struct Config {
     /// `EASEL_PUBLIC_URL`: the base URL share-link URLs are built on: `http(s)://host[:port][/path]`,
     /// no query, no trailing slash. `None`: links are built from the request's host.
     pub public_url: Option<String>,
-    /// `EASEL_LOGIN_ATTEMPTS_PER_MINUTE`: login attempts allowed per client IP and per account.
+    /// `EASEL_LOGIN_ATTEMPTS_PER_MINUTE`: login attempts allowed per client address, and per
+    /// account from each address.
     pub login_attempts_per_minute: u32,
     /// `EASEL_ADMIN_EMAIL` and `EASEL_ADMIN_PASSWORD`: an administrator account created at
     /// start when no account has that email.

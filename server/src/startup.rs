@@ -111,9 +111,6 @@ impl Application {
             )),
             keys,
             openapi: Arc::new(http::api::openapi_document()),
-            login_limiter: Arc::new(http::api::LoginLimiter::new(
-                config.login_attempts_per_minute,
-            )),
             limits: Arc::new(http::limits::Limits::new(&config)),
             config: Arc::new(config),
             hub: hub.clone(),

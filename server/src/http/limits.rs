@@ -1,5 +1,6 @@
 //! Request rate limits that keep one client address or one account from taking more than
-//! its share: sign-ups per address.
+//! its share: login attempts per address and per account-and-address pair, sign-ups per
+//! address.
 //!
 //! Owns the keyed token buckets (governor, in memory, per node), how a client address is
 //! keyed (an IPv6 client by its /64, since one host holds a whole /64) and the 429 with
@@ -7,7 +8,7 @@
 //! handlers ask it before doing the work it guards.
 
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
@@ -69,15 +70,34 @@ pub fn address_key(ip: IpAddr) -> IpAddr {
 
 /// Every request rate limit of a node.
 pub struct Limits {
+    logins_by_address: KeyedLimit<IpAddr>,
+    logins_by_account: KeyedLimit<(String, IpAddr)>,
     signups: KeyedLimit<IpAddr>,
 }
 
 impl Limits {
     /// The limits the configuration asks for.
     pub fn new(config: &Config) -> Self {
+        let logins = per_minute(config.login_attempts_per_minute);
         Self {
+            logins_by_address: KeyedLimit::new(logins),
+            logins_by_account: KeyedLimit::new(logins),
             signups: KeyedLimit::new(per_minute(config.signup_attempts_per_minute)),
         }
+    }
+
+    /// Counts a login attempt on `account` from `client`: `EASEL_LOGIN_ATTEMPTS_PER_MINUTE`
+    /// per address, and as many per account from each address. An account is counted per
+    /// address so that strangers' wrong passwords from elsewhere never lock its owner out;
+    /// one address still cannot hammer it (nor many accounts). A request with no peer
+    /// address (not over TCP) counts against the account alone.
+    pub fn login(&self, client: Option<IpAddr>, account: &str) -> Result<(), ApiError> {
+        let address = client.map(address_key);
+        if let Some(address) = address {
+            self.logins_by_address.check(&address)?;
+        }
+        let address = address.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        self.logins_by_account.check(&(account.to_owned(), address))
     }
 
     /// Counts a sign-up from `client` (`EASEL_SIGNUP_ATTEMPTS_PER_MINUTE` per address).
@@ -132,11 +152,50 @@ mod tests {
         );
     }
 
+    fn limits(login: u32, signup: u32) -> Limits {
+        let mut config = crate::config::Config::from_lookup(|_| None).unwrap();
+        config.login_attempts_per_minute = login;
+        config.signup_attempts_per_minute = signup;
+        Limits::new(&config)
+    }
+
+    #[test]
+    fn strangers_wrong_passwords_do_not_lock_an_account() {
+        let limits = limits(3, 1);
+        let address = |n: u8| Some(IpAddr::from([203, 0, 113, n]));
+        for n in 1..=10 {
+            assert!(
+                limits.login(address(n), "victim@example.com").is_ok(),
+                "from .{n}"
+            );
+        }
+        assert!(
+            limits.login(address(100), "victim@example.com").is_ok(),
+            "the owner"
+        );
+        // One address gets three tries at the account...
+        for _ in 0..2 {
+            assert!(limits.login(address(1), "victim@example.com").is_ok());
+        }
+        assert!(limits.login(address(1), "victim@example.com").is_err());
+        // ...and three in all, whatever accounts it tries.
+        assert!(limits.login(address(2), "a@example.com").is_ok());
+        assert!(limits.login(address(2), "b@example.com").is_ok());
+        assert!(limits.login(address(2), "c@example.com").is_err());
+    }
+
+    #[test]
+    fn logins_without_an_address_count_per_account() {
+        let limits = limits(2, 1);
+        assert!(limits.login(None, "a@example.com").is_ok());
+        assert!(limits.login(None, "a@example.com").is_ok());
+        assert!(limits.login(None, "a@example.com").is_err());
+        assert!(limits.login(None, "b@example.com").is_ok());
+    }
+
     #[test]
     fn sign_ups_are_limited_per_address() {
-        let mut config = crate::config::Config::from_lookup(|_| None).unwrap();
-        config.signup_attempts_per_minute = 2;
-        let limits = Limits::new(&config);
+        let limits = limits(10, 2);
         let one = Some("198.51.100.1".parse().unwrap());
         let two = Some("198.51.100.2".parse().unwrap());
         assert!(limits.signup(one).is_ok() && limits.signup(one).is_ok());

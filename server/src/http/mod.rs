@@ -35,9 +35,7 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// The OpenAPI document, as JSON.
     pub openapi: Arc<String>,
-    /// Login attempts per IP and per account.
-    pub login_limiter: Arc<api::LoginLimiter>,
-    /// The other request rate limits (sign-ups).
+    /// The request rate limits (logins, sign-ups).
     pub limits: Arc<limits::Limits>,
 }
 

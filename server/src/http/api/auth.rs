@@ -1,17 +1,13 @@
 //! Built-in accounts over REST: register, log in, log out, and who am I.
 //!
-//! Owns the login rate limits (per client IP and per account, 429 with `Retry-After`), the
-//! session cookie and the account views. Password hashing and tokens are `auth`'s job;
-//! storage is the store's.
+//! Owns registration (a taken email answers like a new one), the session cookie and the
+//! account views. Rate limits are `limits`' job, password hashing and tokens `auth`'s,
+//! storage the store's.
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -24,43 +20,6 @@ use super::caller::Caller;
 use crate::auth::{self, TokenRequest};
 use crate::domain::{DisplayName, Email, NewPassword, Password, UserId};
 use crate::store::{NewUser, StoreError, User};
-
-/// Login attempts allowed per client IP and per account.
-pub struct LoginLimiter {
-    by_ip: DefaultKeyedRateLimiter<IpAddr>,
-    by_account: DefaultKeyedRateLimiter<String>,
-}
-
-impl LoginLimiter {
-    /// A limiter allowing `per_minute` attempts a minute for each IP and each account.
-    pub fn new(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_minute(n);
-        Self {
-            by_ip: RateLimiter::keyed(quota),
-            by_account: RateLimiter::keyed(quota),
-        }
-    }
-
-    fn check(&self, ip: Option<IpAddr>, account: &str) -> Result<(), ApiError> {
-        let clock = DefaultClock::default();
-        let wait = |not_until: governor::NotUntil<_>| {
-            let secs = not_until.wait_time_from(clock.now()).as_secs_f64().ceil() as u64;
-            ApiError::TooManyRequests(secs.max(1))
-        };
-        if let Some(ip) = ip {
-            self.by_ip.check_key(&ip).map_err(wait)?;
-        }
-        self.by_account
-            .check_key(&account.to_owned())
-            .map_err(wait)?;
-        if self.by_ip.len() > 100_000 {
-            self.by_ip.retain_recent();
-            self.by_account.retain_recent();
-        }
-        Ok(())
-    }
-}
 
 /// A user as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -241,9 +200,7 @@ pub async fn login(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = body.email.as_str();
-    state
-        .login_limiter
-        .check(req.peer_addr().map(|a| a.ip()), email)?;
+    state.limits.login(req.peer_addr().map(|a| a.ip()), email)?;
     let user = state.store.find_user_by_email(email).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
     let ok = auth::verify_password(body.password.expose(), hash).await;

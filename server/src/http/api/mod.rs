@@ -27,7 +27,6 @@ use super::error::ErrorBody;
 use crate::domain::BoardId;
 use crate::telemetry::chain;
 
-pub use auth::LoginLimiter;
 pub use caller::{Caller, authenticate, request_token};
 
 /// The OpenAPI document's fixed parts; the paths come from the registered routes.
