@@ -117,6 +117,7 @@ impl Application {
         };
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(http::csrf::same_origin))
                 .wrap(from_fn(telemetry::request_span))
                 .into_utoipa_app()
                 .configure(http::services)

@@ -6,6 +6,7 @@
 mod access;
 pub mod admissions;
 pub mod api;
+pub mod csrf;
 pub mod error;
 mod health;
 pub mod limits;

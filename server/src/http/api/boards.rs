@@ -5,7 +5,7 @@
 //! `document`; live state comes from the `Hub` (a deleted board's sockets close with 4404).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, patch, post, web};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -438,16 +438,19 @@ pub async fn export(
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Guest or disabled account", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
+        (status = 415, description = "A form's content type (text/plain, application/x-www-form-urlencoded, multipart/form-data)", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[post("/boards/import")]
 pub async fn import(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    refuse_form_bodies(&req)?;
     caller.require_user()?;
     let limit = state.config.realtime.max_message_bytes;
     let mut body = Vec::new();
@@ -505,6 +508,29 @@ async fn create_for(state: &AppState, caller: &Caller, name: BoardName) -> Resul
         owner: caller.user().clone(),
     };
     Ok(state.store.create_board(&new).await?)
+}
+
+/// The content types an HTML form can send to another site without asking it first.
+const FORM_TYPES: [&str; 3] = [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+];
+
+/// Refuses (415) a body an HTML form could have sent: the import reads its body raw rather
+/// than through the JSON extractor, so it must refuse them itself, or a form on another
+/// site could post an export.
+fn refuse_form_bodies(req: &HttpRequest) -> Result<(), ApiError> {
+    let kind = req.content_type();
+    if FORM_TYPES
+        .iter()
+        .any(|form| form.eq_ignore_ascii_case(kind))
+    {
+        return Err(ApiError::UnsupportedMediaType(
+            "send an import as application/json or application/octet-stream",
+        ));
+    }
+    Ok(())
 }
 
 fn import_error(e: document::DocumentError) -> ApiError {
