@@ -128,6 +128,10 @@ pub struct Config {
     pub external_issuer: Option<ExternalIssuer>,
     /// `EASEL_SIGNUP_ATTEMPTS_PER_MINUTE`: account registrations allowed per client address.
     pub signup_attempts_per_minute: u32,
+    /// `EASEL_BOARDS_PER_HOUR`: boards one user may create (or import) per hour.
+    pub boards_per_hour: u32,
+    /// `EASEL_MAX_VERSIONS_PER_BOARD`: named versions one board may hold.
+    pub max_versions_per_board: u32,
 }
 
 /// The administrator account `easel serve` creates when it does not exist yet.
@@ -342,6 +346,9 @@ impl Config {
         let external_issuer = parse_external_issuer(&get)?;
         let signup_attempts_per_minute =
             parse_num(&get, "EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", 10, 1, 100_000)? as u32;
+        let boards_per_hour = parse_num(&get, "EASEL_BOARDS_PER_HOUR", 100, 1, 1_000_000)? as u32;
+        let max_versions_per_board =
+            parse_num(&get, "EASEL_MAX_VERSIONS_PER_BOARD", 1000, 1, 1_000_000)? as u32;
 
         Ok(Self {
             bind,
@@ -366,6 +373,8 @@ impl Config {
             first_admin,
             external_issuer,
             signup_attempts_per_minute,
+            boards_per_hour,
+            max_versions_per_board,
         })
     }
 }
@@ -808,6 +817,23 @@ mod tests {
         for bad in ["0", "100001", "many"] {
             let e = config(&[("EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", bad)]).unwrap_err();
             assert_eq!(e.var, "EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", "{bad}");
+        }
+    }
+
+    #[test]
+    fn boards_and_versions_per_user_and_board_are_bounded() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.boards_per_hour, c.max_versions_per_board), (100, 1000));
+        let c = config(&[
+            ("EASEL_BOARDS_PER_HOUR", "5"),
+            ("EASEL_MAX_VERSIONS_PER_BOARD", "3"),
+        ])
+        .unwrap();
+        assert_eq!((c.boards_per_hour, c.max_versions_per_board), (5, 3));
+        for var in ["EASEL_BOARDS_PER_HOUR", "EASEL_MAX_VERSIONS_PER_BOARD"] {
+            for bad in ["0", "1000001", "lots"] {
+                assert_eq!(config(&[(var, bad)]).unwrap_err().var, var, "{bad}");
+            }
         }
     }
 

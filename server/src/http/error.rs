@@ -79,6 +79,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Conflict(msg) => ApiError::Conflict(msg.into()),
             StoreError::LastOwner => ApiError::Conflict(e.to_string()),
+            StoreError::TooManyVersions(max) => ApiError::Conflict(format!(
+                "this board already has {max} named versions, the most this server keeps \
+                 (EASEL_MAX_VERSIONS_PER_BOARD); an administrator can raise it"
+            )),
             StoreError::Invalid(msg) => ApiError::BadRequest(msg),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %chain(&e), "store unavailable");

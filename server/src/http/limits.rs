@@ -1,6 +1,6 @@
 //! Request rate limits that keep one client address or one account from taking more than
 //! its share: login attempts per address and per account-and-address pair, sign-ups per
-//! address.
+//! address, boards created per user.
 //!
 //! Owns the keyed token buckets (governor, in memory, per node), how a client address is
 //! keyed (an IPv6 client by its /64, since one host holds a whole /64) and the 429 with
@@ -16,6 +16,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::error::ApiError;
 use crate::config::Config;
+use crate::domain::UserId;
 
 /// Keys a limiter holds before it forgets those that have refilled.
 const MAX_KEYS: usize = 100_000;
@@ -73,6 +74,7 @@ pub struct Limits {
     logins_by_address: KeyedLimit<IpAddr>,
     logins_by_account: KeyedLimit<(String, IpAddr)>,
     signups: KeyedLimit<IpAddr>,
+    boards: KeyedLimit<UserId>,
 }
 
 impl Limits {
@@ -83,7 +85,15 @@ impl Limits {
             logins_by_address: KeyedLimit::new(logins),
             logins_by_account: KeyedLimit::new(logins),
             signups: KeyedLimit::new(per_minute(config.signup_attempts_per_minute)),
+            boards: KeyedLimit::new(Quota::per_hour(
+                NonZeroU32::new(config.boards_per_hour).unwrap_or(NonZeroU32::MIN),
+            )),
         }
+    }
+
+    /// Counts a board `user` creates, by any route (`EASEL_BOARDS_PER_HOUR` per user).
+    pub fn new_board(&self, user: &UserId) -> Result<(), ApiError> {
+        self.boards.check(user)
     }
 
     /// Counts a login attempt on `account` from `client`: `EASEL_LOGIN_ATTEMPTS_PER_MINUTE`
@@ -191,6 +201,25 @@ mod tests {
         assert!(limits.login(None, "a@example.com").is_ok());
         assert!(limits.login(None, "a@example.com").is_err());
         assert!(limits.login(None, "b@example.com").is_ok());
+    }
+
+    #[test]
+    fn boards_are_limited_per_user_per_hour() {
+        let mut config = crate::config::Config::from_lookup(|_| None).unwrap();
+        config.boards_per_hour = 2;
+        let limits = Limits::new(&config);
+        let (ann, bob) = (UserId::parse("ann").unwrap(), UserId::parse("bob").unwrap());
+        assert!(limits.new_board(&ann).is_ok() && limits.new_board(&ann).is_ok());
+        match limits.new_board(&ann) {
+            Err(ApiError::TooManyRequests(secs)) => {
+                assert!(
+                    (1_000..=1_800).contains(&secs),
+                    "half an hour per board: {secs}"
+                )
+            }
+            other => panic!("expected a 429, got {other:?}"),
+        }
+        assert!(limits.new_board(&bob).is_ok());
     }
 
     #[test]

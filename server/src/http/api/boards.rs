@@ -190,6 +190,7 @@ pub struct ImportQuery {
         (status = 400, description = "Bad name", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Guests and disabled accounts cannot create boards", body = ErrorBody),
+        (status = 429, description = "Too many boards created within the hour (EASEL_BOARDS_PER_HOUR); see Retry-After", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -200,7 +201,8 @@ pub async fn create(
     body: web::Json<CreateBoard>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_user()?;
-    let board = create_for(&state, &caller, body.into_inner().name).await?;
+    let allowance = allow_new_board(&state, &caller)?;
+    let board = create_for(&state, &caller, body.into_inner().name, allowance).await?;
     caller
         .audit(&state, "board.create", Some(board.id), None, None)
         .await;
@@ -439,6 +441,7 @@ pub async fn export(
         (status = 403, description = "Guest or disabled account", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
         (status = 415, description = "A form's content type (text/plain, application/x-www-form-urlencoded, multipart/form-data)", body = ErrorBody),
+        (status = 429, description = "Too many boards created within the hour (EASEL_BOARDS_PER_HOUR); see Retry-After", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -452,6 +455,7 @@ pub async fn import(
 ) -> Result<HttpResponse, ApiError> {
     refuse_form_bodies(&req)?;
     caller.require_user()?;
+    let allowance = allow_new_board(&state, &caller)?;
     let limit = state.config.realtime.max_message_bytes;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -488,7 +492,7 @@ pub async fn import(
             }
         }
     };
-    let board = create_for(&state, &caller, name).await?;
+    let board = create_for(&state, &caller, name, allowance).await?;
     if let Err(e) = state.store.append_updates(board.id, &[initial]).await {
         let _ = state.store.delete_board(board.id).await;
         return Err(e.into());
@@ -500,8 +504,24 @@ pub async fn import(
     Ok(HttpResponse::Created().json(BoardView::new(&board, Some(Role::Owner))))
 }
 
+/// Leave to create one board, counted against the caller's `EASEL_BOARDS_PER_HOUR`:
+/// [`create_for`] takes one, so no way of making a board can skip the count.
+struct BoardAllowance(());
+
+/// Counts a board the caller is about to create (429 past `EASEL_BOARDS_PER_HOUR`), before
+/// any work is done for it.
+fn allow_new_board(state: &AppState, caller: &Caller) -> Result<BoardAllowance, ApiError> {
+    state.limits.new_board(caller.user())?;
+    Ok(BoardAllowance(()))
+}
+
 /// Creates a board whose first owner is the caller.
-async fn create_for(state: &AppState, caller: &Caller, name: BoardName) -> Result<Board, ApiError> {
+async fn create_for(
+    state: &AppState,
+    caller: &Caller,
+    name: BoardName,
+    _allowance: BoardAllowance,
+) -> Result<Board, ApiError> {
     let new = NewBoard {
         id: BoardId::new(),
         name,

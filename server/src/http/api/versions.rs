@@ -77,7 +77,8 @@ fn version_id(raw: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("malformed version id: {raw:.64}")))
 }
 
-/// Saves the board's current state under a name (editors and owners).
+/// Saves the board's current state under a name (editors and owners), unless the board
+/// already holds `EASEL_MAX_VERSIONS_PER_BOARD` versions (409).
 #[utoipa::path(
     tag = "versions",
     params(("id" = Uuid, Path, description = "Board id")),
@@ -88,6 +89,7 @@ fn version_id(raw: &str) -> Result<Uuid, ApiError> {
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers cannot save versions", body = ErrorBody),
         (status = 404, description = "No such board", body = ErrorBody),
+        (status = 409, description = "The board already holds EASEL_MAX_VERSIONS_PER_BOARD versions", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -103,13 +105,16 @@ pub async fn create(
     let current = state.hub.state(board).await.map_err(hub_error)?;
     let version = state
         .store
-        .create_version(&NewVersion {
-            board,
-            label: body.name.as_str(),
-            seq: current.seq,
-            state: &current.state,
-            created_by: Some(caller.user()),
-        })
+        .create_version_within(
+            &NewVersion {
+                board,
+                label: body.name.as_str(),
+                seq: current.seq,
+                state: &current.state,
+                created_by: Some(caller.user()),
+            },
+            state.config.max_versions_per_board,
+        )
         .await?;
     caller
         .audit(
