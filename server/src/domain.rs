@@ -81,7 +81,8 @@ pub fn is_control(c: char) -> bool {
 /// operators and deprecated format characters (U+2061–U+2064, U+206A–U+206F), and the
 /// invisible fillers used for blank-looking names (soft hyphen, combining grapheme joiner,
 /// Hangul fillers, U+17B4/U+17B5, U+180E). Names shown to others refuse them, except the
-/// two joiners between non-ASCII characters (see [`check_visible`]).
+/// two joiners between two non-ASCII visible characters, where emoji sequences and Persian
+/// or Indic words need them.
 pub fn is_invisible(c: char) -> bool {
     matches!(
         c,
