@@ -260,7 +260,7 @@ pub async fn revoke(
 /// the server allows them) get a token for this board only.
 #[utoipa::path(
     tag = "links",
-    params(("token" = String, Path, description = "The link's secret")),
+    params(("token" = String, Path, description = "The link's secret", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9_-]+$")),
     request_body(content = Option<JoinLink>, description = "A guest's display name"),
     responses(
         (status = 200, description = "Joined", body = Joined),
