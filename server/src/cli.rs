@@ -8,9 +8,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::auth::{JwtKeys, TokenRequest, check_password_policy, hash_password};
+use crate::auth::{JwtKeys, TokenRequest, hash_password};
 use crate::config::Config;
-use crate::domain::{BoardId, BoardName, Role, UserId};
+use crate::domain::{BoardId, BoardName, DisplayName, Email, NewPassword, Role, UserId};
 use crate::startup::Application;
 use crate::store::{self, ArchivedFilter, BoardQuery, NewBoard, NewUser, Store, StoreError};
 use anyhow::Context;
@@ -215,9 +215,6 @@ async fn open_store(config: &Config) -> anyhow::Result<std::sync::Arc<dyn Store>
     Ok(store)
 }
 
-/// Longest display name `admin create-user` accepts, in characters.
-const MAX_NAME_CHARS: usize = 200;
-
 async fn admin(store: &dyn Store, cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
         AdminCommand::CreateUser {
@@ -226,31 +223,23 @@ async fn admin(store: &dyn Store, cmd: AdminCommand) -> anyhow::Result<()> {
             admin,
             password_stdin,
         } => {
-            let name = name.trim().to_owned();
-            anyhow::ensure!(!name.is_empty(), "invalid name: must not be empty");
-            anyhow::ensure!(
-                name.chars().count() <= MAX_NAME_CHARS,
-                "invalid name: longer than {MAX_NAME_CHARS} characters"
-            );
-            anyhow::ensure!(
-                !name.chars().any(char::is_control),
-                "invalid name: contains control characters"
-            );
-            if store.find_user_by_email(&email).await?.is_some() {
+            let name = DisplayName::parse(&name)?;
+            let email = Email::parse(&email)?;
+            if store.find_user_by_email(email.as_str()).await?.is_some() {
                 anyhow::bail!(
                     "an account with the email {:?} already exists",
-                    email.trim()
+                    email.as_str()
                 );
             }
             let password = tokio::task::spawn_blocking(move || read_password(password_stdin))
                 .await
                 .context("reading the password")??;
-            check_password_policy(&password)?;
+            let password = NewPassword::parse(&password)?;
             let new = NewUser {
                 id: UserId::parse(&uuid::Uuid::now_v7().to_string())?,
-                email,
-                name,
-                password_hash: Some(hash_password(&password).await?),
+                email: email.into(),
+                name: name.into(),
+                password_hash: Some(hash_password(password.expose()).await?),
                 admin,
             };
             println!("{}", store.create_user(&new).await?.id);

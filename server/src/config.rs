@@ -120,7 +120,8 @@ pub struct Config {
     /// `EASEL_PUBLIC_URL`: the base URL share-link URLs are built on: `http(s)://host[:port][/path]`,
     /// no query, no trailing slash. `None`: links are built from the request's host.
     pub public_url: Option<String>,
-    /// `EASEL_LOGIN_ATTEMPTS_PER_MINUTE`: login attempts allowed per client IP and per account.
+    /// `EASEL_LOGIN_ATTEMPTS_PER_MINUTE`: login attempts allowed per client address, and per
+    /// account from each address.
     pub login_attempts_per_minute: u32,
     /// `EASEL_ADMIN_EMAIL` and `EASEL_ADMIN_PASSWORD`: an administrator account created at
     /// start when no account has that email.
@@ -128,6 +129,12 @@ pub struct Config {
     /// `EASEL_JWT_PUBLIC_KEY`, `EASEL_JWT_ISSUER`, `EASEL_JWT_AUDIENCE`: an external identity
     /// provider whose tokens Easel accepts besides its own.
     pub external_issuer: Option<ExternalIssuer>,
+    /// `EASEL_SIGNUP_ATTEMPTS_PER_MINUTE`: account registrations allowed per client address.
+    pub signup_attempts_per_minute: u32,
+    /// `EASEL_BOARDS_PER_HOUR`: boards one user may create (or import) per hour.
+    pub boards_per_hour: u32,
+    /// `EASEL_MAX_VERSIONS_PER_BOARD`: named versions one board may hold.
+    pub max_versions_per_board: u32,
 }
 
 /// The administrator account `easel serve` creates when it does not exist yet.
@@ -379,6 +386,11 @@ impl Config {
             parse_num(&get, "EASEL_LOGIN_ATTEMPTS_PER_MINUTE", 10, 1, 100_000)? as u32;
         let first_admin = parse_first_admin(&get)?;
         let external_issuer = parse_external_issuer(&get)?;
+        let signup_attempts_per_minute =
+            parse_num(&get, "EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", 10, 1, 100_000)? as u32;
+        let boards_per_hour = parse_num(&get, "EASEL_BOARDS_PER_HOUR", 100, 1, 1_000_000)? as u32;
+        let max_versions_per_board =
+            parse_num(&get, "EASEL_MAX_VERSIONS_PER_BOARD", 1000, 1, 1_000_000)? as u32;
 
         Ok(Self {
             bind,
@@ -403,6 +415,9 @@ impl Config {
             login_attempts_per_minute,
             first_admin,
             external_issuer,
+            signup_attempts_per_minute,
+            boards_per_hour,
+            max_versions_per_board,
         })
     }
 }
@@ -462,18 +477,12 @@ fn parse_first_admin(
             "is required when EASEL_ADMIN_PASSWORD is set",
         )),
         (Some(email), Some(password)) => {
-            let email = email.trim().to_owned();
-            let plausible = email
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-            if !plausible {
-                return Err(bad("EASEL_ADMIN_EMAIL", "is not an email address"));
-            }
-            crate::auth::check_password_policy(&password)
+            let email = crate::domain::Email::parse(&email)
+                .map_err(|e| bad("EASEL_ADMIN_EMAIL", format!("is not usable: {e}")))?;
+            crate::domain::NewPassword::parse(&password)
                 .map_err(|e| bad("EASEL_ADMIN_PASSWORD", e.to_string()))?;
             Ok(Some(FirstAdmin {
-                email,
+                email: email.into(),
                 password: Secret::new(password),
             }))
         }
@@ -858,12 +867,40 @@ mod tests {
     }
 
     #[test]
+    fn signups_are_limited_per_address() {
+        assert_eq!(config(&[]).unwrap().signup_attempts_per_minute, 10);
+        let c = config(&[("EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", "3")]).unwrap();
+        assert_eq!(c.signup_attempts_per_minute, 3);
+        for bad in ["0", "100001", "many"] {
+            let e = config(&[("EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", bad)]).unwrap_err();
+            assert_eq!(e.var, "EASEL_SIGNUP_ATTEMPTS_PER_MINUTE", "{bad}");
+        }
+    }
+
+    #[test]
     fn metrics_may_have_an_address_of_their_own() {
         assert_eq!(config(&[]).unwrap().metrics_bind, None);
         let c = config(&[("EASEL_METRICS_BIND", "127.0.0.1:0")]).unwrap();
         assert_eq!(c.metrics_bind, Some(SocketAddr::from(([127, 0, 0, 1], 0))));
         let e = config(&[("EASEL_METRICS_BIND", "9090")]).unwrap_err();
         assert_eq!(e.var, "EASEL_METRICS_BIND");
+    }
+
+    #[test]
+    fn boards_and_versions_per_user_and_board_are_bounded() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.boards_per_hour, c.max_versions_per_board), (100, 1000));
+        let c = config(&[
+            ("EASEL_BOARDS_PER_HOUR", "5"),
+            ("EASEL_MAX_VERSIONS_PER_BOARD", "3"),
+        ])
+        .unwrap();
+        assert_eq!((c.boards_per_hour, c.max_versions_per_board), (5, 3));
+        for var in ["EASEL_BOARDS_PER_HOUR", "EASEL_MAX_VERSIONS_PER_BOARD"] {
+            for bad in ["0", "1000001", "lots"] {
+                assert_eq!(config(&[(var, bad)]).unwrap_err().var, var, "{bad}");
+            }
+        }
     }
 
     #[test]

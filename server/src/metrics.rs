@@ -4,6 +4,7 @@
 //! `http` renders them (`GET /metrics`). Knows nothing of rooms, sockets or SQL.
 
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
@@ -41,6 +42,23 @@ pub struct Metrics {
     pub store_errors: IntCounter,
     /// Change-feed events (access changes made anywhere) this node has read and applied.
     pub access_events: IntCounter,
+    /// Password hashes and verifications allowed to run at once.
+    pub password_hash_slots: IntGauge,
+    /// Password hashes and verifications done (each holds 19 MiB while it runs).
+    pub password_hashes: IntCounter,
+    password_hashes_running: IntGauge,
+    password_hashes_peak: IntGauge,
+    hashes_running: AtomicI64,
+    hashes_peak: AtomicI64,
+}
+
+/// A password hash counted as running until it is dropped.
+pub struct HashRunning(());
+
+impl Drop for HashRunning {
+    fn drop(&mut self) {
+        metrics().hashes_running.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The process-wide metrics.
@@ -122,6 +140,28 @@ impl Metrics {
                 "Change-feed events (access changes made anywhere) applied",
             )
             .expect("metric"),
+            password_hash_slots: IntGauge::new(
+                "easel_password_hash_slots",
+                "Password hashes allowed to run at once",
+            )
+            .expect("metric"),
+            password_hashes: IntCounter::new(
+                "easel_password_hashes_total",
+                "Password hashes and verifications done",
+            )
+            .expect("metric"),
+            password_hashes_running: IntGauge::new(
+                "easel_password_hashes_running",
+                "Password hashes and verifications running now",
+            )
+            .expect("metric"),
+            password_hashes_peak: IntGauge::new(
+                "easel_password_hashes_peak",
+                "The most password hashes that ran at once since start",
+            )
+            .expect("metric"),
+            hashes_running: AtomicI64::new(0),
+            hashes_peak: AtomicI64::new(0),
             registry,
         };
         let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -139,6 +179,10 @@ impl Metrics {
             Box::new(m.rejected.clone()),
             Box::new(m.store_errors.clone()),
             Box::new(m.access_events.clone()),
+            Box::new(m.password_hash_slots.clone()),
+            Box::new(m.password_hashes.clone()),
+            Box::new(m.password_hashes_running.clone()),
+            Box::new(m.password_hashes_peak.clone()),
         ];
         for c in collectors {
             m.registry.register(c).expect("unique metric names");
@@ -146,8 +190,21 @@ impl Metrics {
         m
     }
 
+    /// Counts a password hash (or verification) as running until the guard drops, and
+    /// raises the peak if it is the most that ever ran at once.
+    pub fn password_hash_started(&self) -> HashRunning {
+        self.password_hashes.inc();
+        let running = self.hashes_running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.hashes_peak.fetch_max(running, Ordering::SeqCst);
+        HashRunning(())
+    }
+
     /// The metrics in the Prometheus text format.
     pub fn render(&self) -> String {
+        self.password_hashes_running
+            .set(self.hashes_running.load(Ordering::SeqCst));
+        self.password_hashes_peak
+            .set(self.hashes_peak.load(Ordering::SeqCst));
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()

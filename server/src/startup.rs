@@ -134,17 +134,16 @@ impl Application {
             )),
             keys,
             openapi: Arc::new(http::api::openapi_document()),
-            login_limiter: Arc::new(http::api::LoginLimiter::new(
-                config.login_attempts_per_minute,
-            )),
             conversions: Arc::new(tokio::sync::Semaphore::new(
                 http::api::CONCURRENT_CONVERSIONS,
             )),
+            limits: Arc::new(http::limits::Limits::new(&config)),
             config: Arc::new(config),
             hub: hub.clone(),
         };
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(http::csrf::same_origin))
                 .wrap(from_fn(telemetry::request_span))
                 .into_utoipa_app()
                 .configure(http::services)
@@ -256,10 +255,30 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Creates the `EASEL_ADMIN_EMAIL` account as an administrator unless an account with that
-/// email exists, which is then left as it is (its password and role included).
+/// email exists, which is then left as it is (its password and role included). An existing
+/// account that is not an enabled administrator (someone registered the address before the
+/// variable was set) is logged as a warning saying what to do, since it leaves the server
+/// without the administrator the operator asked for.
 async fn ensure_first_admin(store: &dyn Store, admin: &FirstAdmin) -> anyhow::Result<()> {
-    if store.find_user_by_email(&admin.email).await?.is_some() {
-        tracing::debug!(email = %admin.email, "the first administrator exists: left unchanged");
+    if let Some(existing) = store.find_user_by_email(&admin.email).await? {
+        let problem = match (existing.admin, existing.disabled) {
+            (true, false) => {
+                tracing::debug!(email = %admin.email, "the first administrator exists: left unchanged");
+                return Ok(());
+            }
+            (false, _) => "is not an administrator",
+            (true, true) => "is a disabled administrator",
+        };
+        tracing::warn!(
+            user_id = %existing.id,
+            email = %existing.email,
+            "EASEL_ADMIN_EMAIL names an account that {problem}: it was registered before the \
+             variable was set, perhaps by someone else, so no administrator was created and the \
+             account was left unchanged. Check who owns it. To get an administrator, set \
+             EASEL_ADMIN_EMAIL to an address no account uses, or run `easel admin create-user \
+             --admin`; that administrator can then grant or remove this account's rights \
+             (PATCH /api/admin/users/{{id}})"
+        );
         return Ok(());
     }
     let new = NewUser {

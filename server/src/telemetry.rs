@@ -1,9 +1,10 @@
 //! Logging: the tracing subscriber and a span per HTTP request.
 //!
 //! Owns how log lines look and what a request span records. Request spans record the
-//! method, the path without its query string (which may carry a token) and the status;
-//! never headers, cookies or bodies.
+//! method, the path without its query string (which may carry a token) and with share-link
+//! secrets redacted, and the status; never headers, cookies or bodies.
 
+use std::borrow::Cow;
 use std::time::Instant;
 
 use actix_web::Error;
@@ -36,7 +37,7 @@ pub async fn request_span(
     let span = tracing::info_span!(
         "http",
         method = %req.method(),
-        path = %req.path(),
+        path = %loggable_path(req.path()),
         status = tracing::field::Empty,
     );
     let started = Instant::now();
@@ -58,6 +59,37 @@ pub async fn request_span(
     result
 }
 
+/// What a redacted path segment is replaced by.
+const REDACTED: &str = "[redacted]";
+
+/// The path as logs may show it: the share-link secret in `/api/links/{secret}/...` and in
+/// the web client's `/join/{secret}` is replaced by `[redacted]`. Segments are compared
+/// percent-decoded and case-insensitively, as the router could match them, so an escaped
+/// spelling (`/api/%6Cinks/...`) is caught too; empty segments are skipped.
+pub fn loggable_path(path: &str) -> Cow<'_, str> {
+    let mut before: [String; 2] = Default::default();
+    let mut redacted = false;
+    let mut out = Vec::new();
+    for segment in path.split('/') {
+        if segment.is_empty() {
+            out.push(segment);
+            continue;
+        }
+        let secret = before[1] == "join" || (before[0] == "api" && before[1] == "links");
+        redacted |= secret;
+        out.push(if secret { REDACTED } else { segment });
+        let decoded = percent_encoding::percent_decode_str(segment)
+            .decode_utf8_lossy()
+            .to_lowercase();
+        before = [std::mem::take(&mut before[1]), decoded];
+    }
+    if redacted {
+        Cow::Owned(out.join("/"))
+    } else {
+        Cow::Borrowed(path)
+    }
+}
+
 /// An error and all its causes on one line, for logs.
 pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
@@ -68,4 +100,44 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_link_secrets_are_redacted_from_paths() {
+        for (path, logged) in [
+            ("/api/links/s3cr3t/join", "/api/links/[redacted]/join"),
+            ("/api/links/s3cr3t", "/api/links/[redacted]"),
+            ("/api/%6Cinks/s3cr3t/join", "/api/%6Cinks/[redacted]/join"),
+            ("/API/LINKS/s3cr3t/JOIN", "/API/LINKS/[redacted]/JOIN"),
+            (
+                "//api//links//s3cr3t//join",
+                "//api//links//[redacted]//join",
+            ),
+            ("/join/s3cr3t", "/join/[redacted]"),
+            ("/%6Aoin/s3cr3t", "/%6Aoin/[redacted]"),
+        ] {
+            assert_eq!(loggable_path(path), logged, "{path}");
+        }
+    }
+
+    #[test]
+    fn other_paths_are_logged_as_they_are() {
+        for path in [
+            "/api/boards",
+            "/api/boards/0190a5c4-0000-7000-8000-000000000000/links",
+            "/api/boards/0190a5c4-0000-7000-8000-000000000000/links/0190a5c4-0000-7000-8000-000000000001",
+            "/ws/boards/0190a5c4-0000-7000-8000-000000000000",
+            "/",
+            "",
+        ] {
+            assert!(
+                matches!(loggable_path(path), Cow::Borrowed(p) if p == path),
+                "{path}"
+            );
+        }
+    }
 }

@@ -368,17 +368,19 @@ pub async fn board_with(
     board.id.to_string()
 }
 
-/// A real `easel serve` process (for tests that must kill it).
+/// A real `easel serve` process (for tests that must kill it or read its logs).
 pub struct ServerProcess {
     /// The child process.
     pub child: std::process::Child,
     /// The port it listens on.
     pub port: u16,
+    logs: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
     /// Starts `bin serve` (pass `env!("CARGO_BIN_EXE_easel-test-server")`) with `env`
-    /// (plus a test secret and a free port) and waits until it says it is listening.
+    /// (plus a test secret and a free port) and waits until it says it is listening. Every
+    /// line it logs (JSON) is kept for [`ServerProcess::logs`].
     pub async fn start(bin: &str, env: &[(&str, &str)]) -> Self {
         use std::io::{BufRead, BufReader};
         let mut cmd = std::process::Command::new(bin);
@@ -394,12 +396,16 @@ impl ServerProcess {
         }
         let mut child = cmd.spawn().expect("start easel serve");
         let stderr = child.stderr.take().expect("stderr");
+        let logs = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = logs.clone();
         let port = tokio::task::spawn_blocking(move || {
             let mut lines = BufReader::new(stderr).lines();
+            let keep = move |line: String| kept.lock().expect("log lines").push(line);
             while let Some(Ok(line)) = lines.next() {
                 let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+                keep(line);
                 if v["fields"]["message"] == "easel is listening" {
-                    std::thread::spawn(move || lines.for_each(drop));
+                    std::thread::spawn(move || lines.map_while(Result::ok).for_each(keep));
                     return v["fields"]["port"].as_u64().expect("port") as u16;
                 }
             }
@@ -407,7 +413,12 @@ impl ServerProcess {
         })
         .await
         .expect("reading the server's log");
-        Self { child, port }
+        Self { child, port, logs }
+    }
+
+    /// Every line the server has logged so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().expect("log lines").clone()
     }
 
     /// Kills the process with SIGKILL: no chance to save anything.

@@ -101,6 +101,7 @@ contract!(
     feed_readers_miss_no_event_of_concurrent_writers,
     old_events_are_pruned_and_ids_keep_growing,
     new_events_are_announced_where_the_backend_can,
+    a_board_holds_at_most_the_versions_asked_for,
 );
 
 fn user(s: &str) -> UserId {
@@ -2165,4 +2166,54 @@ async fn new_events_are_announced_where_the_backend_can(fx: &Fixture) {
         .expect("announced")
         .unwrap();
     assert_eq!(notice, Notice::Event(id));
+}
+
+async fn a_board_holds_at_most_the_versions_asked_for(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Capped", "alice").await;
+    let saves = (0..12).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let label = format!("v{i}");
+            let new = NewVersion {
+                board,
+                label: &label,
+                seq: 0,
+                state: b"s",
+                created_by: None,
+            };
+            store.create_version_within(&new, 5).await
+        })
+    });
+    let results: Vec<_> = futures_util::future::join_all(saves)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let saved = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(saved, 5, "saves racing each other stop at the cap");
+    for r in results.iter().filter(|r| r.is_err()) {
+        assert!(matches!(r, Err(StoreError::TooManyVersions(5))), "{r:?}");
+    }
+    assert_eq!(store.list_versions(board).await.unwrap().len(), 5);
+    let other = new_board(&*store, "Other", "alice").await;
+    let new = NewVersion {
+        board: other,
+        label: "first",
+        seq: 0,
+        state: b"s",
+        created_by: None,
+    };
+    assert!(
+        store.create_version_within(&new, 5).await.is_ok(),
+        "per board"
+    );
+    let ghost = NewVersion {
+        board: BoardId::new(),
+        ..new
+    };
+    assert!(matches!(
+        store.create_version_within(&ghost, 5).await,
+        Err(StoreError::NotFound("board"))
+    ));
 }

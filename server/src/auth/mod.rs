@@ -1,9 +1,9 @@
 //! Authentication: who is calling. Issues and verifies JWTs, hashes passwords, makes
 //! share-link secrets.
 //!
-//! Owns token formats, keys, claim validation, password hashing and policy, and link
-//! secrets. It must not touch HTTP types, the store or rooms: callers hand it a token
-//! string and get a [`Principal`] or an [`AuthError`].
+//! Owns token formats, keys, claim validation, password hashing, and link secrets. It must
+//! not touch HTTP types, the store or rooms: callers hand it a token string and get a
+//! [`Principal`] or an [`AuthError`].
 
 mod jwt;
 mod links;
@@ -13,13 +13,11 @@ pub(crate) mod test_keys;
 
 pub use jwt::{Audience, Claims, JwtKeys, Principal, TokenRequest};
 pub use links::{LINK_TOKEN_BYTES, hash_link_token, new_link_token};
-pub use password::{
-    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, check_password_policy, hash_password, verify_password,
-};
+pub use password::{hash_password, verify_password};
 
 /// Why authentication (or a credential operation) failed. `Missing`, `Expired`,
-/// `NotYetValid` and `Invalid` mean "not authenticated" (4401 / HTTP 401); `WeakPassword`
-/// is the caller's mistake (400); `Key` and `Hash` are server faults.
+/// `NotYetValid` and `Invalid` mean "not authenticated" (4401 / HTTP 401); `Key` and `Hash`
+/// are server faults.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// No token was presented.
@@ -37,9 +35,6 @@ pub enum AuthError {
     /// The signing key could not be loaded or created.
     #[error("signing key unavailable: {0}")]
     Key(String),
-    /// A new password breaks the password policy.
-    #[error("password {0}")]
-    WeakPassword(String),
     /// Hashing a password failed.
     #[error("password hashing failed: {0}")]
     Hash(String),

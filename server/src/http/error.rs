@@ -41,6 +41,9 @@ pub enum ApiError {
     /// The body is larger than this route accepts (413).
     #[error("{0}")]
     TooLarge(String),
+    /// The body's `Content-Type` is not one this route reads (415).
+    #[error("{0}")]
+    UnsupportedMediaType(&'static str),
     /// Too many attempts; retry after this many seconds (429).
     #[error("too many attempts; retry in {0} s")]
     TooManyRequests(u64),
@@ -62,6 +65,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Gone(_) => "gone",
             ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -75,6 +79,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::NotFound(what),
             StoreError::Conflict(msg) => ApiError::Conflict(msg.into()),
             StoreError::LastOwner => ApiError::Conflict(e.to_string()),
+            StoreError::TooManyVersions(max) => ApiError::Conflict(format!(
+                "this board already has {max} named versions, the most this server keeps \
+                 (EASEL_MAX_VERSIONS_PER_BOARD); an administrator can raise it"
+            )),
             StoreError::Invalid(msg) => ApiError::BadRequest(msg),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %chain(&e), "store unavailable");
@@ -88,7 +96,6 @@ impl From<StoreError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::WeakPassword(msg) => ApiError::BadRequest(msg),
             AuthError::Key(_) | AuthError::Hash(_) => ApiError::Internal(Box::new(e)),
             other => ApiError::Unauthorized(other),
         }
@@ -123,6 +130,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -6,8 +6,10 @@
 mod access;
 pub mod admissions;
 pub mod api;
+pub mod csrf;
 pub mod error;
 mod health;
+pub mod limits;
 pub mod ws;
 
 use std::net::TcpListener;
@@ -36,11 +38,11 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// The OpenAPI document, as JSON.
     pub openapi: Arc<String>,
-    /// Login attempts per IP and per account.
-    pub login_limiter: Arc<api::LoginLimiter>,
     /// Conversions of whole boards (imports, JSON and SVG exports, version reads) allowed
     /// to run at once: each holds a decoded copy of a board.
     pub conversions: Arc<tokio::sync::Semaphore>,
+    /// The request rate limits (logins, sign-ups).
+    pub limits: Arc<limits::Limits>,
 }
 
 /// Registers every documented route: the REST API, the probes, metrics and the realtime

@@ -526,7 +526,11 @@ macro_rules! impl_store {
                 Ok(true)
             }
 
-            async fn create_version(&self, new: &NewVersion<'_>) -> Result<Version> {
+            async fn create_version_within(
+                &self,
+                new: &NewVersion<'_>,
+                max: u32,
+            ) -> Result<Version> {
                 let version = Version {
                     id: uuid::Uuid::now_v7(),
                     board: new.board,
@@ -535,6 +539,15 @@ macro_rules! impl_store {
                     created_by: new.created_by.cloned(),
                     created_at: now_ms(),
                 };
+                let mut tx = self.begin_write().await?;
+                Self::lock_board(&mut tx, new.board).await?;
+                let held: i64 = sqlx::query_scalar(sql::COUNT_VERSIONS)
+                    .bind(new.board.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if held >= i64::from(max) {
+                    return Err(StoreError::TooManyVersions(max));
+                }
                 sqlx::query(sql::INSERT_VERSION)
                     .bind(version.id)
                     .bind(new.board.as_uuid())
@@ -543,14 +556,9 @@ macro_rules! impl_store {
                     .bind(new.state)
                     .bind(new.created_by.map(UserId::as_str))
                     .bind(version.created_at)
-                    .execute(self.writer())
-                    .await
-                    .map_err(|e| match &e {
-                        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                            StoreError::NotFound("board")
-                        }
-                        _ => e.into(),
-                    })?;
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
                 Ok(version)
             }
 

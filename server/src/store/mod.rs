@@ -49,6 +49,9 @@ pub enum StoreError {
     /// The change would leave a board without an owner.
     #[error("a board must keep at least one owner")]
     LastOwner,
+    /// The board already holds this many named versions, the most allowed.
+    #[error("the board already holds {0} versions, the most allowed")]
+    TooManyVersions(u32),
     /// The input breaks a rule the store enforces.
     #[error("invalid input: {0}")]
     Invalid(String),
@@ -738,7 +741,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
 
     /// Saves a named version of a board.
-    async fn create_version(&self, new: &NewVersion<'_>) -> Result<Version>;
+    async fn create_version(&self, new: &NewVersion<'_>) -> Result<Version> {
+        self.create_version_within(new, u32::MAX).await
+    }
+    /// Saves a named version of a board unless it already holds `max` of them
+    /// ([`StoreError::TooManyVersions`]). Counting and saving are one transaction with the
+    /// board's row locked, so saves racing each other cannot pass `max` together.
+    async fn create_version_within(&self, new: &NewVersion<'_>, max: u32) -> Result<Version>;
     /// Lists a board's versions, newest first.
     async fn list_versions(&self, board: BoardId) -> Result<Vec<Version>>;
     /// Fetches a version and its state.

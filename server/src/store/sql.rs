@@ -94,6 +94,7 @@ pub(super) const STORED_SIZE: &str = "SELECT CAST(\
 
 pub(super) const INSERT_VERSION: &str = "INSERT INTO board_versions \
      (id, board_id, label, seq, state, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+pub(super) const COUNT_VERSIONS: &str = "SELECT COUNT(*) FROM board_versions WHERE board_id = $1";
 pub(super) const LIST_VERSIONS: &str = "SELECT id, board_id, label, seq, created_by, created_at \
      FROM board_versions WHERE board_id = $1 ORDER BY created_at DESC, id DESC";
 pub(super) const GET_VERSION: &str = "SELECT id, board_id, label, seq, created_by, created_at, state \

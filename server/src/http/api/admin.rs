@@ -14,7 +14,7 @@ use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
 use super::auth::UserView;
 use super::caller::Caller;
-use crate::domain::{BoardId, UserId};
+use crate::domain::{BoardId, SearchText, UserId};
 use crate::rooms::AccessChange;
 use crate::store::{AuditEntry, AuditQuery, UserQuery};
 
@@ -44,7 +44,8 @@ pub struct UsersQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
     /// The `next` value of the previous page.
-    pub cursor: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub cursor: Option<UserId>,
 }
 
 /// One page of accounts, in id order.
@@ -74,9 +75,11 @@ pub struct AuditParams {
     /// Only entries about this board.
     pub board: Option<Uuid>,
     /// Only entries by this user.
-    pub actor: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub actor: Option<UserId>,
     /// Only this action, such as `board.delete` or `member.set`.
-    pub action: Option<String>,
+    #[param(value_type = Option<String>, max_length = 200)]
+    pub action: Option<SearchText>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
@@ -172,12 +175,12 @@ pub async fn users(
     query: web::Query<UsersQuery>,
 ) -> Result<web::Json<UserList>, ApiError> {
     caller.require_admin()?;
-    let after = query.cursor.as_deref().map(UserId::parse).transpose()?;
+    let query = query.into_inner();
     let page = state
         .store
         .list_users(&UserQuery {
             limit: query.limit.unwrap_or(0),
-            after,
+            after: query.cursor,
         })
         .await?;
     Ok(web::Json(UserList {
@@ -273,8 +276,8 @@ pub async fn audit_log(
         .store
         .list_audit(&AuditQuery {
             board: query.board.map(BoardId::from_uuid),
-            actor: query.actor,
-            action: query.action,
+            actor: query.actor.map(String::from),
+            action: query.action.map(String::from),
             limit: query.limit.unwrap_or(0),
             before: query.before,
         })

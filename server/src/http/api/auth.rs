@@ -1,17 +1,13 @@
 //! Built-in accounts over REST: register, log in, log out, and who am I.
 //!
-//! Owns the login rate limits (per client IP and per account, 429 with `Retry-After`), the
-//! session cookie and the account views. Password hashing and tokens are `auth`'s job;
-//! storage is the store's.
+//! Owns registration (a taken email answers like a new one), the session cookie and the
+//! account views. Rate limits are `limits`' job, password hashing and tokens `auth`'s,
+//! storage the store's.
 
-use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -22,46 +18,9 @@ use super::super::ws::TOKEN_COOKIE;
 use super::audit;
 use super::caller::Caller;
 use crate::auth::{self, TokenRequest};
-use crate::domain::UserId;
+use crate::domain::{DisplayName, Email, NewPassword, Password, UserId};
 use crate::rooms::AccessChange;
 use crate::store::{NewUser, StoreError, User};
-
-/// Login attempts allowed per client IP and per account.
-pub struct LoginLimiter {
-    by_ip: DefaultKeyedRateLimiter<IpAddr>,
-    by_account: DefaultKeyedRateLimiter<String>,
-}
-
-impl LoginLimiter {
-    /// A limiter allowing `per_minute` attempts a minute for each IP and each account.
-    pub fn new(per_minute: u32) -> Self {
-        let n = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        let quota = Quota::per_minute(n);
-        Self {
-            by_ip: RateLimiter::keyed(quota),
-            by_account: RateLimiter::keyed(quota),
-        }
-    }
-
-    fn check(&self, ip: Option<IpAddr>, account: &str) -> Result<(), ApiError> {
-        let clock = DefaultClock::default();
-        let wait = |not_until: governor::NotUntil<_>| {
-            let secs = not_until.wait_time_from(clock.now()).as_secs_f64().ceil() as u64;
-            ApiError::TooManyRequests(secs.max(1))
-        };
-        if let Some(ip) = ip {
-            self.by_ip.check_key(&ip).map_err(wait)?;
-        }
-        self.by_account
-            .check_key(&account.to_owned())
-            .map_err(wait)?;
-        if self.by_ip.len() > 100_000 {
-            self.by_ip.retain_recent();
-            self.by_account.retain_recent();
-        }
-        Ok(())
-    }
-}
 
 /// A user as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -96,18 +55,20 @@ impl From<&User> for UserView {
 #[serde(deny_unknown_fields)]
 pub struct Register {
     /// Email address (unique, case-insensitive).
-    #[schema(format = Email, max_length = 320)]
-    pub email: String,
-    /// Display name, 1 to 100 characters.
+    #[schema(value_type = String, format = Email, max_length = 320)]
+    pub email: Email,
+    /// Display name, 1 to 100 characters, none of them control, invisible or
+    /// direction-changing.
     #[schema(
+        value_type = String,
         min_length = 1,
         max_length = 100,
         pattern = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
     )]
-    pub name: String,
-    /// Password, 8 to 256 characters.
-    #[schema(min_length = 8, max_length = 256, pattern = r"\S")]
-    pub password: String,
+    pub name: DisplayName,
+    /// Password, 8 to 256 characters, no control characters.
+    #[schema(value_type = String, min_length = 8, max_length = 256, pattern = r"\S")]
+    pub password: NewPassword,
 }
 
 /// `POST /api/auth/register` answer.
@@ -122,9 +83,11 @@ pub struct Registered {
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// Email address.
-    pub email: String,
-    /// Password.
-    pub password: String,
+    #[schema(value_type = String, format = Email, max_length = 320)]
+    pub email: Email,
+    /// Password (no control characters).
+    #[schema(value_type = String, min_length = 1, max_length = 256)]
+    pub password: Password,
 }
 
 /// `POST /api/auth/login` answer (the token is also set as the `easel_token` cookie).
@@ -138,74 +101,84 @@ pub struct LoggedIn {
     pub user: UserView,
 }
 
-/// Longest display name, in characters.
-pub const MAX_NAME_CHARS: usize = 100;
-
-/// Checks a display name: 1 to [`MAX_NAME_CHARS`] characters, no control characters.
-pub fn display_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
-        return Err(ApiError::BadRequest(format!(
-            "name must be 1 to {MAX_NAME_CHARS} characters without control characters"
-        )));
-    }
-    Ok(name.to_owned())
-}
-
 /// Creates an account (when `EASEL_OPEN_SIGNUP` allows it).
+///
+/// The answer does not tell whether the email already had an account: for a taken email
+/// nothing is created, but the caller gets the same 201 and body (a fresh id, the email
+/// and name given) after the same work, one password hash, so neither the content nor
+/// the time taken gives it away. Whoever owns the address signs in with their own
+/// password; the new one opens nothing. The attempt is audited as
+/// `user.register_existing`.
 #[utoipa::path(
     tag = "auth",
     request_body = Register,
     responses(
-        (status = 201, description = "Account created", body = Registered),
+        (status = 201, description = "Account created, or the email already had one (nothing is created then; the answer looks the same)", body = Registered),
         (status = 400, description = "Malformed input or weak password", body = ErrorBody),
         (status = 403, description = "Sign-up is closed", body = ErrorBody),
-        (status = 409, description = "Email already registered", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this address; see Retry-After", body = ErrorBody),
     )
 )]
 #[post("/auth/register")]
 pub async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<Register>,
 ) -> Result<HttpResponse, ApiError> {
     if !state.config.open_signup {
         return Err(ApiError::Forbidden("sign-up is closed on this server"));
     }
-    let body = body.into_inner();
-    let name = display_name(&body.name)?;
-    auth::check_password_policy(&body.password)?;
-    let hash = auth::hash_password(&body.password).await?;
-    let user = state
-        .store
-        .create_user(&NewUser {
-            id: UserId::parse(&Uuid::new_v4().to_string())?,
-            email: body.email,
-            name,
-            password_hash: Some(hash),
-            admin: false,
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => {
-                ApiError::Conflict("this email is already registered".into())
+    state.limits.signup(req.peer_addr().map(|a| a.ip()))?;
+    let Register {
+        email,
+        name,
+        password,
+    } = body.into_inner();
+    let existing = state.store.find_user_by_email(email.as_str()).await?;
+    // Hashed whether or not the email is taken: the answer must take as long either way.
+    let hash = auth::hash_password(password.expose()).await?;
+    let new = NewUser {
+        id: UserId::parse(&Uuid::new_v4().to_string())?,
+        email: email.into(),
+        name: name.into(),
+        password_hash: Some(hash),
+        admin: false,
+    };
+    let created = match existing {
+        Some(_) => None,
+        None => match state.store.create_user(&new).await {
+            Ok(user) => Some(user),
+            // Registered by someone else between the check and now.
+            Err(StoreError::Conflict(_)) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let user = match created {
+        Some(user) => {
+            audit(
+                &state,
+                Some(user.id.as_str()),
+                "user.register",
+                None,
+                None,
+                None,
+            )
+            .await;
+            UserView::from(&user)
+        }
+        None => {
+            let target = existing.as_ref().map(|u| u.id.as_str());
+            audit(&state, None, "user.register_existing", None, target, None).await;
+            UserView {
+                id: new.id.as_str().to_owned(),
+                email: Some(new.email),
+                name: Some(new.name),
+                admin: false,
+                disabled: Some(false),
             }
-            other => other.into(),
-        })?;
-    audit(
-        &state,
-        Some(user.id.as_str()),
-        "user.register",
-        None,
-        None,
-        None,
-    )
-    .await;
-    Ok(HttpResponse::Created().json(Registered {
-        user: UserView::from(&user),
-    }))
+        }
+    };
+    Ok(HttpResponse::Created().json(Registered { user }))
 }
 
 /// Exchanges email and password for a token (also set as an HttpOnly cookie).
@@ -227,13 +200,11 @@ pub async fn login(
     body: web::Json<Login>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let email = body.email.trim().to_lowercase();
-    state
-        .login_limiter
-        .check(req.peer_addr().map(|a| a.ip()), &email)?;
-    let user = state.store.find_user_by_email(&email).await?;
+    let email = body.email.as_str();
+    state.limits.login(req.peer_addr().map(|a| a.ip()), email)?;
+    let user = state.store.find_user_by_email(email).await?;
     let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
-    let ok = auth::verify_password(&body.password, hash).await;
+    let ok = auth::verify_password(body.password.expose(), hash).await;
     let user = match user {
         Some(user) if ok => user,
         _ => {

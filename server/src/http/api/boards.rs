@@ -5,7 +5,7 @@
 //! `document`; live state comes from the `Hub` (a deleted board's sockets close with 4404).
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, patch, post, web};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,7 +16,7 @@ use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
 use super::caller::Caller;
 use crate::document;
-use crate::domain::{BoardId, BoardName, Role};
+use crate::domain::{BoardId, BoardName, Role, SearchText};
 use crate::protocol::scan;
 use crate::rooms::JoinError;
 use crate::store::{ArchivedFilter, Board, BoardCursor, BoardQuery, NewBoard};
@@ -91,18 +91,18 @@ impl BoardView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBoard {
-    /// The name, 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
+    /// The name, 1 to 200 characters, none of them control, invisible or direction-changing.
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: BoardName,
 }
 
 /// `PATCH /api/boards/{id}` body: what to change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBoard {
-    /// A new name, 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: Option<String>,
+    /// A new name, 1 to 200 characters, none of them control, invisible or direction-changing.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: Option<BoardName>,
     /// Archive (`true`) or unarchive (`false`).
     pub archived: Option<bool>,
 }
@@ -125,8 +125,10 @@ pub enum Archived {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only boards whose name contains this text (case-insensitive).
-    pub q: Option<String>,
+    /// Only boards whose name contains this text (case-insensitive; at most 200
+    /// characters, no control characters).
+    #[param(value_type = Option<String>, max_length = 200)]
+    pub q: Option<SearchText>,
     /// Archive filter (default `exclude`).
     pub archived: Option<Archived>,
     /// Page size, 1 to 500 (default 50).
@@ -176,7 +178,8 @@ pub struct ImportQuery {
     /// `yjs` or `json`: the format of the body.
     pub format: Format,
     /// The new board's name (default: the document's `meta.title`, else "Imported board").
-    pub name: Option<String>,
+    #[param(value_type = Option<String>, min_length = 1, max_length = 200)]
+    pub name: Option<BoardName>,
 }
 
 /// Creates a board; the caller becomes its owner.
@@ -188,6 +191,7 @@ pub struct ImportQuery {
         (status = 400, description = "Bad name", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Guests and disabled accounts cannot create boards", body = ErrorBody),
+        (status = 429, description = "Too many boards created within the hour (EASEL_BOARDS_PER_HOUR); see Retry-After", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -198,8 +202,8 @@ pub async fn create(
     body: web::Json<CreateBoard>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_user()?;
-    let name = BoardName::parse(&body.name)?;
-    let board = create_for(&state, &caller, name).await?;
+    let allowance = allow_new_board(&state, &caller)?;
+    let board = create_for(&state, &caller, body.into_inner().name, allowance).await?;
     caller
         .audit(&state, "board.create", Some(board.id), None, None)
         .await;
@@ -231,7 +235,7 @@ pub async fn list(
         .store
         .list_boards(&BoardQuery {
             member: (!all).then(|| caller.user().clone()),
-            name_contains: query.q.filter(|q| !q.is_empty()),
+            name_contains: query.q.map(String::from).filter(|q| !q.is_empty()),
             archived: match query.archived.unwrap_or_default() {
                 Archived::Exclude => ArchivedFilter::Exclude,
                 Archived::Include => ArchivedFilter::Include,
@@ -323,7 +327,7 @@ pub async fn update(
             "nothing to change: give name and/or archived".into(),
         ));
     }
-    let name = body.name.as_deref().map(BoardName::parse).transpose()?;
+    let name = body.name;
     let access = caller.on_board(&state, id, Role::Owner).await?;
     let mut board = state.store.get_board(id).await?;
     if let Some(name) = &name {
@@ -441,17 +445,22 @@ pub async fn export(
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Guest or disabled account", body = ErrorBody),
         (status = 413, description = "Too large", body = ErrorBody),
+        (status = 415, description = "A form's content type (text/plain, application/x-www-form-urlencoded, multipart/form-data)", body = ErrorBody),
+        (status = 429, description = "Too many boards created within the hour (EASEL_BOARDS_PER_HOUR); see Retry-After", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
 #[post("/boards/import")]
 pub async fn import(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ImportQuery>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    refuse_form_bodies(&req)?;
     caller.require_user()?;
+    let allowance = allow_new_board(&state, &caller)?;
     let limit = state.config.realtime.max_message_bytes;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -470,14 +479,14 @@ pub async fn import(
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     let (initial, title) = decoded.map_err(import_error)?;
-    let name = match &query.name {
-        Some(n) => BoardName::parse(n)?,
+    let name = match query.into_inner().name {
+        Some(name) => name,
         None => match title.as_deref().map(BoardName::parse) {
             Some(Ok(name)) => name,
             _ => BoardName::parse("Imported board")?,
         },
     };
-    let board = create_for(&state, &caller, name).await?;
+    let board = create_for(&state, &caller, name, allowance).await?;
     if let Err(e) = state.store.append_updates(board.id, &[initial]).await {
         let _ = state.store.delete_board(board.id).await;
         return Err(e.into());
@@ -489,8 +498,24 @@ pub async fn import(
     Ok(HttpResponse::Created().json(BoardView::new(&board, Some(Role::Owner))))
 }
 
+/// Leave to create one board, counted against the caller's `EASEL_BOARDS_PER_HOUR`:
+/// [`create_for`] takes one, so no way of making a board can skip the count.
+struct BoardAllowance(());
+
+/// Counts a board the caller is about to create (429 past `EASEL_BOARDS_PER_HOUR`), before
+/// any work is done for it.
+fn allow_new_board(state: &AppState, caller: &Caller) -> Result<BoardAllowance, ApiError> {
+    state.limits.new_board(caller.user())?;
+    Ok(BoardAllowance(()))
+}
+
 /// Creates a board whose first owner is the caller.
-async fn create_for(state: &AppState, caller: &Caller, name: BoardName) -> Result<Board, ApiError> {
+async fn create_for(
+    state: &AppState,
+    caller: &Caller,
+    name: BoardName,
+    _allowance: BoardAllowance,
+) -> Result<Board, ApiError> {
     let new = NewBoard {
         id: BoardId::new(),
         name,
@@ -528,6 +553,29 @@ fn imported(
         )));
     }
     Ok((initial, document::title(&doc)))
+}
+
+/// The content types an HTML form can send to another site without asking it first.
+const FORM_TYPES: [&str; 3] = [
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+];
+
+/// Refuses (415) a body an HTML form could have sent: the import reads its body raw rather
+/// than through the JSON extractor, so it must refuse them itself, or a form on another
+/// site could post an export.
+fn refuse_form_bodies(req: &HttpRequest) -> Result<(), ApiError> {
+    let kind = req.content_type();
+    if FORM_TYPES
+        .iter()
+        .any(|form| form.eq_ignore_ascii_case(kind))
+    {
+        return Err(ApiError::UnsupportedMediaType(
+            "send an import as application/json or application/octet-stream",
+        ));
+    }
+    Ok(())
 }
 
 fn import_error(e: document::DocumentError) -> ApiError {

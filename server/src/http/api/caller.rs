@@ -96,8 +96,12 @@ impl Caller {
 
 /// The token a request carries: a bearer header first, then the cookie.
 pub fn request_token(req: &HttpRequest) -> Option<String> {
-    let bearer = req
-        .headers()
+    bearer_token(req).or_else(|| req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned()))
+}
+
+/// The token of an `Authorization: Bearer` header, if the request has one.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -105,8 +109,7 @@ pub fn request_token(req: &HttpRequest) -> Option<String> {
             scheme
                 .eq_ignore_ascii_case("bearer")
                 .then(|| token.trim().to_owned())
-        });
-    bearer.or_else(|| req.cookie(TOKEN_COOKIE).map(|c| c.value().to_owned()))
+        })
 }
 
 /// Verifies a token and checks it against the store: not revoked, account not disabled.

@@ -7,18 +7,17 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::super::AppState;
 use super::super::error::{ApiError, ErrorBody};
-use super::auth::display_name;
 use super::boards::board_id;
 use super::caller::{Caller, authenticate, request_token};
 use crate::auth::{self, TokenRequest};
-use crate::domain::{Role, UserId};
+use crate::domain::{DisplayName, LinkSecret, Role, UserId};
 use crate::rooms::AccessChange;
 use crate::store::{NewLink, ShareLink, StoreError, now_ms};
 
@@ -92,8 +91,10 @@ pub struct LinkList {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinLink {
-    /// A guest's display name.
-    pub name: Option<String>,
+    /// A guest's display name, 1 to 100 characters, none of them control, invisible or
+    /// direction-changing.
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100)]
+    pub name: Option<DisplayName>,
 }
 
 /// What redeeming a link gives.
@@ -259,7 +260,7 @@ pub async fn revoke(
 /// the server allows them) get a token for this board only.
 #[utoipa::path(
     tag = "links",
-    params(("token" = String, Path, description = "The link's secret")),
+    params(("token" = String, Path, description = "The link's secret", min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9_-]+$")),
     request_body(content = Option<JoinLink>, description = "A guest's display name"),
     responses(
         (status = 200, description = "Joined", body = Joined),
@@ -276,22 +277,23 @@ pub async fn join(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: Option<web::Json<JoinLink>>,
+    body: web::Bytes,
 ) -> Result<web::Json<Joined>, ApiError> {
+    let body = join_body(&req, &body)?;
     let token = request_token(&req);
     let caller = match token.as_deref() {
         Some(t) => Some(authenticate(&state, Some(t)).await?),
         None => None,
     };
+    let secret = LinkSecret::parse(&path)?;
     let link = state
         .store
-        .find_link(&auth::hash_link_token(&path))
+        .find_link(&auth::hash_link_token(secret.as_str()))
         .await?
         .ok_or(ApiError::NotFound("link"))?;
     if link.expires_at.is_some_and(|at| at <= now_ms()) {
         return Err(ApiError::Gone("this link has expired"));
     }
-    let body = body.map(|b| b.into_inner()).unwrap_or_default();
     match caller.filter(|c| !c.principal.guest) {
         Some(caller) => {
             let role = state
@@ -328,7 +330,9 @@ pub async fn join(
             }))
         }
         None if state.config.guest_links => {
-            let name = display_name(body.name.as_deref().unwrap_or_default())?;
+            let name = body.name.ok_or_else(|| {
+                ApiError::BadRequest("a guest needs a name: give {\"name\": ...}".into())
+            })?;
             let ttl = match link.expires_at {
                 Some(at) => {
                     let left = Duration::from_millis((at - now_ms()).max(1) as u64);
@@ -338,7 +342,7 @@ pub async fn join(
             };
             let guest = UserId::parse(&format!("guest:{}", Uuid::new_v4()))?;
             let token = state.keys.issue(&TokenRequest {
-                name: Some(name),
+                name: Some(name.into()),
                 link: Some(link.id),
                 guest: true,
                 ..TokenRequest::new(guest, ttl)
@@ -351,4 +355,23 @@ pub async fn join(
         }
         None => Err(ApiError::Unauthorized(crate::auth::AuthError::Missing)),
     }
+}
+
+/// The optional JSON body of a redemption. Parsed here rather than by actix's `Json`
+/// extractor, which logs the request path, and so the link's secret, when a body does not
+/// parse.
+fn join_body(req: &HttpRequest, body: &[u8]) -> Result<JoinLink, ApiError> {
+    if body.is_empty() {
+        return Ok(JoinLink::default());
+    }
+    let json = req.mime_type().ok().flatten().is_some_and(|m| {
+        m.type_() == "application"
+            && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+    });
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(
+            "expected Content-Type: application/json",
+        ));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))
 }

@@ -27,7 +27,7 @@ use super::error::ErrorBody;
 use crate::domain::BoardId;
 use crate::telemetry::chain;
 
-pub use auth::LoginLimiter;
+pub use caller::{Caller, authenticate, bearer_token, request_token};
 
 /// Whole-board conversions (imports, JSON and SVG exports, version reads) that may run at
 /// once. Each holds a decoded copy of a board, up to `EASEL_MAX_DOC_BYTES`' memory bound;
@@ -48,7 +48,6 @@ pub(super) async fn conversion_turn(
         )),
     }
 }
-pub use caller::{Caller, authenticate, request_token};
 
 /// The OpenAPI document's fixed parts; the paths come from the registered routes.
 #[derive(OpenApi)]
@@ -94,7 +93,8 @@ impl Modify for Security {
 }
 
 /// Adds the failures any route can answer with to every operation: 500 and 503 always,
-/// 413 and 415 where a body is read, so the document holds every status the API sends.
+/// 403 on every state-changing method (the cross-site check in `csrf.rs`), 413 and 415
+/// where a body is read, so the document holds every status the API sends.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
@@ -118,7 +118,9 @@ impl Modify for CommonResponses {
                 &mut item.delete,
                 &mut item.patch,
             ];
-            for op in operations.into_iter().flatten() {
+            let changes = [false, true, true, true, true];
+            for (op, changes) in operations.into_iter().zip(changes) {
+                let Some(op) = op else { continue };
                 let mut common = vec![
                     ("500", "Internal error (details are logged, not sent)"),
                     (
@@ -126,6 +128,12 @@ impl Modify for CommonResponses {
                         "The database is unreachable or the server is stopping; retry",
                     ),
                 ];
+                if changes {
+                    common.push((
+                        "403",
+                        "Cross-site request refused: the session cookie without an allowed Origin",
+                    ));
+                }
                 if op.request_body.is_some() {
                     common.push(("413", "The body is too large"));
                     common.push(("415", "Wrong Content-Type"));

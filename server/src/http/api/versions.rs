@@ -13,7 +13,7 @@ use super::super::error::{ApiError, ErrorBody};
 use super::boards::{board_id, hub_error};
 use super::caller::Caller;
 use crate::document;
-use crate::domain::{BoardId, Role};
+use crate::domain::{BoardId, Role, VersionName};
 use crate::rooms::RestoreError;
 use crate::store::{NewVersion, Version};
 
@@ -65,9 +65,9 @@ pub struct VersionContent {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateVersion {
-    /// The name, 1 to 200 characters.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    pub name: String,
+    /// The name, 1 to 200 characters, none of them control, invisible or direction-changing.
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
+    pub name: VersionName,
 }
 
 /// How long a restore waits for its change to be saved before answering 503.
@@ -78,7 +78,8 @@ fn version_id(raw: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::BadRequest(format!("malformed version id: {raw:.64}")))
 }
 
-/// Saves the board's current state under a name (editors and owners).
+/// Saves the board's current state under a name (editors and owners), unless the board
+/// already holds `EASEL_MAX_VERSIONS_PER_BOARD` versions (409).
 #[utoipa::path(
     tag = "versions",
     params(("id" = Uuid, Path, description = "Board id")),
@@ -89,6 +90,7 @@ fn version_id(raw: &str) -> Result<Uuid, ApiError> {
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Viewers cannot save versions", body = ErrorBody),
         (status = 404, description = "No such board", body = ErrorBody),
+        (status = 409, description = "The board already holds EASEL_MAX_VERSIONS_PER_BOARD versions", body = ErrorBody),
     ),
     security(("bearer" = []), ("cookie" = []))
 )]
@@ -104,13 +106,16 @@ pub async fn create(
     let current = state.hub.state(board).await.map_err(hub_error)?;
     let version = state
         .store
-        .create_version(&NewVersion {
-            board,
-            label: &body.name,
-            seq: current.seq,
-            state: &current.state,
-            created_by: Some(caller.user()),
-        })
+        .create_version_within(
+            &NewVersion {
+                board,
+                label: body.name.as_str(),
+                seq: current.seq,
+                state: &current.state,
+                created_by: Some(caller.user()),
+            },
+            state.config.max_versions_per_board,
+        )
         .await?;
     caller
         .audit(
