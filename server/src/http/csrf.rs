@@ -57,7 +57,7 @@ fn rides_the_cookie(req: &HttpRequest) -> bool {
 
 /// Whether the page that sent the request (its `Origin`, else its `Referer`) is the server
 /// itself, `EASEL_PUBLIC_URL` or one of `EASEL_ALLOWED_ORIGINS` (`*` allows any).
-fn origin_allowed(req: &HttpRequest, config: Option<&Config>) -> bool {
+pub(super) fn origin_allowed(req: &HttpRequest, config: Option<&Config>) -> bool {
     let headers = req.headers();
     let sender = match headers.get(header::ORIGIN) {
         Some(origin) => origin.to_str().ok(),

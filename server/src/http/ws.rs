@@ -27,7 +27,7 @@ use super::AppState;
 use super::access::{AccessError, access_on};
 use super::error::{ApiError, ErrorBody, SocketClose};
 use crate::auth::{AuthError, Principal};
-use crate::config::Realtime;
+use crate::config::{Config, Realtime};
 use crate::domain::BoardId;
 use crate::metrics::metrics;
 use crate::protocol;
@@ -76,7 +76,7 @@ pub async fn board_socket(
             "this endpoint needs a WebSocket upgrade".into(),
         ));
     }
-    if !origin_allowed(&req, state.config.allowed_origins.as_deref()) {
+    if !origin_allowed(&req, &state.config) {
         metrics().rejected.with_label_values(&["origin"]).inc();
         return Err(ApiError::Forbidden("origin not allowed"));
     }
@@ -172,28 +172,10 @@ fn is_websocket_upgrade(req: &HttpRequest) -> bool {
 }
 
 /// Requests without an Origin come from non-browser clients and are allowed; browsers
-/// must come from an allowed origin (by default, this server's own).
-fn origin_allowed(req: &HttpRequest, allowed: Option<&[String]>) -> bool {
-    let Some(origin) = req.headers().get(header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let origin = origin.trim_end_matches('/');
-    match allowed {
-        Some(list) => list
-            .iter()
-            .any(|a| a == "*" || a.eq_ignore_ascii_case(origin)),
-        None => {
-            let authority = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-            let host = req
-                .headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok());
-            host.is_some_and(|h| h.eq_ignore_ascii_case(authority))
-        }
-    }
+/// must come from an allowed origin: this server's own, `EASEL_PUBLIC_URL`'s or one of
+/// `EASEL_ALLOWED_ORIGINS` (the rule cookie-carrying REST requests follow too).
+fn origin_allowed(req: &HttpRequest, config: &Config) -> bool {
+    req.headers().get(header::ORIGIN).is_none() || super::csrf::origin_allowed(req, Some(config))
 }
 
 /// A connection's [`Outbox`]: actix-ws's bounded queue to the socket, filled by the room.
