@@ -311,30 +311,10 @@ pub(crate) fn json_to_any(value: &Value) -> Any {
 /// Rejects input nested deeper than [`MAX_DEPTH`] before parsing it, so the parser's own
 /// recursion limit is never reached and the error says what the limit is.
 fn check_depth(bytes: &[u8]) -> Result<(), DocumentError> {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &b in bytes {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(DocumentError::TooLarge(format!(
-                        "nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    if crate::protocol::scan::json_nesting(bytes).containers > MAX_DEPTH {
+        return Err(DocumentError::TooLarge(format!(
+            "nested deeper than {MAX_DEPTH} levels"
+        )));
     }
     Ok(())
 }

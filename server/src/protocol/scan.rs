@@ -255,7 +255,7 @@ impl Scanner<'_> {
                 let strings = (count as i32 as i64 + 1).max(0) as usize;
                 self.at_most(strings, 1)?;
                 for _ in 0..strings {
-                    let json = json_shape(self.cur.read_string()?);
+                    let json = json_nesting(self.cur.read_string()?.as_bytes());
                     self.add_json(json)?;
                 }
                 Ok(strings as u32)
@@ -271,13 +271,13 @@ impl Scanner<'_> {
                 Ok(s.encode_utf16().count() as u32)
             }
             EMBED => {
-                let json = json_shape(self.cur.read_string()?);
+                let json = json_nesting(self.cur.read_string()?.as_bytes());
                 self.add_json(json)?;
                 Ok(1)
             }
             FORMAT => {
                 self.cur.read_string()?;
-                let json = json_shape(self.cur.read_string()?);
+                let json = json_nesting(self.cur.read_string()?.as_bytes());
                 self.add_json(json)?;
                 Ok(1)
             }
@@ -365,19 +365,34 @@ impl Scanner<'_> {
     }
 
     /// Counts JSON text that yrs parses into an `Any`.
-    fn add_json(&mut self, (values, depth): (u64, usize)) -> Result<(), ScanError> {
-        self.shape.values += values;
-        self.deeper(depth)
+    fn add_json(&mut self, json: JsonNesting) -> Result<(), ScanError> {
+        self.shape.values += json.values;
+        self.deeper(json.depth)
     }
 }
 
-/// JSON text that yrs parses into an `Any` (with serde_json, which recurses): its values,
-/// counted roughly, and how deep it nests, as `Any` values count it (a scalar or an empty
-/// array is 1, an array's elements 2, and so on).
-fn json_shape(text: &str) -> (u64, usize) {
-    let (mut values, mut depth, mut deepest) = (1u64, 0usize, 1usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for b in text.bytes() {
+/// How JSON text nests, read without parsing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JsonNesting {
+    /// Its values, counted roughly (commas plus one).
+    pub values: u64,
+    /// The most arrays and objects open at once.
+    pub containers: usize,
+    /// How deep it nests as `Any` values count it: a scalar or an empty array is 1, an
+    /// array's elements 2, and so on.
+    pub depth: usize,
+}
+
+/// How `text` nests (JSON that yrs parses into an `Any` with serde_json, which recurses;
+/// or a board import), in one pass that skips strings.
+pub(crate) fn json_nesting(text: &[u8]) -> JsonNesting {
+    let mut n = JsonNesting {
+        values: 1,
+        containers: 0,
+        depth: 1,
+    };
+    let (mut open, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in text {
         if in_string {
             match (escaped, b) {
                 (true, _) => escaped = false,
@@ -389,20 +404,21 @@ fn json_shape(text: &str) -> (u64, usize) {
         }
         match b {
             b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
+                open += 1;
+                n.containers = n.containers.max(open);
+                n.depth = n.depth.max(open);
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            b',' => values += 1,
+            b']' | b'}' => open = open.saturating_sub(1),
+            b',' => n.values += 1,
             b':' | b' ' | b'\t' | b'\n' | b'\r' => {}
             _ => {
                 // The first byte of a scalar (or of a key, which sits as deep as its value).
                 in_string = b == b'"';
-                deepest = deepest.max(depth + 1);
+                n.depth = n.depth.max(open + 1);
             }
         }
     }
-    (values, deepest)
+    n
 }
 
 /// An item id: client and clock.
