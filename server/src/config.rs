@@ -100,7 +100,8 @@ pub struct Config {
     pub log_filter: String,
     /// `EASEL_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
-    /// `EASEL_WEB_DIR`: the browser client's files, served at `/`.
+    /// `EASEL_WEB_DIR`: the built browser client (`index.html`, `assets/`, `sw.js`), served
+    /// at `/` as a single-page app.
     pub web_dir: PathBuf,
     /// `EASEL_WORKERS`: HTTP/WebSocket worker threads; `None` means one per CPU core.
     pub workers: Option<usize>,
@@ -302,7 +303,7 @@ impl Config {
                 ));
             }
         };
-        let web_dir = PathBuf::from(get("EASEL_WEB_DIR").unwrap_or_else(|| "./web".into()));
+        let web_dir = PathBuf::from(get("EASEL_WEB_DIR").unwrap_or_else(|| "./web/dist".into()));
         let shutdown_timeout =
             Duration::from_secs(parse_num(&get, "EASEL_SHUTDOWN_TIMEOUT_SECS", 30, 1, 3600)?);
         let workers = get("EASEL_WORKERS")
@@ -619,6 +620,7 @@ mod tests {
         assert_eq!(c.log_filter, "info");
         assert_eq!(c.db_timeout, Duration::from_secs(5));
         assert_eq!(c.workers, None);
+        assert_eq!(c.web_dir, PathBuf::from("./web/dist"));
         assert_eq!(config(&[("EASEL_WORKERS", "3")]).unwrap().workers, Some(3));
     }
 

@@ -95,8 +95,8 @@ impl Application {
             }
             None => None,
         };
-        if !config.web_dir.is_dir() {
-            tracing::warn!(dir = %config.web_dir.display(), "EASEL_WEB_DIR does not exist: serving no web client");
+        if !http::web_client::is_built(&config.web_dir) {
+            tracing::warn!(dir = %config.web_dir.display(), "EASEL_WEB_DIR holds no index.html: the web client is not built (npm ci && npm run build in web/); / shows how to build it");
         }
         let shutdown_timeout = config.shutdown_timeout.as_secs();
         let workers = config.workers;
@@ -149,7 +149,7 @@ impl Application {
                 .configure(http::services)
                 .into_app()
                 .configure(http::configure(state.clone()))
-                .default_service(web::to(http::error::not_found))
+                .default_service(web::to(http::web_client::serve))
         })
         // actix leaves Nagle on by default; small fan-out frames would wait for ACKs.
         .tcp_nodelay(true)

@@ -31,11 +31,22 @@ async fn the_embedded_default_needs_no_database_server() {
 #[tokio::test]
 async fn unknown_routes_get_the_json_error_shape() {
     let app = spawn_sqlite_app().await;
-    let res = app.get("/no/such/route").await;
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "not_found");
-    assert!(body["error"]["message"].is_string());
+    // Other GETs are the web client's routes (tests/tests/web.rs).
+    let unknown = [
+        app.get("/api/no/such/route").await,
+        app.get("/ws/no/such/route").await,
+        app.client
+            .post(format!("{}/no/such/route", app.address))
+            .send()
+            .await
+            .unwrap(),
+    ];
+    for res in unknown {
+        assert_eq!(res.status(), 404);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+        assert!(body["error"]["message"].is_string());
+    }
 }
 
 #[tokio::test]

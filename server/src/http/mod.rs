@@ -1,7 +1,8 @@
-//! The HTTP transport: routes, shared state handed to handlers, and static files.
+//! The HTTP transport: routes, shared state handed to handlers, and the web client.
 //!
 //! Owns the actix app: which path goes to which handler. Handlers reach storage only
-//! through the [`Store`] trait and never see SQL; error mapping lives in `error.rs`.
+//! through the [`Store`] trait and never see SQL; error mapping lives in `error.rs`; what
+//! no route claims goes to the web client (`web_client.rs`).
 
 mod access;
 pub mod admissions;
@@ -10,6 +11,7 @@ pub mod csrf;
 pub mod error;
 mod health;
 pub mod limits;
+pub mod web_client;
 pub mod ws;
 
 use std::net::TcpListener;
@@ -70,10 +72,9 @@ pub fn metrics_server(listener: TcpListener) -> std::io::Result<Server> {
     .run())
 }
 
-/// Registers shared state, extractor settings and the static web client on an actix app.
+/// Registers shared state and extractor settings on an actix app.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        let web_dir = state.config.web_dir.clone();
         cfg.app_data(web::Data::new(state))
             .app_data(
                 web::JsonConfig::default()
@@ -82,12 +83,5 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .app_data(web::PathConfig::default().error_handler(error::path_error))
             .app_data(web::QueryConfig::default().error_handler(error::query_error));
-        if web_dir.is_dir() {
-            cfg.service(
-                actix_files::Files::new("/", web_dir)
-                    .index_file("index.html")
-                    .default_handler(web::to(error::not_found)),
-            );
-        }
     }
 }
