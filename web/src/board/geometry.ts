@@ -100,6 +100,16 @@ export function corners(g: Geom): Point[] {
   ].map((p) => rotatePoint(p, c, g.rot));
 }
 
+/** A pen's points in board coordinates (its rotation not applied). */
+export function penPoints(el: BoardElement): Point[] {
+  const flat = el.points ?? [];
+  const out: Point[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    out.push({ x: el.geom.x + (flat[i] ?? 0), y: el.geom.y + (flat[i + 1] ?? 0) });
+  }
+  return out;
+}
+
 /** The axis-aligned box around a set of points. */
 export function boundsOfPoints(points: readonly Point[]): Box {
   let minX = Infinity;
@@ -124,10 +134,8 @@ export function elementBounds(el: BoardElement): Box {
     return growBox(box, el.width / 2 + (el.type === 'arrow' ? arrowHeadSize(el.width) : 0));
   }
   if (el.type === 'pen' && el.points && el.points.length >= 2) {
-    const pts: Point[] = [];
-    for (let i = 0; i + 1 < el.points.length; i += 2) pts.push({ x: g.x + el.points[i], y: g.y + el.points[i + 1] });
     const c = centre(g);
-    box = growBox(boundsOfPoints(pts.map((p) => rotatePoint(p, c, g.rot))), el.width * 1.5 + 1);
+    box = growBox(boundsOfPoints(penPoints(el).map((p) => rotatePoint(p, c, g.rot))), el.width * 1.5 + 1);
     return box;
   }
   box = boundsOfPoints(corners(g));
@@ -181,12 +189,14 @@ export function hitTest(el: BoardElement, p: Point, tolerance: number): boolean 
   const w = Math.abs(g.w);
   const h = Math.abs(g.h);
   if (el.type === 'pen') {
-    const pts = el.points ?? [];
-    if (pts.length === 2) return Math.hypot(q.x - g.x - pts[0], q.y - g.y - pts[1]) <= slack + el.width;
-    for (let i = 0; i + 3 < pts.length; i += 2) {
-      const a = { x: g.x + pts[i], y: g.y + pts[i + 1] };
-      const b = { x: g.x + pts[i + 2], y: g.y + pts[i + 3] };
-      if (distanceToSegment(q, a, b) <= slack + el.width / 2) return true;
+    const pts = penPoints(el);
+    const reach = slack + el.width / 2;
+    const [first] = pts;
+    if (pts.length === 1 && first) return Math.hypot(q.x - first.x, q.y - first.y) <= reach + el.width / 2;
+    for (let i = 0; i + 1 < pts.length; i++) {
+      const a = pts[i];
+      const b = pts[i + 1];
+      if (a && b && distanceToSegment(q, a, b) <= reach) return true;
     }
     return false;
   }

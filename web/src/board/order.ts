@@ -64,15 +64,15 @@ export function stepKeys(all: readonly Ordered[], selected: ReadonlySet<string>,
   const chosen = sorted.filter((e) => selected.has(e.id));
   if (chosen.length === 0) return out;
   if (dir === 1) {
-    const lastPos = sorted.findIndex((e) => e.id === chosen[chosen.length - 1].id);
+    const lastPos = sorted.findIndex((e) => e.id === chosen[chosen.length - 1]?.id);
     const next = sorted.slice(lastPos + 1).find((e) => !selected.has(e.id));
     if (!next) return out;
     const nextPos = sorted.indexOf(next);
     const after = sorted.slice(nextPos + 1).find((e) => !selected.has(e.id)) ?? null;
     const keys = keysBetween(next.index, after?.index ?? null, chosen.length);
-    chosen.forEach((e, i) => out.set(e.id, keys[i]));
+    chosen.forEach((e, i) => out.set(e.id, keys[i] ?? e.index));
   } else {
-    const firstPos = sorted.findIndex((e) => e.id === chosen[0].id);
+    const firstPos = sorted.findIndex((e) => e.id === chosen[0]?.id);
     const prev = sorted
       .slice(0, firstPos)
       .reverse()
@@ -85,7 +85,7 @@ export function stepKeys(all: readonly Ordered[], selected: ReadonlySet<string>,
         .reverse()
         .find((e) => !selected.has(e.id)) ?? null;
     const keys = keysBetween(before?.index ?? null, prev.index, chosen.length);
-    chosen.forEach((e, i) => out.set(e.id, keys[i]));
+    chosen.forEach((e, i) => out.set(e.id, keys[i] ?? e.index));
   }
   return out;
 }
@@ -99,6 +99,6 @@ export function edgeKeys(all: readonly Ordered[], selected: ReadonlySet<string>,
   const keys = front
     ? keysBetween(topIndex(rest), null, chosen.length)
     : keysBetween(null, bottomIndex(rest), chosen.length);
-  chosen.forEach((e, i) => out.set(e.id, keys[i]));
+  chosen.forEach((e, i) => out.set(e.id, keys[i] ?? e.index));
   return out;
 }
