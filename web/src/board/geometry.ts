@@ -52,7 +52,10 @@ export function boxesIntersect(a: Box, b: Box): boolean {
 /** Whether `inner` lies wholly inside `outer`. */
 export function boxContains(outer: Box, inner: Box): boolean {
   return (
-    inner.minX >= outer.minX && inner.maxX <= outer.maxX && inner.minY >= outer.minY && inner.maxY <= outer.maxY
+    inner.minX >= outer.minX &&
+    inner.maxX <= outer.maxX &&
+    inner.minY >= outer.minY &&
+    inner.maxY <= outer.maxY
   );
 }
 
@@ -135,7 +138,10 @@ export function elementBounds(el: BoardElement): Box {
   }
   if (el.type === 'pen' && el.points && el.points.length >= 2) {
     const c = centre(g);
-    box = growBox(boundsOfPoints(penPoints(el).map((p) => rotatePoint(p, c, g.rot))), el.width * 1.5 + 1);
+    box = growBox(
+      boundsOfPoints(penPoints(el).map((p) => rotatePoint(p, c, g.rot))),
+      el.width * 1.5 + 1,
+    );
     return box;
   }
   box = boundsOfPoints(corners(g));
@@ -160,7 +166,8 @@ export function distanceToSegment(p: Point, a: Point, b: Point): number {
 
 /** Whether the segments `a`–`b` and `c`–`d` cross. */
 export function segmentsIntersect(a: Point, b: Point, c: Point, d: Point): boolean {
-  const cross = (o: Point, p: Point, q: Point) => (p.x - o.x) * (q.y - o.y) - (p.y - o.y) * (q.x - o.x);
+  const cross = (o: Point, p: Point, q: Point) =>
+    (p.x - o.x) * (q.y - o.y) - (p.y - o.y) * (q.x - o.x);
   const d1 = cross(c, d, a);
   const d2 = cross(c, d, b);
   const d3 = cross(a, b, c);
@@ -192,7 +199,8 @@ export function hitTest(el: BoardElement, p: Point, tolerance: number): boolean 
     const pts = penPoints(el);
     const reach = slack + el.width / 2;
     const [first] = pts;
-    if (pts.length === 1 && first) return Math.hypot(q.x - first.x, q.y - first.y) <= reach + el.width / 2;
+    if (pts.length === 1 && first)
+      return Math.hypot(q.x - first.x, q.y - first.y) <= reach + el.width / 2;
     for (let i = 0; i + 1 < pts.length; i++) {
       const a = pts[i];
       const b = pts[i + 1];
@@ -212,7 +220,8 @@ export function hitTest(el: BoardElement, p: Point, tolerance: number): boolean 
     const pixel = slack / Math.max(Math.min(rx, ry), 1e-9);
     return Math.abs(r - 1) <= pixel;
   }
-  const inside = q.x >= g.x - slack && q.x <= g.x + w + slack && q.y >= g.y - slack && q.y <= g.y + h + slack;
+  const inside =
+    q.x >= g.x - slack && q.x <= g.x + w + slack && q.y >= g.y - slack && q.y <= g.y + h + slack;
   if (!inside) return false;
   if (el.type !== 'rect' || filled) return true;
   const nearEdge =

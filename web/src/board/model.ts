@@ -19,7 +19,15 @@ import {
   roots,
   type Roots,
 } from './schema';
-import { isTextLike, type Anchor, type Asset, type BoardElement, type Binding, type Geom, type Style } from './types';
+import {
+  isTextLike,
+  type Anchor,
+  type Asset,
+  type BoardElement,
+  type Binding,
+  type Geom,
+  type Style,
+} from './types';
 
 /** What changed in one batch of document updates. */
 export interface ModelChange {
@@ -42,7 +50,10 @@ export class BoardModel {
   private readonly assetCache = new Map<string, Asset>();
   private sorted: BoardElement[] | null = null;
   private readonly listeners = new Set<(c: ModelChange) => void>();
-  private readonly onElements: (events: Y.YEvent<Y.AbstractType<unknown>>[], txn: Y.Transaction) => void;
+  private readonly onElements: (
+    events: Y.YEvent<Y.AbstractType<unknown>>[],
+    txn: Y.Transaction,
+  ) => void;
   private readonly onBindings: (e: Y.YMapEvent<Binding>, txn: Y.Transaction) => void;
   private readonly onAssets: (e: Y.YMapEvent<Asset>, txn: Y.Transaction) => void;
 
@@ -52,10 +63,13 @@ export class BoardModel {
     this.roots.elements.forEach((map, id) => this.reread(id, map));
     this.roots.bindings.forEach((v, id) => this.rereadBinding(id, v));
     this.roots.assets.forEach((v, id) => this.rereadAsset(id, v));
-    this.undoManager = new Y.UndoManager([this.roots.elements, this.roots.bindings, this.roots.assets], {
-      trackedOrigins: new Set([LOCAL_ORIGIN]),
-      captureTimeout: 400,
-    });
+    this.undoManager = new Y.UndoManager(
+      [this.roots.elements, this.roots.bindings, this.roots.assets],
+      {
+        trackedOrigins: new Set([LOCAL_ORIGIN]),
+        captureTimeout: 400,
+      },
+    );
     this.onElements = (events, txn) => {
       const dirty = new Set<string>();
       for (const ev of events) {
@@ -67,15 +81,30 @@ export class BoardModel {
         }
       }
       for (const id of dirty) this.reread(id, this.roots.elements.get(id));
-      this.emit({ elements: dirty, bindings: false, assets: false, local: txn.origin === LOCAL_ORIGIN });
+      this.emit({
+        elements: dirty,
+        bindings: false,
+        assets: false,
+        local: txn.origin === LOCAL_ORIGIN,
+      });
     };
     this.onBindings = (ev, txn) => {
       for (const key of ev.keysChanged) this.rereadBinding(key, this.roots.bindings.get(key));
-      this.emit({ elements: new Set(), bindings: true, assets: false, local: txn.origin === LOCAL_ORIGIN });
+      this.emit({
+        elements: new Set(),
+        bindings: true,
+        assets: false,
+        local: txn.origin === LOCAL_ORIGIN,
+      });
     };
     this.onAssets = (ev, txn) => {
       for (const key of ev.keysChanged) this.rereadAsset(key, this.roots.assets.get(key));
-      this.emit({ elements: new Set(), bindings: false, assets: true, local: txn.origin === LOCAL_ORIGIN });
+      this.emit({
+        elements: new Set(),
+        bindings: false,
+        assets: true,
+        local: txn.origin === LOCAL_ORIGIN,
+      });
     };
     this.roots.elements.observeDeep(this.onElements);
     this.roots.bindings.observe(this.onBindings);
@@ -115,7 +144,9 @@ export class BoardModel {
 
   /** Every binding whose both ends exist. */
   bindings(): Binding[] {
-    return [...this.bindingCache.values()].filter((b) => this.cache.has(b.from) && this.cache.has(b.to));
+    return [...this.bindingCache.values()].filter(
+      (b) => this.cache.has(b.from) && this.cache.has(b.to),
+    );
   }
 
   /** The asset with this id, if the document lists it. */
@@ -195,7 +226,8 @@ export class BoardModel {
     if (gone.size === 0) return;
     this.transact(() => {
       for (const id of gone) this.roots.elements.delete(id);
-      for (const b of bindingsTouching(this.bindingCache.entries(), gone)) this.roots.bindings.delete(b);
+      for (const b of bindingsTouching(this.bindingCache.entries(), gone))
+        this.roots.bindings.delete(b);
     });
   }
 
@@ -258,7 +290,9 @@ export class BoardModel {
   /** Lists an uploaded image in the document's `assets` (atomic `{mime, w, h, hash}`). */
   addAsset(id: string, asset: Asset): void {
     if (this.assetCache.has(id)) return;
-    this.transact(() => this.roots.assets.set(id, { mime: asset.mime, w: asset.w, h: asset.h, hash: asset.hash }));
+    this.transact(() =>
+      this.roots.assets.set(id, { mime: asset.mime, w: asset.w, h: asset.h, hash: asset.hash }),
+    );
   }
 
   private reread(id: string, map: Y.Map<unknown> | undefined): void {

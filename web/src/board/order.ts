@@ -35,7 +35,8 @@ export function keyBetween(below: string | null, above: string | null): string {
 
 /** `n` ascending keys between `below` and `above`, with the same tolerance as [keyBetween]. */
 export function keysBetween(below: string | null, above: string | null, n: number): string[] {
-  if (below !== null && above !== null && below >= above) return generateNKeysBetween(below, null, n);
+  if (below !== null && above !== null && below >= above)
+    return generateNKeysBetween(below, null, n);
   return generateNKeysBetween(below, above, n);
 }
 
@@ -58,7 +59,11 @@ export function bottomIndex(items: Iterable<Ordered>): string | null {
  * the next element that is not selected, keeping their relative order. Answers id → index
  * for the elements to rewrite (empty when nothing can move).
  */
-export function stepKeys(all: readonly Ordered[], selected: ReadonlySet<string>, dir: 1 | -1): Map<string, string> {
+export function stepKeys(
+  all: readonly Ordered[],
+  selected: ReadonlySet<string>,
+  dir: 1 | -1,
+): Map<string, string> {
   const sorted = sortByOrder(all);
   const out = new Map<string, string>();
   const chosen = sorted.filter((e) => selected.has(e.id));
@@ -91,7 +96,11 @@ export function stepKeys(all: readonly Ordered[], selected: ReadonlySet<string>,
 }
 
 /** New indices putting the `selected` ids above (`front`) or below everything else. */
-export function edgeKeys(all: readonly Ordered[], selected: ReadonlySet<string>, front: boolean): Map<string, string> {
+export function edgeKeys(
+  all: readonly Ordered[],
+  selected: ReadonlySet<string>,
+  front: boolean,
+): Map<string, string> {
   const chosen = sortByOrder(all.filter((e) => selected.has(e.id)));
   const rest = all.filter((e) => !selected.has(e.id));
   const out = new Map<string, string>();

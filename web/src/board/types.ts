@@ -1,10 +1,19 @@
-//! The board's element model as plain, immutable TypeScript values.
-//!
-//! Owns the types every other module speaks (elements, geometry, style, bindings,
-//! assets) and their defaults. Holds no document and touches neither Yjs nor the DOM.
+// The board's element model as plain, immutable TypeScript values.
+//
+// Owns the types every other module speaks (elements, geometry, style, bindings,
+// assets) and their defaults. Holds no document and touches neither Yjs nor the DOM.
 
 /** The element kinds the schema allows (server/src/document/mod.rs, `ELEMENT_TYPES`). */
-export const ELEMENT_TYPES = ['rect', 'ellipse', 'line', 'arrow', 'pen', 'text', 'sticky', 'image'] as const;
+export const ELEMENT_TYPES = [
+  'rect',
+  'ellipse',
+  'line',
+  'arrow',
+  'pen',
+  'text',
+  'sticky',
+  'image',
+] as const;
 /** One element kind. */
 export type ElementType = (typeof ELEMENT_TYPES)[number];
 /** A stroke's dash pattern. */

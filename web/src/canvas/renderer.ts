@@ -86,7 +86,11 @@ class ImageCache implements ImageSource {
 }
 
 /** Creates a renderer drawing the board of `source` (a document or a model over it) on `canvas`. */
-export function createRenderer(canvas: HTMLCanvasElement, source: Y.Doc | BoardModel, opts: RendererOptions = {}): Renderer {
+export function createRenderer(
+  canvas: HTMLCanvasElement,
+  source: Y.Doc | BoardModel,
+  opts: RendererOptions = {},
+): Renderer {
   const model = source instanceof BoardModel ? source : new BoardModel(source);
   const ownsModel = !(source instanceof BoardModel);
   const index = new SpatialIndex();
@@ -199,7 +203,11 @@ export function createRenderer(canvas: HTMLCanvasElement, source: Y.Doc | BoardM
       cache.width = cw;
       cache.height = ch;
     }
-    cacheCam = { x: camera.x - margin / camera.zoom, y: camera.y - margin / camera.zoom, zoom: camera.zoom };
+    cacheCam = {
+      x: camera.x - margin / camera.zoom,
+      y: camera.y - margin / camera.zoom,
+      zoom: camera.zoom,
+    };
     cacheBox = {
       minX: cacheCam.x,
       minY: cacheCam.y,
@@ -247,7 +255,12 @@ export function createRenderer(canvas: HTMLCanvasElement, source: Y.Doc | BoardM
       view.minY >= cacheBox.minY &&
       view.maxX <= cacheBox.maxX &&
       view.maxY <= cacheBox.maxY;
-    if (fullDirty || !cacheCam || (zoomChanged && (settled || ratio > 2 || ratio < 0.5)) || (!zoomChanged && !inside)) {
+    if (
+      fullDirty ||
+      !cacheCam ||
+      (zoomChanged && (settled || ratio > 2 || ratio < 0.5)) ||
+      (!zoomChanged && !inside)
+    ) {
       rebuildCache();
     } else if (dirty.length > 0 && !zoomChanged) {
       if (dirty.length > PARTIAL_LIMIT) renderStatic(null);
@@ -346,7 +359,12 @@ export function createRenderer(canvas: HTMLCanvasElement, source: Y.Doc | BoardM
     requestFrame,
     renderNow: frame,
     elementsAt(p: Point, tolerance: number) {
-      const box = { minX: p.x - tolerance, minY: p.y - tolerance, maxX: p.x + tolerance, maxY: p.y + tolerance };
+      const box = {
+        minX: p.x - tolerance,
+        minY: p.y - tolerance,
+        maxX: p.x + tolerance,
+        maxY: p.y + tolerance,
+      };
       return elementsIn(box)
         .filter((el) => hitTest(el, p, tolerance))
         .reverse();

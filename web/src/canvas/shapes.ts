@@ -52,7 +52,12 @@ function strokeOptions(size: number, hasPressure: boolean, last: boolean) {
 }
 
 /** The outline of a pen stroke (points relative to its origin) as a Path2D. */
-export function penOutline(points: readonly number[], pressure: readonly number[] | undefined, size: number, last = true): Path2D {
+export function penOutline(
+  points: readonly number[],
+  pressure: readonly number[] | undefined,
+  size: number,
+  last = true,
+): Path2D {
   const input: number[][] = [];
   for (let i = 0; i + 1 < points.length; i += 2) {
     const x = points[i] ?? 0;
@@ -139,7 +144,14 @@ function applyStroke(ctx: CanvasRenderingContext2D, el: BoardElement): void {
   else ctx.setLineDash([]);
 }
 
-function rectPath(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number, r: number): void {
+function rectPath(
+  ctx: CanvasRenderingContext2D,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  r: number,
+): void {
   ctx.beginPath();
   if (r > 0) ctx.roundRect(x, y, w, h, r);
   else ctx.rect(x, y, w, h);
@@ -157,7 +169,13 @@ function drawArrowHead(ctx: CanvasRenderingContext2D, from: Point, to: Point, wi
   ctx.stroke();
 }
 
-function drawText(ctx: CanvasRenderingContext2D, el: BoardElement, left: number, top: number, zoom: number): void {
+function drawText(
+  ctx: CanvasRenderingContext2D,
+  el: BoardElement,
+  left: number,
+  top: number,
+  zoom: number,
+): void {
   const lines = textLines(ctx, el);
   const fs = el.fontSize;
   if (fs * zoom < 4) {
@@ -172,7 +190,8 @@ function drawText(ctx: CanvasRenderingContext2D, el: BoardElement, left: number,
   ctx.font = fontOf(fs);
   ctx.fillStyle = el.stroke;
   ctx.textBaseline = 'alphabetic';
-  for (let i = 0; i < lines.length; i++) ctx.fillText(lines[i] ?? '', left, top + fs * (1 + LINE_HEIGHT * i) - fs * 0.15);
+  for (let i = 0; i < lines.length; i++)
+    ctx.fillText(lines[i] ?? '', left, top + fs * (1 + LINE_HEIGHT * i) - fs * 0.15);
 }
 
 /**
@@ -282,9 +301,16 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
 }
 
 /** The size a text element's box needs for its text (measured with `ctx`). */
-export function measureText(ctx: CanvasRenderingContext2D, text: string, fontSize: number): { w: number; h: number } {
+export function measureText(
+  ctx: CanvasRenderingContext2D,
+  text: string,
+  fontSize: number,
+): { w: number; h: number } {
   ctx.font = fontOf(fontSize);
   const lines = text.split('\n');
   const w = Math.max(fontSize * 0.5, ...lines.map((l) => ctx.measureText(l).width));
-  return { w: Math.ceil(w + 2), h: Math.ceil(lines.length * fontSize * LINE_HEIGHT + fontSize * 0.25) };
+  return {
+    w: Math.ceil(w + 2),
+    h: Math.ceil(lines.length * fontSize * LINE_HEIGHT + fontSize * 0.25),
+  };
 }

@@ -30,9 +30,26 @@ const ROTATE_OFFSET_PX = 24;
 type State =
   | { kind: 'idle' }
   | { kind: 'pointing'; start: ToolPointer; hit: BoardElement | null; toggled: boolean }
-  | { kind: 'translating'; start: Point; elements: BoardElement[]; geoms: Map<string, BoardElement['geom']> }
-  | { kind: 'resizing'; handle: Handle; frame: Frame; elements: BoardElement[]; result: Transformed | null }
-  | { kind: 'rotating'; frame: Frame; startAngle: number; elements: BoardElement[]; result: Map<string, BoardElement['geom']> | null }
+  | {
+      kind: 'translating';
+      start: Point;
+      elements: BoardElement[];
+      geoms: Map<string, BoardElement['geom']>;
+    }
+  | {
+      kind: 'resizing';
+      handle: Handle;
+      frame: Frame;
+      elements: BoardElement[];
+      result: Transformed | null;
+    }
+  | {
+      kind: 'rotating';
+      frame: Frame;
+      startAngle: number;
+      elements: BoardElement[];
+      result: Map<string, BoardElement['geom']> | null;
+    }
   | { kind: 'marquee'; start: Point; base: Set<string>; end: Point };
 
 /** What is under a board point in the selection's chrome. */
@@ -125,11 +142,19 @@ export function createSelectTool(): Tool {
     move(ctx, e) {
       switch (state.kind) {
         case 'pointing': {
-          const d = Math.hypot(e.screen.x - state.start.screen.x, e.screen.y - state.start.screen.y);
+          const d = Math.hypot(
+            e.screen.x - state.start.screen.x,
+            e.screen.y - state.start.screen.y,
+          );
           if (d < DRAG_THRESHOLD) return;
           if (state.hit && !ctx.readOnly && ctx.selection.has(state.hit.id)) {
             const movable = selected(ctx).filter((el) => !el.locked);
-            state = { kind: 'translating', start: state.start.board, elements: movable, geoms: new Map() };
+            state = {
+              kind: 'translating',
+              start: state.start.board,
+              elements: movable,
+              geoms: new Map(),
+            };
           } else if (!state.hit || ctx.readOnly) {
             state = {
               kind: 'marquee',
@@ -168,7 +193,8 @@ export function createSelectTool(): Tool {
         }
         case 'rotating': {
           const c = centre(state.frame);
-          let deg = ((Math.atan2(e.board.y - c.y, e.board.x - c.x) - state.startAngle) * 180) / Math.PI;
+          let deg =
+            ((Math.atan2(e.board.y - c.y, e.board.x - c.x) - state.startAngle) * 180) / Math.PI;
           if (e.shift) deg = Math.round((state.frame.rot + deg) / 15) * 15 - state.frame.rot;
           const result = rotateElements(state.elements, c, deg);
           state.result = result;
@@ -196,7 +222,8 @@ export function createSelectTool(): Tool {
       state = { kind: 'idle' };
       switch (s.kind) {
         case 'pointing':
-          if (s.hit && !s.toggled && !s.start.shift && ctx.selection.size > 1) ctx.setSelection([s.hit.id]);
+          if (s.hit && !s.toggled && !s.start.shift && ctx.selection.size > 1)
+            ctx.setSelection([s.hit.id]);
           break;
         case 'translating':
           if (s.geoms.size > 0) ctx.model.setGeoms(s.geoms);
@@ -231,17 +258,30 @@ export function createSelectTool(): Tool {
       }
     },
     overlay(ctx, g, camera) {
-      if (state.kind === 'translating' || state.kind === 'rotating' || state.kind === 'resizing') return;
+      if (state.kind === 'translating' || state.kind === 'rotating' || state.kind === 'resizing')
+        return;
       const els = selected(ctx);
       const frame = selectionFrame(els);
       if (!frame) return;
-      drawFrame(g, camera, frame, !ctx.readOnly && !els.every((e) => e.locked), els.length > 1 ? els : []);
+      drawFrame(
+        g,
+        camera,
+        frame,
+        !ctx.readOnly && !els.every((e) => e.locked),
+        els.length > 1 ? els : [],
+      );
     },
   };
 }
 
 /** The selection chrome: a frame in the accent colour, handles, a rotate knob, and member outlines. */
-function drawFrame(g: CanvasRenderingContext2D, camera: Camera, f: Frame, editable: boolean, members: BoardElement[]): void {
+function drawFrame(
+  g: CanvasRenderingContext2D,
+  camera: Camera,
+  f: Frame,
+  editable: boolean,
+  members: BoardElement[],
+): void {
   const accent = '#4c6ef5';
   g.lineWidth = 1;
   g.strokeStyle = accent;

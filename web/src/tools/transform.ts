@@ -35,7 +35,10 @@ export function selectionFrame(elements: readonly BoardElement[]): Frame | null 
   }
   let box: Box | null = null;
   for (const el of elements) {
-    const b = el.type === 'line' || el.type === 'arrow' ? boundsOfPoints(corners(el.geom)) : elementBounds(el);
+    const b =
+      el.type === 'line' || el.type === 'arrow'
+        ? boundsOfPoints(corners(el.geom))
+        : elementBounds(el);
     box = box ? unionBox(box, b) : b;
   }
   if (!box) return null;
@@ -59,7 +62,16 @@ export function rotateHandlePoint(f: Frame, offset: number): Point {
   return rotatePoint({ x: f.x + f.w / 2, y: f.y - offset }, centre(f), f.rot);
 }
 
-const OPPOSITE: Record<Handle, Handle> = { nw: 'se', n: 's', ne: 'sw', e: 'w', se: 'nw', s: 'n', sw: 'ne', w: 'e' };
+const OPPOSITE: Record<Handle, Handle> = {
+  nw: 'se',
+  n: 's',
+  ne: 'sw',
+  e: 'w',
+  se: 'nw',
+  s: 'n',
+  sw: 'ne',
+  w: 'e',
+};
 
 /**
  * The frame after dragging `handle` to the board point `p`: the opposite handle stays put;
@@ -84,7 +96,12 @@ export function resizeFrame(f: Frame, handle: Handle, p: Point, keepAspect: bool
   if (keepAspect && f.w > 0 && f.h > 0) {
     const sx = Math.abs(x1 - x0) / f.w;
     const sy = Math.abs(y1 - y0) / f.h;
-    const s = handle === 'n' || handle === 's' ? sy : handle === 'e' || handle === 'w' ? sx : Math.max(sx, sy);
+    const s =
+      handle === 'n' || handle === 's'
+        ? sy
+        : handle === 'e' || handle === 'w'
+          ? sx
+          : Math.max(sx, sy);
     const w = f.w * s;
     const h = f.h * s;
     if (handle === 'n' || handle === 's') {
@@ -96,9 +113,20 @@ export function resizeFrame(f: Frame, handle: Handle, p: Point, keepAspect: bool
       y1 = c.y + h / 2;
     } else y1 = y0 + Math.sign(y1 - y0 || 1) * h;
   }
-  const local = { x: Math.min(x0, x1), y: Math.min(y0, y1), w: Math.abs(x1 - x0), h: Math.abs(y1 - y0) };
+  const local = {
+    x: Math.min(x0, x1),
+    y: Math.min(y0, y1),
+    w: Math.abs(x1 - x0),
+    h: Math.abs(y1 - y0),
+  };
   const newCentre = rotatePoint({ x: local.x + local.w / 2, y: local.y + local.h / 2 }, c, f.rot);
-  return { x: newCentre.x - local.w / 2, y: newCentre.y - local.h / 2, w: local.w, h: local.h, rot: f.rot };
+  return {
+    x: newCentre.x - local.w / 2,
+    y: newCentre.y - local.h / 2,
+    w: local.w,
+    h: local.h,
+    rot: f.rot,
+  };
 }
 
 /** What a transform writes: new geoms, rewritten pen points and scaled font sizes. */
@@ -117,7 +145,11 @@ function round(n: number): number {
  * position and size scale with the frame, lines keep their direction, pens' points and
  * text's font size scale too.
  */
-export function resizeElements(elements: readonly BoardElement[], from: Frame, to: Frame): Transformed {
+export function resizeElements(
+  elements: readonly BoardElement[],
+  from: Frame,
+  to: Frame,
+): Transformed {
   const out: Transformed = { geoms: new Map(), points: new Map(), fontSizes: new Map() };
   const sx = from.w > 1e-9 ? to.w / from.w : 1;
   const sy = from.h > 1e-9 ? to.h / from.h : 1;
@@ -125,7 +157,11 @@ export function resizeElements(elements: readonly BoardElement[], from: Frame, t
   for (const el of elements) {
     const g = el.geom;
     const ec = toLocal(from, centre(g));
-    const nc = rotatePoint({ x: to.x + (ec.x - from.x) * sx, y: to.y + (ec.y - from.y) * sy }, tc, to.rot);
+    const nc = rotatePoint(
+      { x: to.x + (ec.x - from.x) * sx, y: to.y + (ec.y - from.y) * sy },
+      tc,
+      to.rot,
+    );
     let w = g.w * sx;
     let h = g.h * sy;
     if (el.type === 'text') {
@@ -138,7 +174,13 @@ export function resizeElements(elements: readonly BoardElement[], from: Frame, t
       w = Math.abs(w);
       h = Math.abs(h);
     }
-    out.geoms.set(el.id, { x: round(nc.x - Math.abs(w) / 2), y: round(nc.y - Math.abs(h) / 2), w: round(w), h: round(h), rot: g.rot });
+    out.geoms.set(el.id, {
+      x: round(nc.x - Math.abs(w) / 2),
+      y: round(nc.y - Math.abs(h) / 2),
+      w: round(w),
+      h: round(h),
+      rot: g.rot,
+    });
     if (el.type === 'pen' && el.points) {
       const ax = Math.abs(g.w) > 1e-9 ? Math.abs(w) / Math.abs(g.w) : 1;
       const ay = Math.abs(g.h) > 1e-9 ? Math.abs(h) / Math.abs(g.h) : 1;
@@ -152,7 +194,11 @@ export function resizeElements(elements: readonly BoardElement[], from: Frame, t
 }
 
 /** The elements moved by `(dx, dy)` board units. */
-export function translateElements(elements: readonly BoardElement[], dx: number, dy: number): Map<string, Geom> {
+export function translateElements(
+  elements: readonly BoardElement[],
+  dx: number,
+  dy: number,
+): Map<string, Geom> {
   const out = new Map<string, Geom>();
   for (const el of elements) {
     const g = el.geom;
@@ -162,7 +208,11 @@ export function translateElements(elements: readonly BoardElement[], dx: number,
 }
 
 /** The elements turned by `deg` degrees around `pivot` (each also turns on itself). */
-export function rotateElements(elements: readonly BoardElement[], pivot: Point, deg: number): Map<string, Geom> {
+export function rotateElements(
+  elements: readonly BoardElement[],
+  pivot: Point,
+  deg: number,
+): Map<string, Geom> {
   const out = new Map<string, Geom>();
   for (const el of elements) {
     const g = el.geom;

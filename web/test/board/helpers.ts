@@ -6,7 +6,11 @@ import * as Y from 'yjs';
 import { DEFAULT_STYLE, type BoardElement, type ElementType } from '../../src/board/types';
 
 /** A plain element of `type` with the default style. */
-export function element(id: string, type: ElementType, geom: Partial<BoardElement['geom']> = {}): BoardElement {
+export function element(
+  id: string,
+  type: ElementType,
+  geom: Partial<BoardElement['geom']> = {},
+): BoardElement {
   const el: BoardElement = {
     ...DEFAULT_STYLE,
     id,

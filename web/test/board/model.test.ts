@@ -23,7 +23,10 @@ describe('board model', () => {
   it('moves a bound arrow end with its shape in the same transaction', () => {
     const doc = new Y.Doc();
     const m = new BoardModel(doc);
-    m.add([element('box', 'rect', { x: 200, y: 0, w: 100, h: 100 }), element('arr', 'arrow', { x: 0, y: 50, w: 200, h: 0 })]);
+    m.add([
+      element('box', 'rect', { x: 200, y: 0, w: 100, h: 100 }),
+      element('arr', 'arrow', { x: 0, y: 50, w: 200, h: 0 }),
+    ]);
     m.bind('arr', 'end', 'box');
     let transactions = 0;
     doc.on('afterTransaction', () => transactions++);
@@ -38,7 +41,11 @@ describe('board model', () => {
 
   it('deletes the bindings of a deleted shape, and leaves locked elements alone', () => {
     const m = new BoardModel(new Y.Doc());
-    m.add([element('box', 'rect'), element('arr', 'arrow'), { ...element('lock', 'rect'), locked: true }]);
+    m.add([
+      element('box', 'rect'),
+      element('arr', 'arrow'),
+      { ...element('lock', 'rect'), locked: true },
+    ]);
     m.bind('arr', 'start', 'box');
     expect(m.bindings()).toHaveLength(1);
     m.delete(['box', 'lock']);

@@ -8,7 +8,13 @@ function order(items: { id: string; index: string }[]): string[] {
 describe('fractional z-order', () => {
   it('breaks ties by id', () => {
     expect(compareOrder({ id: 'a', index: 'a0' }, { id: 'b', index: 'a0' })).toBeLessThan(0);
-    expect(order([{ id: 'z', index: 'a0' }, { id: 'a', index: 'a1' }, { id: 'b', index: 'a0' }])).toEqual(['b', 'z', 'a']);
+    expect(
+      order([
+        { id: 'z', index: 'a0' },
+        { id: 'a', index: 'a1' },
+        { id: 'b', index: 'a0' },
+      ]),
+    ).toEqual(['b', 'z', 'a']);
   });
 
   it('makes keys between neighbours, and above when they are out of order', () => {
@@ -30,7 +36,12 @@ describe('fractional z-order', () => {
     const after = all.map((e) => ({ ...e, index: keys.get(e.id) ?? e.index }));
     expect(order(after)).toEqual(['c', 'a', 'b', 'd']);
     const down = stepKeys(all, new Set(['d']), -1);
-    expect(order(all.map((e) => ({ ...e, index: down.get(e.id) ?? e.index })))).toEqual(['a', 'b', 'd', 'c']);
+    expect(order(all.map((e) => ({ ...e, index: down.get(e.id) ?? e.index })))).toEqual([
+      'a',
+      'b',
+      'd',
+      'c',
+    ]);
     expect(stepKeys(all, new Set(['d']), 1).size).toBe(0);
   });
 
@@ -41,8 +52,16 @@ describe('fractional z-order', () => {
       { id: 'c', index: 'a2' },
     ];
     const front = edgeKeys(all, new Set(['a']), true);
-    expect(order(all.map((e) => ({ ...e, index: front.get(e.id) ?? e.index })))).toEqual(['b', 'c', 'a']);
+    expect(order(all.map((e) => ({ ...e, index: front.get(e.id) ?? e.index })))).toEqual([
+      'b',
+      'c',
+      'a',
+    ]);
     const back = edgeKeys(all, new Set(['c']), false);
-    expect(order(all.map((e) => ({ ...e, index: back.get(e.id) ?? e.index })))).toEqual(['c', 'a', 'b']);
+    expect(order(all.map((e) => ({ ...e, index: back.get(e.id) ?? e.index })))).toEqual([
+      'c',
+      'a',
+      'b',
+    ]);
   });
 });
