@@ -6,7 +6,7 @@
 // on the shape's edge) so it follows when that shape moves. ONE transaction at release,
 // then back to the select tool with the new shape selected.
 
-import { edgePoint, geomFromEnds, type Point } from '../board/geometry';
+import { edgePoint, geomFromEnds, insideShape, type Point } from '../board/geometry';
 import { newId } from '../board/schema';
 import type { BoardElement, ElementType } from '../board/types';
 import { DRAG_THRESHOLD, type Tool, type ToolContext, type ToolPointer } from './types';
@@ -20,13 +20,28 @@ function round(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-/** The shape a bound end would attach to at `p`, if any. */
+/** The shape a bound end would attach to at `p` (the topmost whose area holds it), if any. */
 export function bindTarget(ctx: ToolContext, p: Point, exclude: string): BoardElement | null {
-  return (
-    ctx.renderer
-      .elementsAt(p, ctx.tolerance(4))
-      .find((el) => el.id !== exclude && BINDABLE.includes(el.type) && !el.locked) ?? null
-  );
+  const tol = ctx.tolerance(4);
+  const near = ctx.renderer.elementsIn({
+    minX: p.x - tol,
+    minY: p.y - tol,
+    maxX: p.x + tol,
+    maxY: p.y + tol,
+  });
+  for (let i = near.length - 1; i >= 0; i--) {
+    const el = near[i];
+    if (
+      el &&
+      el.id !== exclude &&
+      BINDABLE.includes(el.type) &&
+      !el.locked &&
+      insideShape(el, p, tol)
+    ) {
+      return el;
+    }
+  }
+  return null;
 }
 
 /** Creates the tool drawing shapes of `kind`. */
