@@ -323,7 +323,7 @@ export function createEditor(opts: EditorOptions): Editor {
       }
     }
     if (preview?.marquee) marquee(g, camera, preview.marquee, '#4c6ef5');
-    current().overlay?.(ctx, g, camera);
+    if (!textEditor) current().overlay?.(ctx, g, camera);
     if (laserTrail.length > 0)
       animating = drawLaser(g, camera, laserTrail, now, '#e03131') || animating;
     if (animating) renderer.requestFrame();

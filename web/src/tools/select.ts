@@ -27,6 +27,13 @@ import { DRAG_THRESHOLD, type Tool, type ToolContext, type ToolPointer } from '.
 
 const HANDLE_PX = 8;
 const ROTATE_OFFSET_PX = 24;
+/** Screen pixels between a selection and its frame. */
+const PAD_PX = 4;
+
+/** The frame as drawn: `f` grown by `d` board units on every side. */
+function padded(f: Frame, d: number): Frame {
+  return { x: f.x - d, y: f.y - d, w: f.w + 2 * d, h: f.h + 2 * d, rot: f.rot };
+}
 
 type State =
   | { kind: 'idle' }
@@ -41,6 +48,7 @@ type State =
       kind: 'resizing';
       handle: Handle;
       frame: Frame;
+      start: Point;
       elements: BoardElement[];
       result: Transformed | null;
     }
@@ -70,8 +78,9 @@ function chromeAt(ctx: ToolContext, p: Point): ChromeHit {
   if (ctx.readOnly) return null;
   const els = selected(ctx);
   if (els.length === 0 || els.every((e) => e.locked)) return null;
-  const frame = selectionFrame(els);
-  if (!frame) return null;
+  const bare = selectionFrame(els);
+  if (!bare) return null;
+  const frame = padded(bare, ctx.tolerance(PAD_PX));
   const tol = ctx.tolerance(HANDLE_PX);
   const r = rotateHandlePoint(frame, ctx.tolerance(ROTATE_OFFSET_PX));
   if (Math.hypot(p.x - r.x, p.y - r.y) <= tol) return { kind: 'rotate' };
@@ -119,7 +128,14 @@ export function createSelectTool(): Tool {
       const frame = selectionFrame(els);
       if (chrome && frame) {
         if (chrome.kind === 'handle') {
-          state = { kind: 'resizing', handle: chrome.handle, frame, elements: els, result: null };
+          state = {
+            kind: 'resizing',
+            handle: chrome.handle,
+            frame,
+            start: e.board,
+            elements: els,
+            result: null,
+          };
         } else {
           const c = centre(frame);
           state = {
@@ -188,7 +204,12 @@ export function createSelectTool(): Tool {
           return;
         }
         case 'resizing': {
-          const to = resizeFrame(state.frame, state.handle, e.board, e.shift);
+          const from = handlePoint(state.frame, state.handle);
+          const target = {
+            x: from.x + e.board.x - state.start.x,
+            y: from.y + e.board.y - state.start.y,
+          };
+          const to = resizeFrame(state.frame, state.handle, target, e.shift);
           const result = resizeElements(state.elements, state.frame, to);
           state.result = result;
           ctx.setPreview({
@@ -272,7 +293,7 @@ export function createSelectTool(): Tool {
       drawFrame(
         g,
         camera,
-        frame,
+        padded(frame, PAD_PX / camera.zoom),
         !ctx.readOnly && !els.every((e) => e.locked),
         els.length > 1 ? els : [],
       );
