@@ -11,6 +11,7 @@ import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { boxFromPoints, elementBounds, unionBox, type Box, type Point } from '../board/geometry';
 import { BoardModel } from '../board/model';
+import { compareOrder } from '../board/order';
 import { newId } from '../board/schema';
 import { DEFAULT_STYLE, isTextLike, type BoardElement, type Dash } from '../board/types';
 import {
@@ -477,7 +478,6 @@ export function createEditor(opts: EditorOptions): Editor {
     }
     if (e.pointerId !== activePointer) {
       updateCursor(p.board);
-      if (toolName === 'select') renderer.requestFrame();
       return;
     }
     if (panning) {
@@ -614,7 +614,12 @@ export function createEditor(opts: EditorOptions): Editor {
   updateCursor(null);
 
   function selectedElements(): BoardElement[] {
-    return model.ordered().filter((e) => selection.has(e.id));
+    const out: BoardElement[] = [];
+    for (const id of selection) {
+      const el = model.get(id);
+      if (el) out.push(el);
+    }
+    return out.sort(compareOrder);
   }
 
   function exportElements(selectionOnly: boolean | undefined): BoardElement[] {

@@ -6,6 +6,7 @@
 // moved. Double-clicking a text or sticky note opens the text editor.
 
 import { boxFromPoints, centre, insideBox, rotatePoint, type Point } from '../board/geometry';
+import { compareOrder } from '../board/order';
 import type { BoardElement } from '../board/types';
 import { boardToScreen, type Camera } from '../canvas/camera';
 import {
@@ -57,7 +58,12 @@ type ChromeHit = { kind: 'handle'; handle: Handle } | { kind: 'rotate' } | null;
 
 /** The editable elements of the selection, in paint order. */
 function selected(ctx: ToolContext): BoardElement[] {
-  return ctx.model.ordered().filter((e) => ctx.selection.has(e.id));
+  const out: BoardElement[] = [];
+  for (const id of ctx.selection) {
+    const el = ctx.model.get(id);
+    if (el) out.push(el);
+  }
+  return out.sort(compareOrder);
 }
 
 function chromeAt(ctx: ToolContext, p: Point): ChromeHit {
