@@ -23,6 +23,7 @@ import {
   type Handle,
   type Transformed,
 } from './transform';
+import { createTextTool } from './text';
 import { DRAG_THRESHOLD, type Tool, type ToolContext, type ToolPointer } from './types';
 
 const HANDLE_PX = 8;
@@ -104,9 +105,10 @@ const CURSORS: Record<Handle, string> = {
   w: 'ew-resize',
 };
 
-/** Creates the select tool. */
+/** Creates the select tool; a double-click on empty board starts a text there. */
 export function createSelectTool(): Tool {
   let state: State = { kind: 'idle' };
+  const addText = createTextTool('text');
 
   function topHit(ctx: ToolContext, p: Point): BoardElement | null {
     return ctx.renderer.elementsAt(p, ctx.tolerance(6))[0] ?? null;
@@ -279,9 +281,12 @@ export function createSelectTool(): Tool {
       ctx.setPreview(null);
     },
     doubleClick(ctx, e) {
+      if (ctx.readOnly) return;
       const hit = topHit(ctx, e.board);
-      if (hit && (hit.type === 'text' || hit.type === 'sticky') && !ctx.readOnly && !hit.locked) {
+      if (hit && (hit.type === 'text' || hit.type === 'sticky') && !hit.locked) {
         ctx.editText(hit.id, false);
+      } else if (!hit) {
+        addText.up(ctx, e);
       }
     },
     overlay(ctx, g, camera) {
