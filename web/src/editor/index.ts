@@ -309,9 +309,10 @@ export function createEditor(opts: EditorOptions): Editor {
     for (const peer of peers) {
       g.strokeStyle = peer.user.colour;
       g.lineWidth = 1.5;
+      const moving = new Map((peer.gesture?.elements ?? []).map((el) => [el.id, el]));
       for (const id of peer.selection) {
-        const el = model.get(id);
-        if (el) strokeBox(g, camera, elementBounds(el), 2);
+        const el = moving.get(id) ?? model.get(id);
+        if (el) strokeBox(g, camera, elementBounds(el), 4);
       }
       if (peer.gesture?.marquee) marquee(g, camera, peer.gesture.marquee, peer.user.colour);
       if (peer.laser.length > 0) {
