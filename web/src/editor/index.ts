@@ -98,6 +98,8 @@ export interface Editor {
 }
 
 const WHEEL_ZOOM_SPEED = 0.0045;
+/** Past this many elements a gesture is shown to others only when it ends (awareness stays small). */
+const MAX_SHARED_PREVIEW = 200;
 
 function isTypingTarget(t: EventTarget | null): boolean {
   if (!(t instanceof HTMLElement)) return false;
@@ -195,7 +197,8 @@ export function createEditor(opts: EditorOptions): Editor {
 
   function setPreview(p: Preview | null): void {
     preview = p;
-    publisher.set('gesture', p);
+    const big = (p?.elements?.length ?? 0) > MAX_SHARED_PREVIEW;
+    publisher.set('gesture', big ? { marquee: p?.marquee } : p);
     updateHidden();
     renderer.requestFrame();
   }

@@ -5,7 +5,14 @@
 // context while it lasts and writes ONE change at pointer-up; locked elements are never
 // moved. Double-clicking a text or sticky note opens the text editor.
 
-import { boxFromPoints, centre, insideBox, rotatePoint, type Point } from '../board/geometry';
+import {
+  boxFromPoints,
+  centre,
+  insideBox,
+  insideShape,
+  rotatePoint,
+  type Point,
+} from '../board/geometry';
 import { compareOrder } from '../board/order';
 import type { BoardElement } from '../board/types';
 import { boardToScreen, type Camera } from '../canvas/camera';
@@ -110,8 +117,34 @@ export function createSelectTool(): Tool {
   let state: State = { kind: 'idle' };
   const addText = createTextTool('text');
 
+  /**
+   * The element a click at `p` means: the topmost one drawn there, else the smallest
+   * hollow shape around it (clicking inside an outline picks it, as in tldraw).
+   */
   function topHit(ctx: ToolContext, p: Point): BoardElement | null {
-    return ctx.renderer.elementsAt(p, ctx.tolerance(6))[0] ?? null;
+    const tol = ctx.tolerance(6);
+    const drawn = ctx.renderer.elementsAt(p, tol)[0];
+    if (drawn) return drawn;
+    let best: BoardElement | null = null;
+    let bestArea = Infinity;
+    for (const el of ctx.renderer.elementsIn({ minX: p.x, minY: p.y, maxX: p.x, maxY: p.y })) {
+      if (el.type !== 'rect' && el.type !== 'ellipse') continue;
+      const area = Math.abs(el.geom.w * el.geom.h);
+      if (area < bestArea && insideShape(el, p, 0)) {
+        best = el;
+        bestArea = area;
+      }
+    }
+    return best;
+  }
+
+  /** Whether `p` falls inside the frame of the current selection. */
+  function insideSelection(ctx: ToolContext, p: Point): boolean {
+    const frame = selectionFrame(selected(ctx));
+    if (!frame) return false;
+    const f = padded(frame, ctx.tolerance(PAD_PX));
+    const q = rotatePoint(p, centre(f), -f.rot);
+    return q.x >= f.x && q.x <= f.x + f.w && q.y >= f.y && q.y <= f.y + f.h;
   }
 
   return {
@@ -150,7 +183,9 @@ export function createSelectTool(): Tool {
         }
         return;
       }
-      const hit = topHit(ctx, e.board);
+      const drawn = ctx.renderer.elementsAt(e.board, ctx.tolerance(6))[0];
+      const inFrame = !drawn && !e.shift && insideSelection(ctx, e.board);
+      const hit = (inFrame ? selected(ctx)[0] : null) ?? topHit(ctx, e.board);
       let toggled = false;
       if (hit) {
         if (e.shift) {
