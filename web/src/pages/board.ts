@@ -5,7 +5,7 @@
 // server's permanent closes; drawing belongs to the editor, syncing to src/sync.
 import { ApiError } from '../api/client';
 import { assetUrl, getBoard, renameBoard, uploadAsset } from '../api/routes';
-import { currentUser, signinUrl } from '../api/session';
+import { currentUser, resetSession, signinUrl } from '../api/session';
 import type { BoardView, Role, UserView } from '../api/types';
 import { createEditor, type Editor } from '../editor';
 import { navigate, type PageContext } from '../router';
@@ -340,6 +340,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   };
   const offTerminal = conn.onTerminal((c) => {
     if (c.code === 4401) {
+      resetSession();
       navigate(signinUrl(location.pathname + location.search), { replace: true });
       return;
     }
