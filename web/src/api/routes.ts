@@ -28,6 +28,11 @@ export function getBoard(id: string): Promise<BoardView> {
   return request('GET', `/api/boards/${encodeURIComponent(id)}`);
 }
 
+/** Renames a board (owners only). */
+export function renameBoard(id: string, name: string): Promise<BoardView> {
+  return request('PATCH', `/api/boards/${encodeURIComponent(id)}`, { json: { name } });
+}
+
 /** The boards the caller can see. */
 export function listBoards(): Promise<BoardList> {
   return request('GET', '/api/boards');

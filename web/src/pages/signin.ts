@@ -29,6 +29,8 @@ function explain(err: unknown, registering: boolean): string {
 export async function signinPage({ root, query }: PageContext): Promise<() => void> {
   const next = safeNext(query.get('next'));
   const registering = query.get('mode') === 'register';
+  // Ask the server afresh: a page that was just signed out (4401) may still hold the old answer.
+  resetSession();
   if (await currentUser().catch(() => null)) {
     navigate(next, { replace: true });
     return () => undefined;
