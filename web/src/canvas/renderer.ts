@@ -347,10 +347,12 @@ export function createRenderer(
       jobDirty = [];
       syncNeeded = false;
     } else {
-      if (dirty.length > 0) {
+      if (dirty.length > PARTIAL_LIMIT) {
+        dirty = [];
+        startJob();
+      } else if (dirty.length > 0) {
         const pad = 2 / front.cam.zoom;
-        if (dirty.length > PARTIAL_LIMIT) renderRegion(front, front.box);
-        else for (const box of mergeBoxes(dirty)) renderRegion(front, growBox(box, pad));
+        for (const box of mergeBoxes(dirty)) renderRegion(front, growBox(box, pad));
         dirty = [];
       }
       const settled = performance.now() - lastZoomChange >= ZOOM_SETTLE_MS;
