@@ -317,6 +317,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
     const stylePanel = createStylePanel(editor);
     parts.push(history, stylePanel);
     bottomLeft.append(history.el);
+    bottomRight.prepend(stylePanel.toggle);
     ui.append(stylePanel.el);
   }
   page.append(ui, toast.el);
