@@ -98,6 +98,8 @@ export interface Editor {
 }
 
 const WHEEL_ZOOM_SPEED = 0.0045;
+/** Past this many elements a gesture is shown to others only when it ends (awareness stays small). */
+const MAX_SHARED_PREVIEW = 200;
 
 function isTypingTarget(t: EventTarget | null): boolean {
   if (!(t instanceof HTMLElement)) return false;
@@ -195,7 +197,8 @@ export function createEditor(opts: EditorOptions): Editor {
 
   function setPreview(p: Preview | null): void {
     preview = p;
-    publisher.set('gesture', p);
+    const big = (p?.elements?.length ?? 0) > MAX_SHARED_PREVIEW;
+    publisher.set('gesture', big ? { marquee: p?.marquee } : p);
     updateHidden();
     renderer.requestFrame();
   }
@@ -309,9 +312,10 @@ export function createEditor(opts: EditorOptions): Editor {
     for (const peer of peers) {
       g.strokeStyle = peer.user.colour;
       g.lineWidth = 1.5;
+      const moving = new Map((peer.gesture?.elements ?? []).map((el) => [el.id, el]));
       for (const id of peer.selection) {
-        const el = model.get(id);
-        if (el) strokeBox(g, camera, elementBounds(el), 2);
+        const el = moving.get(id) ?? model.get(id);
+        if (el) strokeBox(g, camera, elementBounds(el), 4);
       }
       if (peer.gesture?.marquee) marquee(g, camera, peer.gesture.marquee, peer.user.colour);
       if (peer.laser.length > 0) {
@@ -323,7 +327,7 @@ export function createEditor(opts: EditorOptions): Editor {
       }
     }
     if (preview?.marquee) marquee(g, camera, preview.marquee, '#4c6ef5');
-    current().overlay?.(ctx, g, camera);
+    if (!textEditor) current().overlay?.(ctx, g, camera);
     if (laserTrail.length > 0)
       animating = drawLaser(g, camera, laserTrail, now, '#e03131') || animating;
     if (animating) renderer.requestFrame();
