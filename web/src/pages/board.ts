@@ -351,6 +351,14 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
       navigate(signinUrl(location.pathname + location.search), { replace: true });
       return;
     }
+    if (c.code === 4403 && c.reason.startsWith('read-only')) {
+      // Still a member, but now a viewer: the refused edits cannot be kept. Drop them and
+      // reopen the board, which reads the new role.
+      void conn
+        .clearLocal()
+        .then(() => navigate(location.pathname + location.search, { replace: true }));
+      return;
+    }
     if (c.code === 4403 || c.code === 4404) {
       forgetRole(boardId);
       void conn.clearLocal();
