@@ -13,9 +13,12 @@
 //! - `elements`: element id → `Y.Map` with these keys:
 //!   - `type`: one of [`ELEMENT_TYPES`]; `index`: fractional-index string (printable ASCII,
 //!     no spaces) giving the z-order, ties broken by element id.
-//!   - `geom`: ONE atomic value `{x, y, w, h, rot}`. `rot` is in degrees, clockwise, around
-//!     the centre of the box. Lines and arrows use `geom` too: they run from `(x, y)` to
-//!     `(x + w, y + h)`, so only their `w`/`h` may be negative.
+//!   - `geom`: ONE atomic value `{x, y, w, h, rot}`: `(x, y)` is the top-left corner of the
+//!     box, `|w|` × `|h|` its size. `rot` is in degrees, clockwise, around the centre of the
+//!     box. Lines and arrows use `geom` too, and only their `w`/`h` may be negative: the
+//!     signs give the direction, so a line starts at `(x - min(w, 0), y - min(h, 0))` and
+//!     ends `(w, h)` from there (a line drawn leftwards from (100, 0) to (0, 50) is
+//!     `{x: 0, y: 0, w: -100, h: 50}`).
 //!   - style, each its own key: `stroke`, `fill` (colours), `width` (≥ 0), `dash` (`solid`,
 //!     `dashed` or `dotted`), `opacity` (0 to 1); `fontSize` (> 0) for text and stickies.
 //!   - pens only: `points`, a flat `[x0, y0, x1, y1, ...]` array relative to `(geom.x,

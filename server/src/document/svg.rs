@@ -202,8 +202,8 @@ impl<'a> Shape<'a> {
             id,
             index: el.get("index").and_then(Value::as_str).unwrap_or(""),
             kind,
-            x: x.min(x + w),
-            y: y.min(y + h),
+            x,
+            y,
             w,
             h,
             rot,
@@ -579,6 +579,22 @@ mod tests {
             lines,
             ["first line", "second <line> & 'more'", "remember the milk"]
         );
+    }
+
+    #[test]
+    fn a_line_drawn_leftwards_runs_the_way_the_browser_drew_it() {
+        // The "link" line's box is (0, 0) to (40, 25.5); w < 0 says it starts on the right.
+        let parsed_svg = render_svg(&import_doc(&sample_board()), None);
+        let parsed = parse(&parsed_svg);
+        let line = parsed
+            .descendants()
+            .find(|n| n.has_tag_name("line") && n.attribute("marker-end").is_none())
+            .unwrap();
+        let ends: Vec<Option<&str>> = ["x1", "y1", "x2", "y2"]
+            .iter()
+            .map(|a| line.attribute(*a))
+            .collect();
+        assert_eq!(ends, [Some("40"), Some("0"), Some("0"), Some("25.5")]);
     }
 
     #[test]
