@@ -232,6 +232,26 @@ export function hitTest(el: BoardElement, p: Point, tolerance: number): boolean 
   return nearEdge;
 }
 
+/** Whether `p` lies inside the element's area (its box, or its ellipse), `tolerance` included. */
+export function insideShape(el: BoardElement, p: Point, tolerance: number): boolean {
+  const g = el.geom;
+  const q = toLocal(g, p);
+  const w = Math.abs(g.w);
+  const h = Math.abs(g.h);
+  if (el.type === 'ellipse') {
+    const c = centre(g);
+    const nx = (q.x - c.x) / Math.max(w / 2 + tolerance, 1e-9);
+    const ny = (q.y - c.y) / Math.max(h / 2 + tolerance, 1e-9);
+    return nx * nx + ny * ny <= 1;
+  }
+  return (
+    q.x >= g.x - tolerance &&
+    q.x <= g.x + w + tolerance &&
+    q.y >= g.y - tolerance &&
+    q.y <= g.y + h + tolerance
+  );
+}
+
 /** Whether the element lies wholly inside the box (marquee selection). */
 export function insideBox(el: BoardElement, box: Box): boolean {
   return boxContains(box, elementBounds(el));
