@@ -219,10 +219,36 @@ export class Person {
     await writeFile(join(artifactsDir, `${name}.png`), await this.page.screenshot());
   }
 
+  /**
+   * Waits until everything this person's client sent before now has reached `other`: puts
+   * a fresh marker into this person's awareness and waits for `other` to hear it. The
+   * marker travels on the same socket, after any document update sent before it.
+   */
+  async flushTo(other: Person): Promise<void> {
+    const marker = `${this.name}-${Date.now()}-${Math.random()}`;
+    // The page functions are serialized into the browser: they cannot call helpers here.
+    await this.page.evaluate((value) => {
+      const provider = window.easel?.provider as { awareness?: AwarenessLike } | undefined;
+      if (!provider?.awareness) throw new Error('window.easel.provider has no awareness');
+      provider.awareness.setLocalStateField('e2eMarker', value);
+    }, marker);
+    await other.page.waitForFunction((value) => {
+      const provider = window.easel?.provider as { awareness?: AwarenessLike } | undefined;
+      const states = provider?.awareness?.getStates() ?? new Map<number, Record<string, unknown>>();
+      return [...states.values()].some((state) => state['e2eMarker'] === value);
+    }, marker);
+  }
+
   /** Closes the context. */
   async close(): Promise<void> {
     await this.context.close();
   }
+}
+
+/** The awareness of a `WebsocketProvider` (`provider.awareness`, y-protocols). */
+interface AwarenessLike {
+  setLocalStateField(field: string, value: unknown): void;
+  getStates(): Map<number, Record<string, unknown>>;
 }
 
 /** The pixel region an element covers on a canvas at zoom 1 (lines may have negative w/h). */
