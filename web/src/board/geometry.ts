@@ -39,6 +39,17 @@ export function unionBox(a: Box, b: Box): Box {
   };
 }
 
+/** The overlap of two boxes, or null when they do not meet. */
+export function intersectBox(a: Box, b: Box): Box | null {
+  const out = {
+    minX: Math.max(a.minX, b.minX),
+    minY: Math.max(a.minY, b.minY),
+    maxX: Math.min(a.maxX, b.maxX),
+    maxY: Math.min(a.maxY, b.maxY),
+  };
+  return out.minX <= out.maxX && out.minY <= out.maxY ? out : null;
+}
+
 /** `a` grown by `d` on every side. */
 export function growBox(a: Box, d: number): Box {
   return { minX: a.minX - d, minY: a.minY - d, maxX: a.maxX + d, maxY: a.maxY + d };
