@@ -33,6 +33,9 @@ const CHROMIUM_ARGS = [
 /** How long a condition may take to come true (generous: 2 shared cores, two runs at once). */
 export const WAIT_MS = 20_000;
 
+/** How far (in pixels) a remote cursor may sit from where its owner's mouse is. */
+const CURSOR_SLACK = 40;
+
 /** The viewport every person gets. */
 export const VIEWPORT = { width: 1280, height: 800 };
 
@@ -275,4 +278,21 @@ export async function until<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** Waits until `observer` shows `name`'s remote cursor near the board point `at`. */
+export async function waitCursorNear(observer: Person, name: string, at: Point): Promise<void> {
+  const cursor = observer.page.locator('[data-testid="remote-cursor"]', { hasText: name });
+  const target = await observer.toPage(at);
+  await until(
+    `${name}'s cursor on ${observer.name}'s screen near ${JSON.stringify(at)}`,
+    async () => {
+      const box = await cursor.first().boundingBox();
+      if (!box) return undefined;
+      return Math.abs(box.x - target.x) <= CURSOR_SLACK &&
+        Math.abs(box.y - target.y) <= CURSOR_SLACK
+        ? true
+        : undefined;
+    },
+  );
 }
