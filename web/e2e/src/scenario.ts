@@ -25,6 +25,7 @@ import {
   type Point,
 } from './browser.ts';
 import { readmeScreenshot } from './readme-shot.ts';
+import { expiredToken } from './tokens.ts';
 import { changedPixels, grow, pixelsNear } from './pixels.ts';
 import { startServer, type Backend, type EaselServer } from './server.ts';
 
@@ -485,6 +486,22 @@ export function boardScenario(backend: Backend): void {
         .map(([id]) => String(aDoc.elements[id]!['assetId']));
       assert.deepEqual(Object.keys(exported.assets), imageAssets, 'one asset per pasted image');
     });
+
+    step(
+      '12 an expired session cookie sends the person to /signin with the board as next',
+      async () => {
+        const expired = { ...accounts.a, token: expiredToken(accounts.a.id, accounts.a.name) };
+        const stale = await Person.create(browser, server.url, expired, true);
+        try {
+          await stale.page.goto(`/boards/${board}`);
+          await stale.page.waitForURL((url) => url.pathname === '/signin');
+          assert.equal(new URL(stale.page.url()).searchParams.get('next'), `/boards/${board}`);
+          await stale.shot(`${backend}-12-expired-cookie`);
+        } finally {
+          await stale.close();
+        }
+      },
+    );
 
     step('13 removing B from the board shows B "You no longer have access"', async () => {
       await api.removeMember(accounts.a.token, board, accounts.b.id);

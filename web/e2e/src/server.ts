@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { repoRoot } from './paths.ts';
+import { JWT_SECRET } from './tokens.ts';
 
 /** The two storage backends the suite runs on. */
 export type Backend = 'sqlite' | 'postgres';
@@ -65,7 +66,7 @@ export async function startServer(backend: Backend): Promise<EaselServer> {
     EASEL_BIND: '127.0.0.1:0',
     EASEL_DATA_DIR: dataDir,
     EASEL_WEB_DIR: webDir,
-    EASEL_JWT_SECRET: 'easel-e2e-tests-secret-0123456789abcdef',
+    EASEL_JWT_SECRET: JWT_SECRET,
     EASEL_LOG: process.env['EASEL_E2E_LOG'] ?? 'warn,easel::startup=info',
     EASEL_LOG_FORMAT: 'json',
     EASEL_LOGIN_ATTEMPTS_PER_MINUTE: '10000',
