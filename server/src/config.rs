@@ -136,6 +136,10 @@ pub struct Config {
     pub boards_per_hour: u32,
     /// `EASEL_MAX_VERSIONS_PER_BOARD`: named versions one board may hold.
     pub max_versions_per_board: u32,
+    /// `EASEL_MAX_ASSET_BYTES`: largest image one upload may hold.
+    pub max_asset_bytes: usize,
+    /// `EASEL_MAX_BOARD_ASSET_BYTES`: bytes all of one board's images may take together.
+    pub max_board_asset_bytes: u64,
 }
 
 /// The administrator account `easel serve` creates when it does not exist yet.
@@ -392,6 +396,15 @@ impl Config {
         let boards_per_hour = parse_num(&get, "EASEL_BOARDS_PER_HOUR", 100, 1, 1_000_000)? as u32;
         let max_versions_per_board =
             parse_num(&get, "EASEL_MAX_VERSIONS_PER_BOARD", 1000, 1, 1_000_000)? as u32;
+        let max_asset_bytes =
+            parse_num(&get, "EASEL_MAX_ASSET_BYTES", 10 << 20, 1024, 1 << 30)? as usize;
+        let max_board_asset_bytes = parse_num(
+            &get,
+            "EASEL_MAX_BOARD_ASSET_BYTES",
+            512 << 20,
+            1024,
+            1 << 40,
+        )?;
 
         Ok(Self {
             bind,
@@ -419,6 +432,8 @@ impl Config {
             signup_attempts_per_minute,
             boards_per_hour,
             max_versions_per_board,
+            max_asset_bytes,
+            max_board_asset_bytes,
         })
     }
 }
@@ -900,6 +915,26 @@ mod tests {
         assert_eq!((c.boards_per_hour, c.max_versions_per_board), (5, 3));
         for var in ["EASEL_BOARDS_PER_HOUR", "EASEL_MAX_VERSIONS_PER_BOARD"] {
             for bad in ["0", "1000001", "lots"] {
+                assert_eq!(config(&[(var, bad)]).unwrap_err().var, var, "{bad}");
+            }
+        }
+    }
+
+    #[test]
+    fn images_are_bounded_per_upload_and_per_board() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.max_asset_bytes, c.max_board_asset_bytes),
+            (10 << 20, 512 << 20)
+        );
+        let c = config(&[
+            ("EASEL_MAX_ASSET_BYTES", "2048"),
+            ("EASEL_MAX_BOARD_ASSET_BYTES", "4096"),
+        ])
+        .unwrap();
+        assert_eq!((c.max_asset_bytes, c.max_board_asset_bytes), (2048, 4096));
+        for var in ["EASEL_MAX_ASSET_BYTES", "EASEL_MAX_BOARD_ASSET_BYTES"] {
+            for bad in ["0", "1023", "lots"] {
                 assert_eq!(config(&[(var, bad)]).unwrap_err().var, var, "{bad}");
             }
         }

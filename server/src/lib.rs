@@ -11,6 +11,7 @@ pub mod document;
 pub mod domain;
 pub mod feed;
 pub mod http;
+pub mod image;
 pub mod metrics;
 pub mod private_fs;
 pub mod protocol;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub mod board;
+pub mod images;
 pub mod yclient;
 
 use easel::config::Config;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use easel::auth::{Claims, JwtKeys};
 use easel::config::Secret;
 use easel::domain::{BoardId, BoardName, Role, UserId};
-use easel::store::{NewBoard, NewLink, NewUser, NewVersion, Store};
+use easel::store::{NewAsset, NewBoard, NewLink, NewUser, NewVersion, Store};
 use easel_tests::{TEST_JWT_SECRET, TestApp, spawn_app_with, spawn_pg_app_with, token};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -43,12 +43,14 @@ const ACTORS: [Actor; 8] = [
     Actor::Expired,
 ];
 
-/// What one call needs: a fresh board with members, a link, a version, and a spare user.
+/// What one call needs: a fresh board with members, a link, a version, an image, and a
+/// spare user.
 struct Fixture {
     board: BoardId,
     link: Uuid,
     link_token: String,
     version: Uuid,
+    asset: String,
 }
 
 enum Body {
@@ -94,6 +96,8 @@ fn rows() -> Vec<Row> {
         Row { method: "GET", path: "/api/boards/{id}/versions", body: none, expect: [401, 403, 200, 200, 200, 200, 403, 401] },
         Row { method: "GET", path: "/api/boards/{id}/versions/{version}", body: none, expect: [401, 403, 200, 200, 200, 200, 403, 401] },
         Row { method: "POST", path: "/api/boards/{id}/versions/{version}/restore", body: none, expect: [401, 403, 403, 200, 200, 200, 403, 401] },
+        Row { method: "POST", path: "/api/boards/{id}/assets", body: |_| Body::Bytes(easel_tests::images::png(2, 2, 0)), expect: [401, 403, 403, 201, 201, 201, 403, 401] },
+        Row { method: "GET", path: "/api/boards/{id}/assets/{asset_id}", body: none, expect: [401, 403, 200, 200, 200, 200, 403, 401] },
         Row { method: "GET", path: "/api/admin/stats", body: none, expect: [401, 403, 403, 403, 403, 200, 403, 401] },
         Row { method: "GET", path: "/api/admin/users", body: none, expect: [401, 403, 403, 403, 403, 200, 403, 401] },
         Row { method: "PATCH", path: "/api/admin/users/{id}", body: |_| Body::Json(json!({"disabled": true})), expect: [401, 403, 403, 403, 403, 200, 403, 401] },
@@ -184,11 +188,26 @@ async fn fixture(store: &dyn Store) -> Fixture {
         .await
         .unwrap()
         .id;
+    let asset = store
+        .put_asset(
+            &NewAsset {
+                board,
+                mime: "image/png",
+                width: 2,
+                height: 2,
+                bytes: &easel_tests::images::png(2, 2, 1),
+            },
+            u64::MAX,
+        )
+        .await
+        .unwrap()
+        .id;
     Fixture {
         board,
         link,
         link_token,
         version,
+        asset,
     }
 }
 
@@ -228,6 +247,7 @@ fn concrete(path: &str, f: &Fixture) -> String {
     .replace("{board_id}", &f.board.to_string())
     .replace("{link}", &f.link.to_string())
     .replace("{version}", &f.version.to_string())
+    .replace("{asset_id}", &f.asset)
     .replace("{token}", &f.link_token)
 }
 

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use easel::domain::{BoardId, BoardName, DomainError, Role, UserId};
 use easel::store::Encoding::{V1, V2};
 use easel::store::{
-    Admission, AdmissionCaller, ArchivedFilter, AuditQuery, Backend, BoardCursor, BoardQuery,
-    Counts, Event, MAX_ADMISSIONS, NewAudit, NewBoard, NewLink, NewUser, NewVersion, Notice,
-    PostgresStore, SqliteStore, Store, StoreError, StoredDoc, UserQuery, now_ms,
+    Admission, AdmissionCaller, ArchivedFilter, Asset, AuditQuery, Backend, BoardCursor,
+    BoardQuery, Counts, Event, MAX_ADMISSIONS, NewAsset, NewAudit, NewBoard, NewLink, NewUser,
+    NewVersion, Notice, PostgresStore, SqliteStore, Store, StoreError, StoredDoc, UserQuery,
+    now_ms,
 };
 use easel_tests::TestDb;
 use yrs::types::ToJson;
@@ -102,6 +103,8 @@ contract!(
     old_events_are_pruned_and_ids_keep_growing,
     new_events_are_announced_where_the_backend_can,
     a_board_holds_at_most_the_versions_asked_for,
+    assets_are_stored_once_per_board_and_read_back,
+    a_boards_assets_stay_within_their_bound,
 );
 
 fn user(s: &str) -> UserId {
@@ -1019,10 +1022,22 @@ async fn deleting_a_board_removes_all_its_data(fx: &Fixture) {
         })
         .await
         .unwrap();
+    let image = store
+        .put_asset(&png_asset(board, b"doomed"), u64::MAX)
+        .await
+        .unwrap();
+    let kept_image = store
+        .put_asset(&png_asset(keep, b"doomed"), u64::MAX)
+        .await
+        .unwrap();
     store.delete_board(board).await.unwrap();
     assert!(matches!(
         store.load(board).await,
         Err(StoreError::NotFound("board"))
+    ));
+    assert!(matches!(
+        store.get_asset(board, &image.id).await,
+        Err(StoreError::NotFound("asset"))
     ));
     assert!(matches!(
         store.list_members(board).await,
@@ -1057,10 +1072,22 @@ async fn deleting_a_board_removes_all_its_data(fx: &Fixture) {
         (None, 0, 0)
     );
     assert_eq!(store.role_of(board, &user("bob")).await.unwrap(), None);
+    assert!(
+        matches!(
+            store.get_asset(board, &image.id).await,
+            Err(StoreError::NotFound("asset"))
+        ),
+        "the reborn board holds none of the old one's assets"
+    );
     assert_eq!(
         store.load(keep).await.unwrap().updates.len(),
         2,
         "other boards untouched"
+    );
+    assert_eq!(
+        store.get_asset(keep, &kept_image.id).await.unwrap().1,
+        b"doomed",
+        "other boards' assets untouched, even with the same bytes"
     );
 }
 
@@ -2215,5 +2242,160 @@ async fn a_board_holds_at_most_the_versions_asked_for(fx: &Fixture) {
     assert!(matches!(
         store.create_version_within(&ghost, 5).await,
         Err(StoreError::NotFound("board"))
+    ));
+}
+
+/// A PNG-typed asset of `bytes` (the store does not look inside them).
+fn png_asset(board: BoardId, bytes: &[u8]) -> NewAsset<'_> {
+    NewAsset {
+        board,
+        mime: "image/png",
+        width: 640,
+        height: 480,
+        bytes,
+    }
+}
+
+async fn assets_are_stored_once_per_board_and_read_back(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Pictures", "alice").await;
+    let bytes = b"\x89PNG pretend image bytes".to_vec();
+    let stored = store
+        .put_asset(&png_asset(board, &bytes), u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(stored.id, easel::store::asset_id(&bytes));
+    assert_eq!(stored.id.len(), 64);
+    assert_eq!(
+        (
+            stored.board,
+            stored.mime.as_str(),
+            stored.width,
+            stored.height,
+            stored.size
+        ),
+        (board, "image/png", 640, 480, bytes.len() as i64)
+    );
+    let (read, read_bytes) = store.get_asset(board, &stored.id).await.unwrap();
+    assert_eq!(read, stored);
+    assert_eq!(read_bytes, bytes);
+
+    // The same bytes again, even claimed as another type, change nothing.
+    let again = NewAsset {
+        mime: "image/gif",
+        width: 1,
+        height: 1,
+        ..png_asset(board, &bytes)
+    };
+    assert_eq!(store.put_asset(&again, u64::MAX).await.unwrap(), stored);
+    // Another board keeps its own copy, and one board's id does not open the other's.
+    let other = new_board(&*store, "Elsewhere", "bob").await;
+    assert!(matches!(
+        store.get_asset(other, &stored.id).await,
+        Err(StoreError::NotFound("asset"))
+    ));
+    let copy = store
+        .put_asset(&png_asset(other, &bytes), u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!((copy.board, &copy.id), (other, &stored.id));
+
+    // Each kind of image the store accepts, and the input it refuses.
+    for mime in ["image/jpeg", "image/gif", "image/webp"] {
+        let bytes = mime.as_bytes();
+        let asset = NewAsset {
+            mime,
+            ..png_asset(board, bytes)
+        };
+        let stored = store.put_asset(&asset, u64::MAX).await.unwrap();
+        assert_eq!(stored.mime, mime);
+    }
+    for bad in [
+        NewAsset {
+            mime: "image/svg+xml",
+            ..png_asset(board, b"<svg/>")
+        },
+        NewAsset {
+            width: 0,
+            ..png_asset(board, b"x")
+        },
+        NewAsset {
+            height: u32::MAX,
+            ..png_asset(board, b"y")
+        },
+        png_asset(board, b""),
+    ] {
+        assert!(
+            matches!(
+                store.put_asset(&bad, u64::MAX).await,
+                Err(StoreError::Invalid(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(matches!(
+        store
+            .put_asset(&png_asset(BoardId::new(), b"ghost"), u64::MAX)
+            .await,
+        Err(StoreError::NotFound("board"))
+    ));
+    for id in ["nope", &"A".repeat(64), &"0".repeat(64)] {
+        assert!(matches!(
+            store.get_asset(board, id).await,
+            Err(StoreError::NotFound("asset"))
+        ));
+    }
+    assert!(matches!(
+        store.get_asset(BoardId::new(), &stored.id).await,
+        Err(StoreError::NotFound("asset"))
+    ));
+}
+
+async fn a_boards_assets_stay_within_their_bound(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Bounded", "alice").await;
+    // Twelve distinct 100-byte images racing for room for five.
+    let puts = (0..12u8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let bytes = vec![i; 100];
+            store.put_asset(&png_asset(board, &bytes), 500).await
+        })
+    });
+    let results: Vec<Result<Asset, StoreError>> = futures_util::future::join_all(puts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let stored: Vec<&Asset> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(
+        stored.len(),
+        5,
+        "uploads racing each other stop at the bound"
+    );
+    for r in results.iter().filter(|r| r.is_err()) {
+        assert!(matches!(r, Err(StoreError::AssetsFull(500))), "{r:?}");
+    }
+    // Bytes already stored take no more room, so storing them again succeeds when full.
+    let first = stored[0];
+    let (_, bytes) = store.get_asset(board, &first.id).await.unwrap();
+    assert_eq!(
+        store
+            .put_asset(&png_asset(board, &bytes), 500)
+            .await
+            .unwrap(),
+        *first
+    );
+    // The bound is per board.
+    let other = new_board(&*store, "Roomy", "alice").await;
+    assert!(
+        store
+            .put_asset(&png_asset(other, &[7; 500]), 500)
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        store.put_asset(&png_asset(other, &[8; 1]), 500).await,
+        Err(StoreError::AssetsFull(500))
     ));
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::access::AccessError;
 use crate::auth::AuthError;
 use crate::domain::DomainError;
+use crate::image::ImageError;
 use crate::protocol::{self, ProtocolError};
 use crate::rooms::{JoinError, Kick};
 use crate::store::StoreError;
@@ -41,9 +42,10 @@ pub enum ApiError {
     /// The body is larger than this route accepts (413).
     #[error("{0}")]
     TooLarge(String),
-    /// The body's `Content-Type` is not one this route reads (415).
+    /// The body's `Content-Type` is not one this route reads, or its content is not of a
+    /// type the route accepts (415).
     #[error("{0}")]
-    UnsupportedMediaType(&'static str),
+    UnsupportedMediaType(std::borrow::Cow<'static, str>),
     /// Too many attempts; retry after this many seconds (429).
     #[error("too many attempts; retry in {0} s")]
     TooManyRequests(u64),
@@ -83,6 +85,11 @@ impl From<StoreError> for ApiError {
                 "this board already has {max} named versions, the most this server keeps \
                  (EASEL_MAX_VERSIONS_PER_BOARD); an administrator can raise it"
             )),
+            StoreError::AssetsFull(max) => ApiError::Conflict(format!(
+                "this image would take the board's images past {max} bytes, the most this \
+                 server keeps per board (EASEL_MAX_BOARD_ASSET_BYTES); an administrator can \
+                 raise it"
+            )),
             StoreError::Invalid(msg) => ApiError::BadRequest(msg),
             StoreError::Unavailable(_) => {
                 tracing::warn!(error = %chain(&e), "store unavailable");
@@ -111,6 +118,12 @@ impl From<AccessError> for ApiError {
             AccessError::NoRole => ApiError::Forbidden("you have no access to this board"),
             AccessError::Store(e) => e.into(),
         }
+    }
+}
+
+impl From<ImageError> for ApiError {
+    fn from(e: ImageError) -> Self {
+        ApiError::UnsupportedMediaType(e.to_string().into())
     }
 }
 

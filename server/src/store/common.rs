@@ -593,6 +593,55 @@ macro_rules! impl_store {
                     .ok_or(StoreError::NotFound("board"))
             }
 
+            async fn put_asset(&self, new: &NewAsset<'_>, max_board_bytes: u64) -> Result<Asset> {
+                new.validate()?;
+                let id = asset_id(new.bytes);
+                let mut tx = self.begin_write().await?;
+                Self::lock_board(&mut tx, new.board).await?;
+                let stored: Option<sql::AssetRow> = sqlx::query_as(sql::FIND_ASSET)
+                    .bind(new.board.as_uuid())
+                    .bind(&id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if let Some(stored) = stored {
+                    return stored.try_into();
+                }
+                let held: i64 = sqlx::query_scalar(sql::ASSET_BYTES)
+                    .bind(new.board.as_uuid())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let size = new.bytes.len() as u64;
+                if (held.max(0) as u64).saturating_add(size) > max_board_bytes {
+                    return Err(StoreError::AssetsFull(max_board_bytes));
+                }
+                let row: sql::AssetRow = sqlx::query_as(sql::INSERT_ASSET)
+                    .bind(new.board.as_uuid())
+                    .bind(&id)
+                    .bind(new.mime)
+                    .bind(new.width as i32)
+                    .bind(new.height as i32)
+                    .bind(new.bytes)
+                    .bind(size as i64)
+                    .bind(now_ms())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn get_asset(&self, board: BoardId, id: &str) -> Result<(Asset, Vec<u8>)> {
+                if !is_asset_id(id) {
+                    return Err(StoreError::NotFound("asset"));
+                }
+                sqlx::query_as::<_, sql::AssetBytesRow>(sql::GET_ASSET)
+                    .bind(board.as_uuid())
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .ok_or(StoreError::NotFound("asset"))?
+                    .try_into()
+            }
+
             async fn create_user(&self, new: &NewUser) -> Result<User> {
                 let email = new.normalized_email()?;
                 sqlx::query_as::<_, UserRow>(sql::INSERT_USER)

@@ -1,5 +1,5 @@
-//! Durable storage of boards, members, users, board documents, share links, the audit log,
-//! revoked tokens and the change feed of access changes.
+//! Durable storage of boards, members, users, board documents, the images placed on boards,
+//! share links, the audit log, revoked tokens and the change feed of access changes.
 //!
 //! Owns the [`Store`] trait, its data types and [`StoreError`], and the two backends
 //! (Postgres for production and multi-node, SQLite embedded). Every write that changes who
@@ -52,6 +52,9 @@ pub enum StoreError {
     /// The board already holds this many named versions, the most allowed.
     #[error("the board already holds {0} versions, the most allowed")]
     TooManyVersions(u32),
+    /// Storing the asset would make the board's assets take more than this many bytes.
+    #[error("the board's images would take more than {0} bytes, the most allowed")]
+    AssetsFull(u64),
     /// The input breaks a rule the store enforces.
     #[error("invalid input: {0}")]
     Invalid(String),
@@ -457,6 +460,83 @@ impl UserPage {
     }
 }
 
+/// The image types a board may hold, by MIME type: the raster images every browser shows.
+pub const ASSET_MIME_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// An image stored for a board (its bytes come with [`Store::get_asset`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Asset {
+    /// The board it belongs to.
+    pub board: BoardId,
+    /// Its id: the SHA-256 of its bytes, in lowercase hex (see [`asset_id`]).
+    pub id: String,
+    /// Its MIME type, one of [`ASSET_MIME_TYPES`].
+    pub mime: String,
+    /// Its width in pixels.
+    pub width: u32,
+    /// Its height in pixels.
+    pub height: u32,
+    /// How many bytes it takes.
+    pub size: i64,
+    /// When it was first stored.
+    pub created_at: Millis,
+}
+
+/// What storing an image needs. The store does not look inside the bytes: the caller has
+/// checked they are an image of this type and size.
+#[derive(Debug, Clone)]
+pub struct NewAsset<'a> {
+    /// The board it belongs to.
+    pub board: BoardId,
+    /// Its MIME type, one of [`ASSET_MIME_TYPES`].
+    pub mime: &'a str,
+    /// Its width in pixels (> 0).
+    pub width: u32,
+    /// Its height in pixels (> 0).
+    pub height: u32,
+    /// The image file (not empty).
+    pub bytes: &'a [u8],
+}
+
+impl NewAsset<'_> {
+    fn validate(&self) -> Result<()> {
+        if !ASSET_MIME_TYPES.contains(&self.mime) {
+            return Err(StoreError::Invalid(format!(
+                "unsupported asset type {:?}",
+                self.mime
+            )));
+        }
+        if self.width == 0
+            || self.height == 0
+            || self.width > i32::MAX as u32
+            || self.height > i32::MAX as u32
+        {
+            return Err(StoreError::Invalid(format!(
+                "asset dimensions {}x{} out of range",
+                self.width, self.height
+            )));
+        }
+        if self.bytes.is_empty() {
+            return Err(StoreError::Invalid("an asset must not be empty".into()));
+        }
+        Ok(())
+    }
+}
+
+/// The id an asset with these bytes gets: their SHA-256, in lowercase hex.
+pub fn asset_id(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `id` has the shape of an asset id (64 lowercase hex digits).
+pub fn is_asset_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// A link that lets whoever holds its token join a board. Its token is never stored, only
 /// a hash of it, and is not part of this type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -675,8 +755,8 @@ pub trait Store: Send + Sync + 'static {
     async fn rename_board(&self, id: BoardId, name: &BoardName) -> Result<Board>;
     /// Archives (`true`) or restores (`false`) a board.
     async fn set_archived(&self, id: BoardId, archived: bool) -> Result<Board>;
-    /// Deletes a board and everything it holds: members, log, snapshots, versions. Records
-    /// [`Event::BoardDeleted`].
+    /// Deletes a board and everything it holds: members, log, snapshots, versions, assets.
+    /// Records [`Event::BoardDeleted`].
     async fn delete_board(&self, id: BoardId) -> Result<()>;
 
     /// Adds a member; [`StoreError::Conflict`] if they already are one. Records
@@ -755,6 +835,17 @@ pub trait Store: Send + Sync + 'static {
     /// How many bytes a board's document takes: its snapshot plus its logged updates;
     /// [`StoreError::NotFound`] if no such board.
     async fn stored_size(&self, board: BoardId) -> Result<i64>;
+
+    /// Stores an image for a board under [`asset_id`] of its bytes, unless the board's
+    /// assets would then take more than `max_board_bytes` ([`StoreError::AssetsFull`]).
+    /// Storing bytes the board already holds changes nothing and returns what is stored.
+    /// Summing and storing are one transaction with the board's row locked, so uploads
+    /// racing each other cannot pass the bound together. `NotFound("board")` if no such
+    /// board; [`StoreError::Invalid`] for a type, dimensions or bytes [`NewAsset`] refuses.
+    async fn put_asset(&self, new: &NewAsset<'_>, max_board_bytes: u64) -> Result<Asset>;
+    /// One of a board's assets and its bytes; `NotFound("asset")` if the board holds no such
+    /// asset or does not exist.
+    async fn get_asset(&self, board: BoardId, id: &str) -> Result<(Asset, Vec<u8>)>;
 
     /// Creates an account; [`StoreError::Conflict`] if the email is taken.
     async fn create_user(&self, new: &NewUser) -> Result<User>;

@@ -7,8 +7,8 @@
 use uuid::Uuid;
 
 use super::{
-    Admission, AuditEntry, Board, Encoding, LoggedUpdate, Member, ShareLink, Snapshot, StoreError,
-    StoredDoc, User, Version,
+    Admission, Asset, AuditEntry, Board, Encoding, LoggedUpdate, Member, ShareLink, Snapshot,
+    StoreError, StoredDoc, User, Version,
 };
 use crate::domain::{BoardId, Role, UserId};
 
@@ -91,6 +91,16 @@ pub(super) const STORED_SIZE: &str = "SELECT CAST(\
      COALESCE((SELECT length(s.state) FROM board_snapshots s WHERE s.board_id = b.id), 0) + \
      COALESCE((SELECT SUM(length(u.data)) FROM board_updates u WHERE u.board_id = b.id), 0) \
      AS BIGINT) FROM boards b WHERE b.id = $1";
+
+pub(super) const INSERT_ASSET: &str = "INSERT INTO board_assets \
+     (board_id, id, mime, width, height, bytes, size, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     RETURNING board_id, id, mime, width, height, size, created_at";
+pub(super) const FIND_ASSET: &str = "SELECT board_id, id, mime, width, height, size, created_at \
+     FROM board_assets WHERE board_id = $1 AND id = $2";
+pub(super) const GET_ASSET: &str = "SELECT board_id, id, mime, width, height, size, created_at, bytes \
+     FROM board_assets WHERE board_id = $1 AND id = $2";
+pub(super) const ASSET_BYTES: &str =
+    "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM board_assets WHERE board_id = $1";
 
 pub(super) const INSERT_VERSION: &str = "INSERT INTO board_versions \
      (id, board_id, label, seq, state, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -260,6 +270,51 @@ impl TryFrom<VersionStateRow> for (Version, Vec<u8>) {
     type Error = StoreError;
     fn try_from(r: VersionStateRow) -> Result<Self, StoreError> {
         Ok((r.version.try_into()?, r.state))
+    }
+}
+
+/// A `board_assets` row without its bytes.
+#[derive(sqlx::FromRow)]
+pub(super) struct AssetRow {
+    board_id: Uuid,
+    id: String,
+    mime: String,
+    width: i32,
+    height: i32,
+    size: i64,
+    created_at: i64,
+}
+
+impl TryFrom<AssetRow> for Asset {
+    type Error = StoreError;
+    fn try_from(r: AssetRow) -> Result<Self, StoreError> {
+        let pixels = |n: i32| {
+            u32::try_from(n).map_err(|_| StoreError::Invalid(format!("stored asset dimension {n}")))
+        };
+        Ok(Asset {
+            board: BoardId::from(r.board_id),
+            id: r.id,
+            mime: r.mime,
+            width: pixels(r.width)?,
+            height: pixels(r.height)?,
+            size: r.size,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A `board_assets` row with its bytes.
+#[derive(sqlx::FromRow)]
+pub(super) struct AssetBytesRow {
+    #[sqlx(flatten)]
+    asset: AssetRow,
+    bytes: Vec<u8>,
+}
+
+impl TryFrom<AssetBytesRow> for (Asset, Vec<u8>) {
+    type Error = StoreError;
+    fn try_from(r: AssetBytesRow) -> Result<Self, StoreError> {
+        Ok((r.asset.try_into()?, r.bytes))
     }
 }
 

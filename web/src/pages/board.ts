@@ -230,11 +230,32 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   );
   const bottomLeft = h('div', { class: 'corner bottom-left' }, zoom.el);
   const bottomRight = h('div', { class: 'corner bottom-right' }, helpBtn);
+  const followName = h('span', {});
+  const stopFollowing = h('button', { type: 'button', class: 'link-btn' }, 'Stop');
+  stopFollowing.addEventListener('click', () => editor.follow(null));
+  const followBanner = h(
+    'div',
+    { class: 'follow-banner floating', hidden: true, role: 'status' },
+    followName,
+    stopFollowing,
+  );
+  const updateFollow = () => {
+    const id = editor.following;
+    const state = id === null ? undefined : conn.provider.awareness.getStates().get(id);
+    const name = (state?.user as { name?: string } | undefined)?.name;
+    followBanner.hidden = id === null;
+    followName.textContent = name ? `Following ${name}` : 'Following';
+    followBanner.style.setProperty(
+      '--c',
+      (state?.user as { colour?: string } | undefined)?.colour ?? 'var(--accent)',
+    );
+  };
+
   const ui = h(
     'div',
     { class: 'ui' },
     topLeft,
-    h('div', { class: 'top-center' }, toolbar.el),
+    h('div', { class: 'top-center' }, toolbar.el, followBanner),
     topRight,
     bottomLeft,
     bottomRight,
@@ -252,6 +273,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   const offChange = editor.on('change', () => {
     for (const p of parts) p.update();
     presenceList.update();
+    updateFollow();
   });
   const onAwareness = () => presenceList.update();
   conn.provider.awareness.on('change', onAwareness);
@@ -320,6 +342,11 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   const onKey = (e: KeyboardEvent) => {
     if (e.defaultPrevented || isTextInput(e.target) || closeHelp) return;
     const action = actionForKey(e);
+    if (action === 'escape' && editor.following !== null) {
+      e.preventDefault();
+      editor.follow(null);
+      return;
+    }
     if (action && !(action === 'escape' && editor.handleKey(e))) {
       e.preventDefault();
       run(action);

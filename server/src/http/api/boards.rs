@@ -572,7 +572,7 @@ fn refuse_form_bodies(req: &HttpRequest) -> Result<(), ApiError> {
         .any(|form| form.eq_ignore_ascii_case(kind))
     {
         return Err(ApiError::UnsupportedMediaType(
-            "send an import as application/json or application/octet-stream",
+            "send an import as application/json or application/octet-stream".into(),
         ));
     }
     Ok(())

@@ -370,7 +370,7 @@ fn join_body(req: &HttpRequest, body: &[u8]) -> Result<JoinLink, ApiError> {
     });
     if !json {
         return Err(ApiError::UnsupportedMediaType(
-            "expected Content-Type: application/json",
+            "expected Content-Type: application/json".into(),
         ));
     }
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))

@@ -1,4 +1,4 @@
-//! The REST API under `/api`: accounts, boards, members, share links, versions,
+//! The REST API under `/api`: accounts, boards, members, share links, versions, images,
 //! export/import and administration, plus its OpenAPI document.
 //!
 //! Owns the routes, their request/response shapes and who may call them. Every route is
@@ -7,6 +7,7 @@
 //! trait and live rooms only through the `Hub`; errors become responses in `error.rs`.
 
 mod admin;
+mod assets;
 mod auth;
 mod boards;
 mod caller;
@@ -54,7 +55,7 @@ pub(super) async fn conversion_turn(
 #[openapi(
     info(
         title = "Easel API",
-        description = "Accounts, boards, members, share links, versions, export/import and administration for Easel, the self-hosted collaborative whiteboard. Every error has the body `{\"error\":{\"code\",\"message\"}}`."
+        description = "Accounts, boards, members, share links, versions, images, export/import and administration for Easel, the self-hosted collaborative whiteboard. Every error has the body `{\"error\":{\"code\",\"message\"}}`."
     ),
     modifiers(&Security),
     components(schemas(boards::Archived, boards::Format, ErrorBody)),
@@ -64,6 +65,7 @@ pub(super) async fn conversion_turn(
         (name = "members", description = "Who may use a board"),
         (name = "links", description = "Share links"),
         (name = "versions", description = "Named versions of a board"),
+        (name = "assets", description = "Images placed on a board"),
         (name = "admin", description = "Administration (admins only)"),
         (name = "realtime", description = "The y-sync WebSocket"),
         (name = "operations", description = "Probes and metrics"),
@@ -184,6 +186,8 @@ pub fn scope() -> Scope<
         .service(versions::list)
         .service(versions::get)
         .service(versions::restore)
+        .service(assets::upload)
+        .service(assets::get)
         .service(admin::stats)
         .service(admin::users)
         .service(admin::set_disabled)
