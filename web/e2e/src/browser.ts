@@ -39,6 +39,16 @@ const CURSOR_SLACK = 40;
 /** The viewport every person gets. */
 export const VIEWPORT = { width: 1280, height: 800 };
 
+/** The connection indicator's states (its `data-state`). */
+export type ConnectionState = 'connected' | 'reconnecting' | 'offline';
+
+/** What the connection indicator says in each state. */
+const CONNECTION_WORDS: Record<ConnectionState, string> = {
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+};
+
 /** A point in board coordinates. */
 export interface Point {
   x: number;
@@ -131,14 +141,21 @@ export class Person {
     await this.page.waitForFunction(() => window.easel !== undefined);
   }
 
-  /** Waits until the connection indicator's `data-state` is one of `states`. */
-  async waitConnection(...states: string[]): Promise<void> {
+  /**
+   * Waits until the connection indicator (`role="status"`) is in `state`, by its
+   * `data-state` and by the words people read.
+   */
+  async waitConnection(state: ConnectionState): Promise<void> {
     await this.page.waitForFunction(
-      (wanted) => {
-        const el = document.querySelector('[data-testid="connection"]');
-        return el !== null && wanted.includes(el.getAttribute('data-state') ?? '');
+      ([wanted, words]) => {
+        const el = document.querySelector('[role="status"][data-testid="connection"]');
+        return (
+          el !== null &&
+          el.getAttribute('data-state') === wanted &&
+          (el.textContent ?? '').includes(words)
+        );
       },
-      states,
+      [state, CONNECTION_WORDS[state]] as const,
       { timeout: WAIT_MS },
     );
   }
