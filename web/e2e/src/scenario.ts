@@ -85,6 +85,21 @@ const STICKY_TEXT = 'Hello from Ada';
 /** The pasted image: an orange field with a blue square, 80 x 60. */
 const IMAGE = { w: 80, h: 60, orange: [228, 87, 46] as [number, number, number] };
 
+/** The issue's tool shortcuts and the accessible name of each tool's button. */
+const TOOL_SHORTCUTS: [string, string][] = [
+  ['h', 'Hand'],
+  ['p', 'Pen'],
+  ['r', 'Rectangle'],
+  ['o', 'Ellipse'],
+  ['l', 'Line'],
+  ['a', 'Arrow'],
+  ['t', 'Text'],
+  ['n', 'Sticky note'],
+  ['e', 'Eraser'],
+  ['k', 'Laser'],
+  ['v', 'Select'],
+];
+
 /** Tool buttons a viewer must not see. */
 const DRAWING_TOOLS = [
   'Pen',
@@ -189,7 +204,24 @@ export function boardScenario(backend: Backend): void {
       true,
     );
 
-    step('03 A draws a rectangle, a pen stroke and a sticky note with text', async () => {
+    step('03 every tool has a button named after it, and its shortcut presses it', async () => {
+      for (const [key, name] of TOOL_SHORTCUTS) {
+        await A.press(key);
+        const pressed = A.page.getByRole('button', { name, exact: true, pressed: true });
+        await pressed.waitFor();
+        assert.equal(await pressed.count(), 1, `"${key}" presses the "${name}" tool button`);
+      }
+      await A.page.getByRole('button', { name: 'Image', exact: true }).waitFor();
+      await A.press('?');
+      const overlay = A.page.getByRole('dialog');
+      await overlay.waitFor();
+      await A.shot(`${backend}-03-shortcuts`);
+      await A.press('Escape');
+      await overlay.waitFor({ state: 'hidden' });
+      await A.press('v');
+    });
+
+    step('04 A draws a rectangle, a pen stroke and a sticky note with text', async () => {
       const bBefore = await B.canvasPng();
 
       ids['rect'] = await addedBy(A, 'rect', async () => {
@@ -226,7 +258,7 @@ export function boardScenario(backend: Backend): void {
       );
       for (const key of ['rect', 'pen', 'sticky'])
         drawn.set(ids[key]!, doc.elements[ids[key]!]!.type!);
-      await A.shot(`${backend}-03-a-drew`);
+      await A.shot(`${backend}-04-a-drew`);
 
       // B: the same three elements, and pixels where each one is.
       const bDoc = await B.waitForDoc('the three elements arrive', (d) =>
@@ -237,17 +269,17 @@ export function boardScenario(backend: Backend): void {
         bBefore,
         [...drawn.keys()].map((id) => bDoc.elements[id]!),
       );
-      await B.shot(`${backend}-03-b-sees-a`);
+      await B.shot(`${backend}-04-b-sees-a`);
     });
 
-    step("04 B sees A's cursor with A's name", async () => {
+    step("05 B sees A's cursor with A's name", async () => {
       const spot = { x: 700, y: 560 };
       await A.hover(spot);
       await waitCursorNear(B, A.name, spot);
-      await B.shot(`${backend}-04-b-sees-a-cursor`);
+      await B.shot(`${backend}-05-b-sees-a-cursor`);
     });
 
-    step('05 B moves the rectangle and A sees it move', async () => {
+    step('06 B moves the rectangle and A sees it move', async () => {
       const rectId = ids['rect']!;
       const original = (await A.doc()).elements[rectId]!.geom!;
       const aBefore = await A.canvasPng();
@@ -264,10 +296,10 @@ export function boardScenario(backend: Backend): void {
       assert.equal(movedRect.w, original.w, 'a move keeps the width');
       assert.equal(movedRect.h, original.h, 'a move keeps the height');
       await expectDrawn(A, aBefore, [{ geom: movedRect }]);
-      await A.shot(`${backend}-05-a-sees-move`);
+      await A.shot(`${backend}-06-a-sees-move`);
     });
 
-    step('06 viewer C has no drawing tools and cannot change the board', async () => {
+    step('07 viewer C has no drawing tools and cannot change the board', async () => {
       for (const tool of DRAWING_TOOLS) {
         assert.equal(
           await C.page.getByRole('button', { name: tool, exact: true }).count(),
@@ -308,10 +340,10 @@ export function boardScenario(backend: Backend): void {
         "the server's export is unchanged",
       );
       await C.waitConnection('connected');
-      await C.shot(`${backend}-06-viewer`);
+      await C.shot(`${backend}-07-viewer`);
     });
 
-    step('07 a reload keeps everything', async () => {
+    step('08 a reload keeps everything', async () => {
       const before = await A.doc();
       await A.page.reload();
       await A.waitSynced();
@@ -322,11 +354,11 @@ export function boardScenario(backend: Backend): void {
       );
       const exported = await api.exportJson(accounts.a.token, board);
       assert.deepEqual(Object.keys(exported.elements).sort(), [...drawn.keys()].sort());
-      await A.shot(`${backend}-07-reloaded`);
+      await A.shot(`${backend}-08-reloaded`);
     });
 
     step(
-      '08 A draws offline, reloads offline, comes back, and B sees the offline stroke',
+      '09 A draws offline, reloads offline, comes back, and B sees the offline stroke',
       async () => {
         await A.page.evaluate(async () => {
           await navigator.serviceWorker.ready;
@@ -341,7 +373,7 @@ export function boardScenario(backend: Backend): void {
           await A.drag(AT.offlinePen);
         });
         const penGeom = (await A.doc()).elements[penId]!.geom!;
-        await A.shot(`${backend}-08-a-drew-offline`);
+        await A.shot(`${backend}-09-a-drew-offline`);
 
         await A.page.reload();
         await A.canvas.waitFor();
@@ -352,7 +384,7 @@ export function boardScenario(backend: Backend): void {
             ? true
             : undefined;
         });
-        await A.shot(`${backend}-08-a-reloaded-offline`);
+        await A.shot(`${backend}-09-a-reloaded-offline`);
 
         await A.context.setOffline(false);
         await A.waitSynced();
@@ -363,11 +395,11 @@ export function boardScenario(backend: Backend): void {
         await expectDrawn(B, bBefore, [{ geom: penGeom }]);
         drawn.set(penId, 'pen');
         ids['offlinePen'] = penId;
-        await B.shot(`${backend}-08-b-sees-offline-stroke`);
+        await B.shot(`${backend}-09-b-sees-offline-stroke`);
       },
     );
 
-    step("09 A's undo never undoes B's work", async () => {
+    step("10 A's undo never undoes B's work", async () => {
       const rect2 = await addedBy(A, 'rect', async () => {
         await A.press('r');
         await A.drag(AT.rect2);
@@ -394,10 +426,16 @@ export function boardScenario(backend: Backend): void {
       assert.deepEqual(aDoc.elements[ids['rect']!]!.geom, movedRect, "B's move survives A's undos");
       assert.ok(aDoc.elements[ids['offlinePen']!], 'the offline stroke survives');
       await B.waitForDoc("A's undo reaches B", (doc) => (doc.elements[rect2] ? undefined : true));
-      await A.shot(`${backend}-09-a-undid`);
+      await A.shot(`${backend}-10-a-undid`);
 
       await A.press('Control+Shift+z');
-      await A.waitForDoc("A's redo brings the rectangle back", (doc) =>
+      await A.waitForDoc("A's redo (Ctrl+Shift+Z) brings the rectangle back", (doc) =>
+        doc.elements[rect2] ? true : undefined,
+      );
+      await A.press('Control+z');
+      await A.waitForDoc('A undoes it again', (doc) => (doc.elements[rect2] ? undefined : true));
+      await A.press('Control+y');
+      await A.waitForDoc("A's redo (Ctrl+Y) brings the rectangle back", (doc) =>
         doc.elements[rect2] ? true : undefined,
       );
       const bDoc = await B.waitForDoc("A's redo reaches B", (doc) =>
@@ -408,10 +446,10 @@ export function boardScenario(backend: Backend): void {
       drawn.set(ellipse, 'ellipse');
       ids['rect2'] = rect2;
       ids['ellipse'] = ellipse;
-      await B.shot(`${backend}-09-b-after-undo-redo`);
+      await B.shot(`${backend}-10-b-after-undo-redo`);
     });
 
-    step('10 an image pasted by A is shown to B and served by the assets route', async () => {
+    step('11 an image pasted by A is shown to B and served by the assets route', async () => {
       const imageBytes = makePng();
       const hash = createHash('sha256').update(imageBytes).digest('hex');
       const bBefore = await B.canvasPng();
@@ -446,7 +484,7 @@ export function boardScenario(backend: Backend): void {
           ? true
           : undefined;
       });
-      await B.shot(`${backend}-10-b-sees-image`);
+      await B.shot(`${backend}-11-b-sees-image`);
 
       const response = await api.asset(accounts.b.token, board, assetId);
       assert.equal(response.status, 200, 'an editor may read the asset');
@@ -460,7 +498,7 @@ export function boardScenario(backend: Backend): void {
       ids['image'] = imageId;
     });
 
-    step("11 the server's JSON export holds exactly what was drawn", async () => {
+    step("12 the server's JSON export holds exactly what was drawn", async () => {
       const exported = await api.exportJson(accounts.a.token, board);
       const aDoc = await A.doc();
       assert.equal(exported.schema, 1);
@@ -488,7 +526,7 @@ export function boardScenario(backend: Backend): void {
     });
 
     step(
-      '12 an expired session cookie sends the person to /signin with the board as next',
+      '13 an expired session cookie sends the person to /signin with the board as next',
       async () => {
         const expired = { ...accounts.a, token: expiredToken(accounts.a.id, accounts.a.name) };
         const stale = await Person.create(browser, server.url, expired, true);
@@ -496,35 +534,35 @@ export function boardScenario(backend: Backend): void {
           await stale.page.goto(`/boards/${board}`);
           await stale.page.waitForURL((url) => url.pathname === '/signin');
           assert.equal(new URL(stale.page.url()).searchParams.get('next'), `/boards/${board}`);
-          await stale.shot(`${backend}-12-expired-cookie`);
+          await stale.shot(`${backend}-13-expired-cookie`);
         } finally {
           await stale.close();
         }
       },
     );
 
-    step('13 removing B from the board shows B "You no longer have access"', async () => {
+    step('14 removing B from the board shows B "You no longer have access"', async () => {
       await api.removeMember(accounts.a.token, board, accounts.b.id);
       await B.page.getByText('You no longer have access').first().waitFor();
-      await B.shot(`${backend}-13-b-revoked`);
+      await B.shot(`${backend}-14-b-revoked`);
     });
 
-    step('14 a revoked session sends C to /signin with the board as next', async () => {
+    step('15 a revoked session sends C to /signin with the board as next', async () => {
       await api.signOut(accounts.c.token);
       await C.page.waitForURL((url) => url.pathname === '/signin');
       assert.equal(new URL(C.page.url()).searchParams.get('next'), `/boards/${board}`);
-      await C.shot(`${backend}-14-c-signed-out`);
+      await C.shot(`${backend}-15-c-signed-out`);
     });
 
-    step('15 deleting the board shows A "This board was deleted"', async () => {
+    step('16 deleting the board shows A "This board was deleted"', async () => {
       await api.deleteBoard(accounts.a.token, board);
       await A.page.getByText('This board was deleted').first().waitFor();
-      await A.shot(`${backend}-15-a-board-deleted`);
+      await A.shot(`${backend}-16-a-board-deleted`);
     });
 
     // One backend takes it: the two runs go in parallel and would both write the file.
     if (process.env['EASEL_E2E_README_SHOT'] === '1' && backend === 'sqlite') {
-      step('16 two people drawing on a fresh board (the README screenshot)', async () => {
+      step('17 two people drawing on a fresh board (the README screenshot)', async () => {
         await readmeScreenshot(browser, server.url, api, accounts.a, accounts.b);
       });
     }
