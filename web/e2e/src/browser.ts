@@ -10,7 +10,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
 import type { Account } from './api.ts';
 import { artifactsDir } from './paths.ts';
 import { decodePng, type Region } from './pixels.ts';
@@ -95,8 +101,9 @@ export class Person {
     baseUrl: string,
     account: Account,
     signedIn: boolean,
+    device: BrowserContextOptions = { viewport: VIEWPORT },
   ): Promise<Person> {
-    const context = await browser.newContext({ baseURL: baseUrl, viewport: VIEWPORT });
+    const context = await browser.newContext({ ...device, baseURL: baseUrl });
     context.setDefaultTimeout(WAIT_MS);
     if (signedIn) {
       await context.addCookies([
@@ -191,6 +198,26 @@ export class Person {
     await this.page.mouse.down();
     for (const p of rest) await this.hover(p, stepsBetween);
     await this.page.mouse.up();
+  }
+
+  /**
+   * Drags one finger along `path` (board points) with real touch events, as on a phone or
+   * tablet; the context must have `hasTouch`.
+   */
+  async touchDrag(path: Point[]): Promise<void> {
+    const session = await this.context.newCDPSession(this.page);
+    const points = await Promise.all(path.map((p) => this.toPage(p)));
+    const send = (type: 'touchStart' | 'touchMove' | 'touchEnd', at: Point[]) =>
+      session.send('Input.dispatchTouchEvent', {
+        type,
+        touchPoints: at.map((p) => ({ x: p.x, y: p.y, id: 1 })),
+      });
+    const [first, ...rest] = points;
+    if (!first) throw new Error('a touch drag needs at least one point');
+    await send('touchStart', [first]);
+    for (const p of rest) await send('touchMove', [p]);
+    await send('touchEnd', []);
+    await session.detach();
   }
 
   /** Clicks a board point. */

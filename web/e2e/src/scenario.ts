@@ -79,11 +79,25 @@ const AT = {
     { x: 480, y: 690 },
   ],
   pasteAt: { x: 1000, y: 640 },
+  /** Above the style panel, which covers the lower half of a phone's screen. */
+  phoneRect: [
+    { x: 60, y: 110 },
+    { x: 140, y: 190 },
+    { x: 240, y: 270 },
+  ],
 } satisfies Record<string, Point | Point[]>;
 
 const STICKY_TEXT = 'Hello from Ada';
 /** The pasted image: an orange field with a blue square, 80 x 60. */
 const IMAGE = { w: 80, h: 60, orange: [228, 87, 46] as [number, number, number] };
+
+/** A phone: 360 px wide, touch only, dark mode. */
+const PHONE = {
+  viewport: { width: 360, height: 740 },
+  hasTouch: true,
+  isMobile: true,
+  colorScheme: 'dark',
+} as const;
 
 /** The issue's tool shortcuts and the accessible name of each tool's button. */
 const TOOL_SHORTCUTS: [string, string][] = [
@@ -526,7 +540,45 @@ export function boardScenario(backend: Backend): void {
     });
 
     step(
-      '13 an expired session cookie sends the person to /signin with the board as next',
+      '13 on a 360 px touch screen in dark mode, B draws a rectangle with a finger',
+      async () => {
+        const phone = await Person.create(browser, server.url, accounts.b, true, PHONE);
+        try {
+          await phone.openBoard(board);
+          assert.ok(
+            await phone.page.evaluate(
+              () => document.documentElement.scrollWidth <= window.innerWidth,
+            ),
+            'nothing sticks out sideways at 360 px',
+          );
+          assert.ok(
+            medianLuminance(await phone.canvasPng()) < 90,
+            'the board is dark when the system is in dark mode',
+          );
+          const before = await phone.canvasPng();
+          const rect = await addedBy(phone, 'rect', async () => {
+            await phone.page.getByRole('button', { name: 'Rectangle', exact: true }).tap();
+            await phone.touchDrag(AT.phoneRect);
+          });
+          // Without the selection outline on top, the ink itself must show on the dark board.
+          await phone.press('Escape');
+          const geom = (await phone.doc()).elements[rect]!.geom!;
+          await expectDrawn(phone, before, [{ geom }]);
+          await A.waitForDoc("the phone's rectangle arrives", (doc) =>
+            doc.elements[rect] ? true : undefined,
+          );
+          await phone.shot(`${backend}-13-phone`);
+        } catch (e) {
+          await phone.shot(`${backend}-FAILED-13-phone`);
+          throw e;
+        } finally {
+          await phone.close();
+        }
+      },
+    );
+
+    step(
+      '14 an expired session cookie sends the person to /signin with the board as next',
       async () => {
         const expired = { ...accounts.a, token: expiredToken(accounts.a.id, accounts.a.name) };
         const stale = await Person.create(browser, server.url, expired, true);
@@ -534,35 +586,35 @@ export function boardScenario(backend: Backend): void {
           await stale.page.goto(`/boards/${board}`);
           await stale.page.waitForURL((url) => url.pathname === '/signin');
           assert.equal(new URL(stale.page.url()).searchParams.get('next'), `/boards/${board}`);
-          await stale.shot(`${backend}-13-expired-cookie`);
+          await stale.shot(`${backend}-14-expired-cookie`);
         } finally {
           await stale.close();
         }
       },
     );
 
-    step('14 removing B from the board shows B "You no longer have access"', async () => {
+    step('15 removing B from the board shows B "You no longer have access"', async () => {
       await api.removeMember(accounts.a.token, board, accounts.b.id);
       await B.page.getByText('You no longer have access').first().waitFor();
-      await B.shot(`${backend}-14-b-revoked`);
+      await B.shot(`${backend}-15-b-revoked`);
     });
 
-    step('15 a revoked session sends C to /signin with the board as next', async () => {
+    step('16 a revoked session sends C to /signin with the board as next', async () => {
       await api.signOut(accounts.c.token);
       await C.page.waitForURL((url) => url.pathname === '/signin');
       assert.equal(new URL(C.page.url()).searchParams.get('next'), `/boards/${board}`);
-      await C.shot(`${backend}-15-c-signed-out`);
+      await C.shot(`${backend}-16-c-signed-out`);
     });
 
-    step('16 deleting the board shows A "This board was deleted"', async () => {
+    step('17 deleting the board shows A "This board was deleted"', async () => {
       await api.deleteBoard(accounts.a.token, board);
       await A.page.getByText('This board was deleted').first().waitFor();
-      await A.shot(`${backend}-16-a-board-deleted`);
+      await A.shot(`${backend}-17-a-board-deleted`);
     });
 
     // One backend takes it: the two runs go in parallel and would both write the file.
     if (process.env['EASEL_E2E_README_SHOT'] === '1' && backend === 'sqlite') {
-      step('17 two people drawing on a fresh board (the README screenshot)', async () => {
+      step('18 two people drawing on a fresh board (the README screenshot)', async () => {
         await readmeScreenshot(browser, server.url, api, accounts.a, accounts.b);
       });
     }
@@ -608,6 +660,17 @@ async function expectDrawn(
       throw new Error(`${String(e)} (last count: ${changed} changed pixels)`);
     });
   }
+}
+
+/** The median luminance (0 to 255) of an image's pixels. */
+function medianLuminance(image: PNG): number {
+  const values: number[] = [];
+  for (let offset = 0; offset < image.data.length; offset += 4) {
+    const [r, g, b] = [image.data[offset]!, image.data[offset + 1]!, image.data[offset + 2]!];
+    values.push(0.2126 * r + 0.7152 * g + 0.0722 * b);
+  }
+  values.sort((x, y) => x - y);
+  return values[Math.floor(values.length / 2)] ?? 0;
 }
 
 function geomNear(
