@@ -17,6 +17,11 @@ export interface LoggedIn {
   user: UserView;
 }
 
+/** `POST /api/auth/register` answer (`Registered`). */
+export interface Registered {
+  user: UserView;
+}
+
 /** A caller's role on a board. */
 export type Role = 'owner' | 'editor' | 'viewer';
 

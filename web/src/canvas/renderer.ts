@@ -222,8 +222,14 @@ export function createRenderer(
   function newLayer(reuse: HTMLCanvasElement | null): Layer {
     const margin = Math.max(200, Math.round((MAX_LAYER_PX / dpr - Math.max(width, height)) / 2));
     const view = visibleBox(camera, width, height);
-    const wanted = growBox(view, margin / camera.zoom);
     const extent = index.extent();
+    const fitsWhole =
+      extent !== null &&
+      (extent.maxX - extent.minX) * camera.zoom * dpr <= MAX_LAYER_PX - 32 &&
+      (extent.maxY - extent.minY) * camera.zoom * dpr <= MAX_LAYER_PX - 32;
+    const wanted = fitsWhole
+      ? growBox(extent, 16 / camera.zoom)
+      : growBox(view, margin / camera.zoom);
     const content = extent ? intersectBox(wanted, growBox(extent, 8 / camera.zoom)) : null;
     const box = content ?? {
       minX: view.minX,

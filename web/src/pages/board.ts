@@ -4,8 +4,8 @@
 // and menu. Owns this page's wiring, its keyboard shortcuts and its handling of the
 // server's permanent closes; drawing belongs to the editor, syncing to src/sync.
 import { ApiError } from '../api/client';
-import { assetUrl, getBoard, uploadAsset } from '../api/routes';
-import { currentUser, signinUrl } from '../api/session';
+import { assetUrl, getBoard, renameBoard, uploadAsset } from '../api/routes';
+import { currentUser, resetSession, signinUrl } from '../api/session';
 import type { BoardView, Role, UserView } from '../api/types';
 import { createEditor, type Editor } from '../editor';
 import { navigate, type PageContext } from '../router';
@@ -194,6 +194,57 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   );
   const parts: Controls[] = [toolbar, zoom, menu];
   const title = h('h1', { class: 'board-title', title: boardName }, boardName);
+  const setName = (name: string) => {
+    boardName = name;
+    title.textContent = name;
+    title.title = name;
+    document.title = `${name} — Easel`;
+    if (role === 'owner') title.setAttribute('aria-label', `Rename board ${name}`);
+  };
+  if (role === 'owner') {
+    title.classList.add('editable');
+    title.tabIndex = 0;
+    title.setAttribute('role', 'button');
+    title.setAttribute('aria-label', `Rename board ${boardName}`);
+    const edit = () => {
+      const input = h('input', {
+        class: 'title-input',
+        value: boardName,
+        'aria-label': 'Board name',
+        maxlength: 200,
+      });
+      let done = false;
+      const finish = (save: boolean) => {
+        if (done) return;
+        done = true;
+        const name = input.value.trim();
+        input.replaceWith(title);
+        if (!save || !name || name === boardName) return;
+        const previous = boardName;
+        setName(name);
+        renameBoard(boardId, name).catch((e: unknown) => {
+          setName(previous);
+          toast.show(`The board could not be renamed: ${(e as Error).message}`);
+        });
+      };
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') finish(true);
+        else if (e.key === 'Escape') finish(false);
+        e.stopPropagation();
+      });
+      input.addEventListener('blur', () => finish(true));
+      title.replaceWith(input);
+      input.focus();
+      input.select();
+    };
+    title.addEventListener('click', edit);
+    title.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        edit();
+      }
+    });
+  }
   const roleBadge = readOnly ? h('span', { class: 'badge' }, 'View only') : null;
   const helpBtn = h(
     'button',
@@ -266,6 +317,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
     const stylePanel = createStylePanel(editor);
     parts.push(history, stylePanel);
     bottomLeft.append(history.el);
+    bottomRight.prepend(stylePanel.toggle);
     ui.append(stylePanel.el);
   }
   page.append(ui, toast.el);
@@ -289,6 +341,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   };
   const offTerminal = conn.onTerminal((c) => {
     if (c.code === 4401) {
+      resetSession();
       navigate(signinUrl(location.pathname + location.search), { replace: true });
       return;
     }
@@ -358,11 +411,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
 
   if (opening.board === null) {
     getBoard(boardId)
-      .then((b) => {
-        boardName = b.name;
-        title.textContent = b.name;
-        document.title = `${b.name} — Easel`;
-      })
+      .then((b) => setName(b.name))
       .catch(() => undefined);
   }
 

@@ -5,7 +5,15 @@
 // context while it lasts and writes ONE change at pointer-up; locked elements are never
 // moved. Double-clicking a text or sticky note opens the text editor.
 
-import { boxFromPoints, centre, insideBox, rotatePoint, type Point } from '../board/geometry';
+import {
+  boxFromPoints,
+  centre,
+  insideBox,
+  insideShape,
+  rotatePoint,
+  type Point,
+} from '../board/geometry';
+import { compareOrder } from '../board/order';
 import type { BoardElement } from '../board/types';
 import { boardToScreen, type Camera } from '../canvas/camera';
 import {
@@ -22,10 +30,18 @@ import {
   type Handle,
   type Transformed,
 } from './transform';
+import { createTextTool } from './text';
 import { DRAG_THRESHOLD, type Tool, type ToolContext, type ToolPointer } from './types';
 
 const HANDLE_PX = 8;
 const ROTATE_OFFSET_PX = 24;
+/** Screen pixels between a selection and its frame. */
+const PAD_PX = 4;
+
+/** The frame as drawn: `f` grown by `d` board units on every side. */
+function padded(f: Frame, d: number): Frame {
+  return { x: f.x - d, y: f.y - d, w: f.w + 2 * d, h: f.h + 2 * d, rot: f.rot };
+}
 
 type State =
   | { kind: 'idle' }
@@ -40,6 +56,7 @@ type State =
       kind: 'resizing';
       handle: Handle;
       frame: Frame;
+      start: Point;
       elements: BoardElement[];
       result: Transformed | null;
     }
@@ -57,15 +74,21 @@ type ChromeHit = { kind: 'handle'; handle: Handle } | { kind: 'rotate' } | null;
 
 /** The editable elements of the selection, in paint order. */
 function selected(ctx: ToolContext): BoardElement[] {
-  return ctx.model.ordered().filter((e) => ctx.selection.has(e.id));
+  const out: BoardElement[] = [];
+  for (const id of ctx.selection) {
+    const el = ctx.model.get(id);
+    if (el) out.push(el);
+  }
+  return out.sort(compareOrder);
 }
 
 function chromeAt(ctx: ToolContext, p: Point): ChromeHit {
   if (ctx.readOnly) return null;
   const els = selected(ctx);
   if (els.length === 0 || els.every((e) => e.locked)) return null;
-  const frame = selectionFrame(els);
-  if (!frame) return null;
+  const bare = selectionFrame(els);
+  if (!bare) return null;
+  const frame = padded(bare, ctx.tolerance(PAD_PX));
   const tol = ctx.tolerance(HANDLE_PX);
   const r = rotateHandlePoint(frame, ctx.tolerance(ROTATE_OFFSET_PX));
   if (Math.hypot(p.x - r.x, p.y - r.y) <= tol) return { kind: 'rotate' };
@@ -89,12 +112,39 @@ const CURSORS: Record<Handle, string> = {
   w: 'ew-resize',
 };
 
-/** Creates the select tool. */
+/** Creates the select tool; a double-click on empty board starts a text there. */
 export function createSelectTool(): Tool {
   let state: State = { kind: 'idle' };
+  const addText = createTextTool('text');
 
+  /**
+   * The element a click at `p` means: the topmost one drawn there, else the smallest
+   * hollow shape around it (clicking inside an outline picks it, as in tldraw).
+   */
   function topHit(ctx: ToolContext, p: Point): BoardElement | null {
-    return ctx.renderer.elementsAt(p, ctx.tolerance(6))[0] ?? null;
+    const tol = ctx.tolerance(6);
+    const drawn = ctx.renderer.elementsAt(p, tol)[0];
+    if (drawn) return drawn;
+    let best: BoardElement | null = null;
+    let bestArea = Infinity;
+    for (const el of ctx.renderer.elementsIn({ minX: p.x, minY: p.y, maxX: p.x, maxY: p.y })) {
+      if (el.type !== 'rect' && el.type !== 'ellipse') continue;
+      const area = Math.abs(el.geom.w * el.geom.h);
+      if (area < bestArea && insideShape(el, p, 0)) {
+        best = el;
+        bestArea = area;
+      }
+    }
+    return best;
+  }
+
+  /** Whether `p` falls inside the frame of the current selection. */
+  function insideSelection(ctx: ToolContext, p: Point): boolean {
+    const frame = selectionFrame(selected(ctx));
+    if (!frame) return false;
+    const f = padded(frame, ctx.tolerance(PAD_PX));
+    const q = rotatePoint(p, centre(f), -f.rot);
+    return q.x >= f.x && q.x <= f.x + f.w && q.y >= f.y && q.y <= f.y + f.h;
   }
 
   return {
@@ -113,7 +163,14 @@ export function createSelectTool(): Tool {
       const frame = selectionFrame(els);
       if (chrome && frame) {
         if (chrome.kind === 'handle') {
-          state = { kind: 'resizing', handle: chrome.handle, frame, elements: els, result: null };
+          state = {
+            kind: 'resizing',
+            handle: chrome.handle,
+            frame,
+            start: e.board,
+            elements: els,
+            result: null,
+          };
         } else {
           const c = centre(frame);
           state = {
@@ -126,7 +183,9 @@ export function createSelectTool(): Tool {
         }
         return;
       }
-      const hit = topHit(ctx, e.board);
+      const drawn = ctx.renderer.elementsAt(e.board, ctx.tolerance(6))[0];
+      const inFrame = !drawn && !e.shift && insideSelection(ctx, e.board);
+      const hit = (inFrame ? selected(ctx)[0] : null) ?? topHit(ctx, e.board);
       let toggled = false;
       if (hit) {
         if (e.shift) {
@@ -182,7 +241,12 @@ export function createSelectTool(): Tool {
           return;
         }
         case 'resizing': {
-          const to = resizeFrame(state.frame, state.handle, e.board, e.shift);
+          const from = handlePoint(state.frame, state.handle);
+          const target = {
+            x: from.x + e.board.x - state.start.x,
+            y: from.y + e.board.y - state.start.y,
+          };
+          const to = resizeFrame(state.frame, state.handle, target, e.shift);
           const result = resizeElements(state.elements, state.frame, to);
           state.result = result;
           ctx.setPreview({
@@ -252,9 +316,12 @@ export function createSelectTool(): Tool {
       ctx.setPreview(null);
     },
     doubleClick(ctx, e) {
+      if (ctx.readOnly) return;
       const hit = topHit(ctx, e.board);
-      if (hit && (hit.type === 'text' || hit.type === 'sticky') && !ctx.readOnly && !hit.locked) {
+      if (hit && (hit.type === 'text' || hit.type === 'sticky') && !hit.locked) {
         ctx.editText(hit.id, false);
+      } else if (!hit) {
+        addText.up(ctx, e);
       }
     },
     overlay(ctx, g, camera) {
@@ -266,7 +333,7 @@ export function createSelectTool(): Tool {
       drawFrame(
         g,
         camera,
-        frame,
+        padded(frame, PAD_PX / camera.zoom),
         !ctx.readOnly && !els.every((e) => e.locked),
         els.length > 1 ? els : [],
       );
