@@ -78,6 +78,12 @@ const AT = {
     { x: 320, y: 600 },
     { x: 480, y: 690 },
   ],
+  /** From inside the sticky note to inside the rectangle, near its right edge. */
+  arrow: [
+    { x: 830, y: 280 },
+    { x: 660, y: 290 },
+    { x: 505, y: 250 },
+  ],
   pasteAt: { x: 1000, y: 640 },
   /** Above the style panel, which covers the lower half of a phone's screen. */
   phoneRect: [
@@ -286,16 +292,54 @@ export function boardScenario(backend: Backend): void {
       await B.shot(`${backend}-04-b-sees-a`);
     });
 
-    step("05 B sees A's cursor with A's name", async () => {
+    step(
+      '05 A draws an arrow from the sticky note onto the rectangle; it binds to both',
+      async () => {
+        const arrow = await addedBy(A, 'arrow', async () => {
+          await A.press('a');
+          await A.drag(AT.arrow);
+        });
+        const bindings = await A.waitForDoc('the arrow binds at both ends', (doc) => {
+          const ends = Object.values(doc.bindings).filter(
+            (b): b is Binding => isBinding(b) && b.from === arrow,
+          );
+          return ends.length === 2 ? ends : undefined;
+        });
+        assert.deepEqual(
+          bindings
+            .map(({ to, anchor }) => ({ to, anchor }))
+            .sort((x, y) => (x.anchor < y.anchor ? -1 : 1)),
+          [
+            { to: ids['rect'], anchor: 'end' },
+            { to: ids['sticky'], anchor: 'start' },
+          ],
+          'the arrow starts at the sticky note and ends at the rectangle',
+        );
+        ids['arrow'] = arrow;
+        drawn.set(arrow, 'arrow');
+        await B.waitForDoc('the arrow and its bindings arrive', (doc) =>
+          doc.elements[arrow] &&
+          Object.values(doc.bindings).filter((b) => isBinding(b) && b.from === arrow).length === 2
+            ? true
+            : undefined,
+        );
+        await A.press('Escape');
+        await B.shot(`${backend}-05-b-sees-arrow`);
+      },
+    );
+
+    step("06 B sees A's cursor with A's name", async () => {
       const spot = { x: 700, y: 560 };
       await A.hover(spot);
       await waitCursorNear(B, A.name, spot);
-      await B.shot(`${backend}-05-b-sees-a-cursor`);
+      await B.shot(`${backend}-06-b-sees-a-cursor`);
     });
 
-    step('06 B moves the rectangle and A sees it move', async () => {
+    step('07 B moves the rectangle and A sees it move', async () => {
       const rectId = ids['rect']!;
-      const original = (await A.doc()).elements[rectId]!.geom!;
+      const startDoc = await A.doc();
+      const original = startDoc.elements[rectId]!.geom!;
+      const arrowBefore = startDoc.elements[ids['arrow']!]!.geom!;
       const aBefore = await A.canvasPng();
       await B.press('v');
       await B.drag([
@@ -307,13 +351,24 @@ export function boardScenario(backend: Backend): void {
         const geom = doc.elements[rectId]?.geom;
         return geom && geomNear(geom, expected) ? geom : undefined;
       });
+      const arrowEnd = (geom: Geom) => ({ x: geom.x + geom.w, y: geom.y + geom.h });
+      const endBefore = arrowEnd(arrowBefore);
+      await A.waitForDoc('the bound arrow follows the rectangle', (doc) => {
+        const geom = doc.elements[ids['arrow']!]?.geom;
+        if (!geom) return undefined;
+        const end = arrowEnd(geom);
+        return Math.abs(end.y - endBefore.y - AT.moveBy.y) <= 40 &&
+          Math.abs(end.x - endBefore.x) <= 40
+          ? true
+          : undefined;
+      });
       assert.equal(movedRect.w, original.w, 'a move keeps the width');
       assert.equal(movedRect.h, original.h, 'a move keeps the height');
       await expectDrawn(A, aBefore, [{ geom: movedRect }]);
-      await A.shot(`${backend}-06-a-sees-move`);
+      await A.shot(`${backend}-07-a-sees-move`);
     });
 
-    step('07 viewer C has no drawing tools and cannot change the board', async () => {
+    step('08 viewer C has no drawing tools and cannot change the board', async () => {
       for (const tool of DRAWING_TOOLS) {
         assert.equal(
           await C.page.getByRole('button', { name: tool, exact: true }).count(),
@@ -354,10 +409,10 @@ export function boardScenario(backend: Backend): void {
         "the server's export is unchanged",
       );
       await C.waitConnection('connected');
-      await C.shot(`${backend}-07-viewer`);
+      await C.shot(`${backend}-08-viewer`);
     });
 
-    step('08 a reload keeps everything', async () => {
+    step('09 a reload keeps everything', async () => {
       const before = await A.doc();
       await A.page.reload();
       await A.waitSynced();
@@ -368,11 +423,11 @@ export function boardScenario(backend: Backend): void {
       );
       const exported = await api.exportJson(accounts.a.token, board);
       assert.deepEqual(Object.keys(exported.elements).sort(), [...drawn.keys()].sort());
-      await A.shot(`${backend}-08-reloaded`);
+      await A.shot(`${backend}-09-reloaded`);
     });
 
     step(
-      '09 A draws offline, reloads offline, comes back, and B sees the offline stroke',
+      '10 A draws offline, reloads offline, comes back, and B sees the offline stroke',
       async () => {
         await A.page.evaluate(async () => {
           await navigator.serviceWorker.ready;
@@ -387,7 +442,7 @@ export function boardScenario(backend: Backend): void {
           await A.drag(AT.offlinePen);
         });
         const penGeom = (await A.doc()).elements[penId]!.geom!;
-        await A.shot(`${backend}-09-a-drew-offline`);
+        await A.shot(`${backend}-10-a-drew-offline`);
 
         await A.page.reload();
         await A.canvas.waitFor();
@@ -398,7 +453,7 @@ export function boardScenario(backend: Backend): void {
             ? true
             : undefined;
         });
-        await A.shot(`${backend}-09-a-reloaded-offline`);
+        await A.shot(`${backend}-10-a-reloaded-offline`);
 
         await A.context.setOffline(false);
         await A.waitSynced();
@@ -409,11 +464,11 @@ export function boardScenario(backend: Backend): void {
         await expectDrawn(B, bBefore, [{ geom: penGeom }]);
         drawn.set(penId, 'pen');
         ids['offlinePen'] = penId;
-        await B.shot(`${backend}-09-b-sees-offline-stroke`);
+        await B.shot(`${backend}-10-b-sees-offline-stroke`);
       },
     );
 
-    step("10 A's undo never undoes B's work", async () => {
+    step("11 A's undo never undoes B's work", async () => {
       const rect2 = await addedBy(A, 'rect', async () => {
         await A.press('r');
         await A.drag(AT.rect2);
@@ -440,7 +495,7 @@ export function boardScenario(backend: Backend): void {
       assert.deepEqual(aDoc.elements[ids['rect']!]!.geom, movedRect, "B's move survives A's undos");
       assert.ok(aDoc.elements[ids['offlinePen']!], 'the offline stroke survives');
       await B.waitForDoc("A's undo reaches B", (doc) => (doc.elements[rect2] ? undefined : true));
-      await A.shot(`${backend}-10-a-undid`);
+      await A.shot(`${backend}-11-a-undid`);
 
       await A.press('Control+Shift+z');
       await A.waitForDoc("A's redo (Ctrl+Shift+Z) brings the rectangle back", (doc) =>
@@ -460,10 +515,10 @@ export function boardScenario(backend: Backend): void {
       drawn.set(ellipse, 'ellipse');
       ids['rect2'] = rect2;
       ids['ellipse'] = ellipse;
-      await B.shot(`${backend}-10-b-after-undo-redo`);
+      await B.shot(`${backend}-11-b-after-undo-redo`);
     });
 
-    step('11 an image pasted by A is shown to B and served by the assets route', async () => {
+    step('12 an image pasted by A is shown to B and served by the assets route', async () => {
       const imageBytes = makePng();
       const hash = createHash('sha256').update(imageBytes).digest('hex');
       const bBefore = await B.canvasPng();
@@ -498,7 +553,7 @@ export function boardScenario(backend: Backend): void {
           ? true
           : undefined;
       });
-      await B.shot(`${backend}-11-b-sees-image`);
+      await B.shot(`${backend}-12-b-sees-image`);
 
       const response = await api.asset(accounts.b.token, board, assetId);
       assert.equal(response.status, 200, 'an editor may read the asset');
@@ -512,7 +567,7 @@ export function boardScenario(backend: Backend): void {
       ids['image'] = imageId;
     });
 
-    step("12 the server's JSON export holds exactly what was drawn", async () => {
+    step("13 the server's JSON export holds exactly what was drawn", async () => {
       const exported = await api.exportJson(accounts.a.token, board);
       const aDoc = await A.doc();
       assert.equal(exported.schema, 1);
@@ -532,6 +587,7 @@ export function boardScenario(backend: Backend): void {
       assert.deepEqual(exported.elements[ids['rect']!]!['geom'], movedRect);
       const points = exported.elements[ids['pen']!]!['points'];
       assert.deepEqual(points, aDoc.elements[ids['pen']!]!['points'], 'the pen keeps its points');
+      assert.deepEqual(exported.bindings, aDoc.bindings, 'the bindings are exported as drawn');
       assert.deepEqual(exported.assets, aDoc.assets);
       const imageAssets = [...drawn]
         .filter(([, type]) => type === 'image')
@@ -540,7 +596,7 @@ export function boardScenario(backend: Backend): void {
     });
 
     step(
-      '13 on a 360 px touch screen in dark mode, B draws a rectangle with a finger',
+      '14 on a 360 px touch screen in dark mode, B draws a rectangle with a finger',
       async () => {
         const phone = await Person.create(browser, server.url, accounts.b, true, PHONE);
         try {
@@ -567,9 +623,9 @@ export function boardScenario(backend: Backend): void {
           await A.waitForDoc("the phone's rectangle arrives", (doc) =>
             doc.elements[rect] ? true : undefined,
           );
-          await phone.shot(`${backend}-13-phone`);
+          await phone.shot(`${backend}-14-phone`);
         } catch (e) {
-          await phone.shot(`${backend}-FAILED-13-phone`);
+          await phone.shot(`${backend}-FAILED-14-phone`);
           throw e;
         } finally {
           await phone.close();
@@ -578,7 +634,7 @@ export function boardScenario(backend: Backend): void {
     );
 
     step(
-      '14 an expired session cookie sends the person to /signin with the board as next',
+      '15 an expired session cookie sends the person to /signin with the board as next',
       async () => {
         const expired = { ...accounts.a, token: expiredToken(accounts.a.id, accounts.a.name) };
         const stale = await Person.create(browser, server.url, expired, true);
@@ -586,39 +642,51 @@ export function boardScenario(backend: Backend): void {
           await stale.page.goto(`/boards/${board}`);
           await stale.page.waitForURL((url) => url.pathname === '/signin');
           assert.equal(new URL(stale.page.url()).searchParams.get('next'), `/boards/${board}`);
-          await stale.shot(`${backend}-14-expired-cookie`);
+          await stale.shot(`${backend}-15-expired-cookie`);
         } finally {
           await stale.close();
         }
       },
     );
 
-    step('15 removing B from the board shows B "You no longer have access"', async () => {
+    step('16 removing B from the board shows B "You no longer have access"', async () => {
       await api.removeMember(accounts.a.token, board, accounts.b.id);
       await B.page.getByText('You no longer have access').first().waitFor();
-      await B.shot(`${backend}-15-b-revoked`);
+      await B.shot(`${backend}-16-b-revoked`);
     });
 
-    step('16 a revoked session sends C to /signin with the board as next', async () => {
+    step('17 a revoked session sends C to /signin with the board as next', async () => {
       await api.signOut(accounts.c.token);
       await C.page.waitForURL((url) => url.pathname === '/signin');
       assert.equal(new URL(C.page.url()).searchParams.get('next'), `/boards/${board}`);
-      await C.shot(`${backend}-16-c-signed-out`);
+      await C.shot(`${backend}-17-c-signed-out`);
     });
 
-    step('17 deleting the board shows A "This board was deleted"', async () => {
+    step('18 deleting the board shows A "This board was deleted"', async () => {
       await api.deleteBoard(accounts.a.token, board);
       await A.page.getByText('This board was deleted').first().waitFor();
-      await A.shot(`${backend}-17-a-board-deleted`);
+      await A.shot(`${backend}-18-a-board-deleted`);
     });
 
     // One backend takes it: the two runs go in parallel and would both write the file.
     if (process.env['EASEL_E2E_README_SHOT'] === '1' && backend === 'sqlite') {
-      step('18 two people drawing on a fresh board (the README screenshot)', async () => {
+      step('19 two people drawing on a fresh board (the README screenshot)', async () => {
         await readmeScreenshot(browser, server.url, api, accounts.a, accounts.b);
       });
     }
   });
+}
+
+/** A binding of the board document: the `anchor` end of `from` is attached to `to`. */
+interface Binding {
+  from: string;
+  to: string;
+  anchor: string;
+}
+
+function isBinding(value: unknown): value is Binding {
+  const b = value as Partial<Binding> | null;
+  return typeof b?.from === 'string' && typeof b.to === 'string' && typeof b.anchor === 'string';
 }
 
 /** Runs a gesture and returns the id of the one element of `type` it added to `person`'s board. */
