@@ -224,22 +224,48 @@ export function boardScenario(backend: Backend): void {
       true,
     );
 
-    step('03 every tool has a button named after it, and its shortcut presses it', async () => {
-      for (const [key, name] of TOOL_SHORTCUTS) {
-        await A.press(key);
-        const pressed = A.page.getByRole('button', { name, exact: true, pressed: true });
-        await pressed.waitFor();
-        assert.equal(await pressed.count(), 1, `"${key}" presses the "${name}" tool button`);
-      }
-      await A.page.getByRole('button', { name: 'Image', exact: true }).waitFor();
-      await A.press('?');
-      const overlay = A.page.getByRole('dialog');
-      await overlay.waitFor();
-      await A.shot(`${backend}-03-shortcuts`);
-      await A.press('Escape');
-      await overlay.waitFor({ state: 'hidden' });
-      await A.press('v');
-    });
+    step(
+      '03 every tool has a button named after it, reached with Tab and pressed by its shortcut',
+      async () => {
+        for (const [key, name] of TOOL_SHORTCUTS) {
+          await A.press(key);
+          const pressed = A.page.getByRole('button', { name, exact: true, pressed: true });
+          await pressed.waitFor();
+          assert.equal(await pressed.count(), 1, `"${key}" presses the "${name}" tool button`);
+        }
+        await A.page.getByRole('button', { name: 'Image', exact: true }).waitFor();
+
+        // Every tool is reachable with Tab alone.
+        const tools = [...TOOL_SHORTCUTS.map(([, name]) => name), 'Image'];
+        for (const name of tools) {
+          await A.page
+            .getByRole('button', { name, exact: true })
+            .evaluate((el, tool) => el.setAttribute('data-e2e-tool', tool), name);
+        }
+        await A.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        const reached = new Set<string>();
+        for (let i = 0; i < 120 && reached.size < tools.length; i++) {
+          await A.press('Tab');
+          const tool = await A.page.evaluate(
+            () => document.activeElement?.getAttribute('data-e2e-tool') ?? null,
+          );
+          if (tool) reached.add(tool);
+        }
+        assert.deepEqual(
+          tools.filter((name) => !reached.has(name)),
+          [],
+          'every tool button takes the keyboard focus with Tab',
+        );
+        await A.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        await A.press('?');
+        const overlay = A.page.getByRole('dialog');
+        await overlay.waitFor();
+        await A.shot(`${backend}-03-shortcuts`);
+        await A.press('Escape');
+        await overlay.waitFor({ state: 'hidden' });
+        await A.press('v');
+      },
+    );
 
     step('04 A draws a rectangle, a pen stroke and a sticky note with text', async () => {
       const bBefore = await B.canvasPng();
