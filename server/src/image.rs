@@ -2,7 +2,8 @@
 //! its start and its real dimensions from its header, never from what the client says.
 //!
 //! Owns the image types a board accepts (PNG, JPEG, GIF and WebP: raster images every
-//! browser shows; never SVG, which can carry scripts) and the bounds on their dimensions.
+//! browser shows; never SVG, which can carry scripts), the bounds on their dimensions, and
+//! the shape of an asset id (the SHA-256 of the image's bytes).
 //! Sans I/O: bytes in, a verdict out. It knows nothing of HTTP or storage, and never panics.
 
 /// The longest side, in pixels, an image may have: the largest canvas browsers draw.
@@ -39,6 +40,20 @@ pub enum ImageError {
         /// The height the header gives.
         height: u64,
     },
+}
+
+/// The id an image with these bytes is stored under: their SHA-256, in lowercase hex.
+pub fn asset_id(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `id` has the shape of an asset id: 64 lowercase hex digits.
+pub fn is_asset_id(id: &str) -> bool {
+    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The 8-byte signature every PNG file starts with.
@@ -213,6 +228,25 @@ mod tests {
             sniff(b"RIFF\x04\x00\x00\x00WEBPVP8X"),
             Err(ImageError::Damaged("WebP"))
         );
+    }
+
+    #[test]
+    fn asset_ids_are_the_hex_sha256_of_the_bytes() {
+        let id = asset_id(b"abc");
+        assert_eq!(
+            id,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(is_asset_id(&id));
+        for bad in [
+            "",
+            "abc",
+            &id.to_uppercase(),
+            &format!("{id}0"),
+            &id.replace('b', "g"),
+        ] {
+            assert!(!is_asset_id(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -99,7 +99,7 @@ async fn each_image_type_is_stored_and_served_back_as_it_was(app: &TestApp) {
     let vera = token("vera", false, HOUR);
     for (bytes, mime, w, h) in [
         (images::png(3, 2, 1), "image/png", 3, 2),
-        (images::jpeg(16, 9, 2), "image/jpeg", 16, 9),
+        (images::jpeg(16, 9), "image/jpeg", 16, 9),
         (images::gif(5, 4, 3), "image/gif", 5, 4),
         (images::webp(7, 3, 4), "image/webp", 7, 3),
     ] {
@@ -108,7 +108,7 @@ async fn each_image_type_is_stored_and_served_back_as_it_was(app: &TestApp) {
         let id = body["id"].as_str().unwrap().to_owned();
         assert_eq!(
             id,
-            easel::store::asset_id(&bytes),
+            easel::image::asset_id(&bytes),
             "{mime}: keyed by SHA-256"
         );
         assert_eq!(
@@ -413,4 +413,75 @@ async fn the_routes_are_in_the_openapi_document() {
             "{mime}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_image_on_a_board_exports_as_drawn_and_loads_from_the_assets_route() {
+    let app = spawn_app_with(None, &[]).await;
+    let alice = token("alice", false, HOUR);
+    let png = images::png(64, 48, 3);
+    let id = easel::image::asset_id(&png);
+    // What the web client writes for a pasted image: an `image` element naming the asset,
+    // and the asset's entry with what the upload answered.
+    let drawn = json!({
+        "schema": 1,
+        "meta": {},
+        "elements": {
+            "photo": {"type": "image", "index": "a0", "geom": {"x": 10, "y": 20, "w": 64, "h": 48, "rot": 0},
+                      "assetId": id, "createdBy": "alice", "locked": false}
+        },
+        "bindings": {},
+        "assets": { id.clone(): {"mime": "image/png", "w": 64, "h": 48, "hash": id} }
+    });
+    let res = app
+        .client
+        .post(format!("{}/api/boards/import?format=json", app.address))
+        .bearer_auth(&alice)
+        .json(&drawn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let board = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, stored) = upload(&app, &board, "alice", png.clone()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        drawn["assets"][&id],
+        json!({"mime": stored["mime"], "w": stored["w"], "h": stored["h"], "hash": stored["hash"]}),
+        "the upload's answer is the document's asset entry"
+    );
+
+    let export = |format: &'static str| {
+        app.client
+            .get(format!(
+                "{}/api/boards/{board}/export?format={format}",
+                app.address
+            ))
+            .bearer_auth(&alice)
+            .send()
+    };
+    let exported: Value = export("json").await.unwrap().json().await.unwrap();
+    assert_eq!(exported["elements"], drawn["elements"]);
+    assert_eq!(exported["assets"], drawn["assets"]);
+
+    let svg = export("svg").await.unwrap().text().await.unwrap();
+    let href = format!("/api/boards/{board}/assets/{id}");
+    assert!(
+        svg.contains(&format!(
+            r#"<image href="{href}" x="10" y="20" width="64" height="48""#
+        )),
+        "{svg}"
+    );
+    let res = app
+        .client
+        .get(format!("{}{href}", app.address))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().to_vec(), png);
 }

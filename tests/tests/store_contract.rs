@@ -2264,7 +2264,7 @@ async fn assets_are_stored_once_per_board_and_read_back(fx: &Fixture) {
         .put_asset(&png_asset(board, &bytes), u64::MAX)
         .await
         .unwrap();
-    assert_eq!(stored.id, easel::store::asset_id(&bytes));
+    assert_eq!(stored.id, easel::image::asset_id(&bytes));
     assert_eq!(stored.id.len(), 64);
     assert_eq!(
         (

@@ -4,7 +4,9 @@
 //! z-order. Tolerates any document content (elements that are not drawable, such as a
 //! missing `geom` or an unknown `type`, are left out) and escapes every string, so the
 //! output is always well-formed XML and user text can never become markup. Image bytes are
-//! not available here: images are drawn as dashed placeholders titled with their asset id.
+//! not available here: each image is a dashed placeholder titled with its asset id and,
+//! when the caller says where the board's images are served, an `<image>` loading it from
+//! there on top (only for asset ids of the stored shape, so the URL is never user text).
 //! Pens are drawn as one path smoothed through the midpoints of their points (quadratic
 //! curves); pressure is not drawn (no well-kept Rust crate turns it into an outline).
 
@@ -12,6 +14,7 @@ use serde_json::{Map as JsonMap, Value};
 use yrs::Doc;
 
 use super::{ELEMENT_TYPES, export_json, is_colour};
+use crate::image::is_asset_id;
 
 const SVG_NS: &str = "http://www.w3.org/2000/svg";
 /// Space around the drawing, in board units.
@@ -29,8 +32,9 @@ const STICKY_PADDING: f64 = 8.0;
 const PLACEHOLDER_STROKE: &str = "#9e9e9e";
 
 /// The board as a standalone SVG document, fitted to its elements with a margin. An empty
-/// board gives a small empty image.
-pub fn render_svg(doc: &Doc) -> String {
+/// board gives a small empty image. With `images_at`, an image element loads its picture
+/// from `images_at` followed by its asset id (such as `/api/boards/{id}/assets/`).
+pub fn render_svg(doc: &Doc, images_at: Option<&str>) -> String {
     let board = export_json(doc);
     let mut shapes: Vec<Shape> = board["elements"]
         .as_object()
@@ -74,7 +78,7 @@ pub fn render_svg(doc: &Doc) -> String {
         ));
     }
     for (n, shape) in shapes.iter().enumerate() {
-        shape.render(&mut out, n);
+        shape.render(&mut out, n, images_at);
     }
     out.push_str("</svg>");
     out
@@ -297,7 +301,7 @@ impl<'a> Shape<'a> {
         )
     }
 
-    fn render(&self, out: &mut String, n: usize) {
+    fn render(&self, out: &mut String, n: usize, images_at: Option<&str>) {
         let (cx, cy) = self.centre();
         let mut group = format!(r#"<g data-id="{}""#, escape(self.id));
         if self.rot != 0.0 {
@@ -366,10 +370,20 @@ impl<'a> Shape<'a> {
                 ));
                 self.render_text(out, self.x + STICKY_PADDING, self.y + STICKY_PADDING);
             }
-            _ => out.push_str(&format!(
-                r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="none" stroke="{PLACEHOLDER_STROKE}" stroke-width="1" stroke-dasharray="6 4"><title>image {}</title></rect>"#,
-                escape(self.asset_id.unwrap_or(""))
-            )),
+            _ => {
+                out.push_str(&format!(
+                    r#"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="none" stroke="{PLACEHOLDER_STROKE}" stroke-width="1" stroke-dasharray="6 4"><title>image {}</title></rect>"#,
+                    escape(self.asset_id.unwrap_or(""))
+                ));
+                if let (Some(base), Some(id)) =
+                    (images_at, self.asset_id.filter(|id| is_asset_id(id)))
+                {
+                    out.push_str(&format!(
+                        r#"<image href="{}{id}" x="{x}" y="{y}" width="{w}" height="{h}" preserveAspectRatio="none"/>"#,
+                        escape(base)
+                    ));
+                }
+            }
         }
         out.push_str("</g>");
     }
@@ -482,8 +496,42 @@ mod tests {
     }
 
     #[test]
+    fn images_load_from_where_the_caller_serves_them() {
+        let id = crate::image::asset_id(b"picture");
+        let mut board = sample_board();
+        board["elements"]["photo"]["assetId"] = json!(id);
+        board["assets"] =
+            json!({ id.clone(): {"mime": "image/png", "w": 640, "h": 480, "hash": id} });
+        let doc = import_doc(&board);
+
+        let svg = render_svg(&doc, Some("/api/boards/b1/assets/"));
+        let parsed = parse(&svg);
+        let image = parsed
+            .descendants()
+            .find(|n| n.has_tag_name("image"))
+            .expect("an <image>");
+        assert_eq!(
+            image.attribute("href"),
+            Some(format!("/api/boards/b1/assets/{id}").as_str())
+        );
+        let box_of = |n: roxmltree::Node| {
+            ["x", "y", "width", "height"].map(|a| n.attribute(a).unwrap().to_owned())
+        };
+        assert_eq!(box_of(image), ["-100", "-50", "64", "48"].map(String::from));
+        let placeholder = image
+            .prev_sibling_element()
+            .expect("the placeholder beneath");
+        assert_eq!(box_of(placeholder), box_of(image));
+
+        let unlinked = render_svg(&doc, None);
+        let unlinked = parse(&unlinked);
+        assert!(!unlinked.descendants().any(|n| n.has_tag_name("image")));
+        assert!(unlinked.descendants().any(|n| n.has_tag_name("title")));
+    }
+
+    #[test]
     fn an_empty_board_is_a_small_empty_svg() {
-        let svg = render_svg(&Doc::new());
+        let svg = render_svg(&Doc::new(), None);
         let parsed = parse(&svg);
         let root = parsed.root_element();
         assert_eq!(root.tag_name().namespace(), Some(SVG_NS));
@@ -494,7 +542,7 @@ mod tests {
 
     #[test]
     fn every_element_type_is_drawn_in_z_order() {
-        let svg = render_svg(&import_doc(&sample_board()));
+        let svg = render_svg(&import_doc(&sample_board()), None);
         let parsed = parse(&svg);
         assert_eq!(
             groups(&parsed),
@@ -539,7 +587,7 @@ mod tests {
         for el in board["elements"].as_object_mut().unwrap().values_mut() {
             el["index"] = json!("same");
         }
-        let svg = render_svg(&import_doc(&board));
+        let svg = render_svg(&import_doc(&board), None);
         assert_eq!(
             groups(&parse(&svg)),
             [
@@ -550,7 +598,7 @@ mod tests {
 
     #[test]
     fn the_view_box_fits_every_element_with_a_margin() {
-        let parsed_svg = render_svg(&import_doc(&sample_board()));
+        let parsed_svg = render_svg(&import_doc(&sample_board()), None);
         let vb = view_box(&parse(&parsed_svg));
         let (min_x, min_y, max_x, max_y) = (vb[0], vb[1], vb[0] + vb[2], vb[1] + vb[3]);
         assert!(
@@ -563,7 +611,7 @@ mod tests {
 
     #[test]
     fn style_and_rotation_are_applied() {
-        let svg = render_svg(&import_doc(&sample_board()));
+        let svg = render_svg(&import_doc(&sample_board()), None);
         let parsed = parse(&svg);
         let group = |id: &str| {
             parsed
@@ -609,9 +657,13 @@ mod tests {
                 ]),
             );
         }
-        let svg = render_svg(&doc);
+        let svg = render_svg(&doc, Some("/assets/\"><script>alert(1)</script>/"));
         let parsed = parse(&svg);
         assert!(!parsed.descendants().any(|n| n.has_tag_name("script")));
+        assert!(
+            !parsed.descendants().any(|n| n.has_tag_name("image")),
+            "no <image> for an id that is not an asset id"
+        );
         assert!(
             parsed
                 .descendants()
@@ -661,8 +713,8 @@ mod tests {
                 MapPrelim::from([("type", yrs::In::from("blob")), ("geom", geom.into())]),
             );
         }
-        let svg = render_svg(&doc);
-        assert_eq!(svg, render_svg(&Doc::new()));
+        let svg = render_svg(&doc, None);
+        assert_eq!(svg, render_svg(&Doc::new(), None));
     }
 
     #[test]

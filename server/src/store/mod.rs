@@ -23,6 +23,7 @@ use uuid::Uuid;
 
 use crate::config::{Config, Database};
 use crate::domain::{BoardId, BoardName, DomainError, Role, UserId};
+use crate::image::{asset_id, is_asset_id};
 
 pub use events::{CHANNEL, Event, FeedEvent, Notice, Subscription};
 pub use postgres::PostgresStore;
@@ -468,7 +469,7 @@ pub const ASSET_MIME_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif",
 pub struct Asset {
     /// The board it belongs to.
     pub board: BoardId,
-    /// Its id: the SHA-256 of its bytes, in lowercase hex (see [`asset_id`]).
+    /// Its id: the SHA-256 of its bytes, in lowercase hex ([`asset_id`]).
     pub id: String,
     /// Its MIME type, one of [`ASSET_MIME_TYPES`].
     pub mime: String,
@@ -521,20 +522,6 @@ impl NewAsset<'_> {
         }
         Ok(())
     }
-}
-
-/// The id an asset with these bytes gets: their SHA-256, in lowercase hex.
-pub fn asset_id(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Whether `id` has the shape of an asset id (64 lowercase hex digits).
-pub fn is_asset_id(id: &str) -> bool {
-    id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A link that lets whoever holds its token join a board. Its token is never stored, only
@@ -836,7 +823,7 @@ pub trait Store: Send + Sync + 'static {
     /// [`StoreError::NotFound`] if no such board.
     async fn stored_size(&self, board: BoardId) -> Result<i64>;
 
-    /// Stores an image for a board under [`asset_id`] of its bytes, unless the board's
+    /// Stores an image for a board under the [`asset_id`] of its bytes, unless the board's
     /// assets would then take more than `max_board_bytes` ([`StoreError::AssetsFull`]).
     /// Storing bytes the board already holds changes nothing and returns what is stored.
     /// Summing and storing are one transaction with the board's row locked, so uploads

@@ -101,7 +101,7 @@ class ImageCache implements ImageSource {
   private readonly images = new Map<string, HTMLImageElement>();
   constructor(
     private readonly url: ((id: string) => string) | undefined,
-    private readonly onLoad: () => void,
+    private readonly onLoad: (assetId: string) => void,
   ) {}
   get(assetId: string): CanvasImageSource | null {
     if (!this.url) return null;
@@ -109,7 +109,7 @@ class ImageCache implements ImageSource {
     if (!img) {
       img = new Image();
       img.decoding = 'async';
-      img.onload = () => this.onLoad();
+      img.onload = () => this.onLoad(assetId);
       img.src = this.url(assetId);
       this.images.set(assetId, img);
     }
@@ -152,8 +152,12 @@ export function createRenderer(
   let grid: { zoom: number; pattern: CanvasPattern | null; step: number } | null = null;
   let destroyed = false;
 
-  const images = new ImageCache(opts.assetUrl, () => {
-    if (front) startJob();
+  const images = new ImageCache(opts.assetUrl, (assetId) => {
+    for (const el of model.elements.values()) {
+      if (el.assetId !== assetId) continue;
+      const b = index.bounds(el.id);
+      if (b) pushDirty(b);
+    }
     requestFrame();
   });
 
@@ -347,10 +351,12 @@ export function createRenderer(
       jobDirty = [];
       syncNeeded = false;
     } else {
-      if (dirty.length > 0) {
+      if (dirty.length > PARTIAL_LIMIT) {
+        dirty = [];
+        startJob();
+      } else if (dirty.length > 0) {
         const pad = 2 / front.cam.zoom;
-        if (dirty.length > PARTIAL_LIMIT) renderRegion(front, front.box);
-        else for (const box of mergeBoxes(dirty)) renderRegion(front, growBox(box, pad));
+        for (const box of mergeBoxes(dirty)) renderRegion(front, growBox(box, pad));
         dirty = [];
       }
       const settled = performance.now() - lastZoomChange >= ZOOM_SETTLE_MS;

@@ -329,7 +329,7 @@ export function createEditor(opts: EditorOptions): Editor {
     if (preview?.marquee) marquee(g, camera, preview.marquee, '#4c6ef5');
     if (!textEditor) current().overlay?.(ctx, g, camera);
     if (laserTrail.length > 0)
-      animating = drawLaser(g, camera, laserTrail, now, '#e03131') || animating;
+      animating = drawLaser(g, camera, laserTrail, now, opts.user.colour) || animating;
     if (animating) renderer.requestFrame();
   });
   const peerLaserSeen = new Map<number, { newest: number; at: number }>();

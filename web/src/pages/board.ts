@@ -4,7 +4,7 @@
 // and menu. Owns this page's wiring, its keyboard shortcuts and its handling of the
 // server's permanent closes; drawing belongs to the editor, syncing to src/sync.
 import { ApiError } from '../api/client';
-import { assetUrl, getBoard, renameBoard, uploadAsset } from '../api/routes';
+import { assetUrl, getBoard, logout, renameBoard, uploadAsset } from '../api/routes';
 import { currentUser, resetSession, signinUrl } from '../api/session';
 import type { BoardView, Role, UserView } from '../api/types';
 import { createEditor, type Editor } from '../editor';
@@ -12,6 +12,7 @@ import { navigate, type PageContext } from '../router';
 import { connectBoard, type BoardConnection, type TerminalClose } from '../sync/connection';
 import {
   forgetRole,
+  forgetUser,
   lastRole,
   lastUser,
   presenceFor,
@@ -186,12 +187,17 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   const indicator = createConnectionIndicator(conn.state);
   const presenceList = createPresenceList(conn.provider.awareness, editor);
   const zoom = createZoomControls(editor, modKey);
-  const menu = createMainMenu(
-    editor,
-    () => boardName,
-    help,
-    (m) => toast.show(m),
-  );
+  const menu = createMainMenu(editor, {
+    boardName: () => boardName,
+    openHelp: help,
+    onError: (m) => toast.show(m),
+    signOut: async () => {
+      await logout().catch(() => undefined);
+      resetSession();
+      forgetUser();
+      navigate('/signin');
+    },
+  });
   const parts: Controls[] = [toolbar, zoom, menu];
   const title = h('h1', { class: 'board-title', title: boardName }, boardName);
   const setName = (name: string) => {
@@ -343,6 +349,14 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
     if (c.code === 4401) {
       resetSession();
       navigate(signinUrl(location.pathname + location.search), { replace: true });
+      return;
+    }
+    if (c.code === 4403 && c.reason.startsWith('read-only')) {
+      // Still a member, but now a viewer: the refused edits cannot be kept. Drop them and
+      // reopen the board, which reads the new role.
+      void conn
+        .clearLocal()
+        .then(() => navigate(location.pathname + location.search, { replace: true }));
       return;
     }
     if (c.code === 4403 || c.code === 4404) {

@@ -8,13 +8,16 @@
 import {
   boxFromPoints,
   centre,
+  edgePoint,
+  geomFromEnds,
+  lineEnds,
   insideBox,
   insideShape,
   rotatePoint,
   type Point,
 } from '../board/geometry';
 import { compareOrder } from '../board/order';
-import type { BoardElement } from '../board/types';
+import { isLinear, type Anchor, type BoardElement } from '../board/types';
 import { boardToScreen, type Camera } from '../canvas/camera';
 import {
   HANDLES,
@@ -30,6 +33,7 @@ import {
   type Handle,
   type Transformed,
 } from './transform';
+import { bindTarget } from './shape';
 import { createTextTool } from './text';
 import { DRAG_THRESHOLD, type Tool, type ToolContext, type ToolPointer } from './types';
 
@@ -67,10 +71,25 @@ type State =
       elements: BoardElement[];
       result: Map<string, BoardElement['geom']> | null;
     }
-  | { kind: 'marquee'; start: Point; base: Set<string>; end: Point };
+  | { kind: 'marquee'; start: Point; base: Set<string>; end: Point }
+  | {
+      kind: 'endpoint';
+      element: BoardElement;
+      anchor: Anchor;
+      geom: BoardElement['geom'] | null;
+      target: string | null;
+    };
 
 /** What is under a board point in the selection's chrome. */
-type ChromeHit = { kind: 'handle'; handle: Handle } | { kind: 'rotate' } | null;
+type ChromeHit =
+  { kind: 'handle'; handle: Handle } | { kind: 'rotate' } | { kind: 'end'; anchor: Anchor } | null;
+
+/** The selection when it is exactly one unlocked line or arrow (edited by its ends). */
+function singleLinear(ctx: ToolContext): BoardElement | null {
+  const els = selected(ctx);
+  const [only] = els;
+  return els.length === 1 && only && isLinear(only.type) && !only.locked ? only : null;
+}
 
 /** The editable elements of the selection, in paint order. */
 function selected(ctx: ToolContext): BoardElement[] {
@@ -86,6 +105,14 @@ function chromeAt(ctx: ToolContext, p: Point): ChromeHit {
   if (ctx.readOnly) return null;
   const els = selected(ctx);
   if (els.length === 0 || els.every((e) => e.locked)) return null;
+  const line = singleLinear(ctx);
+  if (line) {
+    const [a, b] = lineEnds(line.geom);
+    const tol = ctx.tolerance(HANDLE_PX);
+    if (Math.hypot(p.x - b.x, p.y - b.y) <= tol) return { kind: 'end', anchor: 'end' };
+    if (Math.hypot(p.x - a.x, p.y - a.y) <= tol) return { kind: 'end', anchor: 'start' };
+    return null;
+  }
   const bare = selectionFrame(els);
   if (!bare) return null;
   const frame = padded(bare, ctx.tolerance(PAD_PX));
@@ -155,13 +182,25 @@ export function createSelectTool(): Tool {
       const hit = chromeAt(ctx, p);
       if (hit?.kind === 'rotate') return 'grab';
       if (hit?.kind === 'handle') return CURSORS[hit.handle];
+      if (hit?.kind === 'end') return 'crosshair';
       return topHit(ctx, p) ? 'move' : 'default';
     },
     down(ctx, e) {
       const chrome = chromeAt(ctx, e.board);
+      const line = singleLinear(ctx);
+      if (chrome?.kind === 'end' && line) {
+        state = {
+          kind: 'endpoint',
+          element: line,
+          anchor: chrome.anchor,
+          geom: null,
+          target: null,
+        };
+        return;
+      }
       const els = selected(ctx).filter((el) => !el.locked);
       const frame = selectionFrame(els);
-      if (chrome && frame) {
+      if (chrome && chrome.kind !== 'end' && frame) {
         if (chrome.kind === 'handle') {
           state = {
             kind: 'resizing',
@@ -268,6 +307,21 @@ export function createSelectTool(): Tool {
           });
           return;
         }
+        case 'endpoint': {
+          const [a, b] = lineEnds(state.element.geom);
+          const other = state.anchor === 'start' ? b : a;
+          let p = e.board;
+          if (e.shift) p = snap45(other, p);
+          const target = bindTarget(ctx, p, state.element.id);
+          if (target) p = edgePoint(target.geom, other, target.type === 'ellipse', 6);
+          state.target = target?.id ?? null;
+          state.geom = state.anchor === 'start' ? geomFromEnds(p, other) : geomFromEnds(other, p);
+          ctx.setPreview({
+            elements: [{ ...state.element, geom: state.geom }],
+            replaces: [state.element.id],
+          });
+          return;
+        }
         case 'marquee': {
           state.end = e.board;
           const box = boxFromPoints(state.start, e.board);
@@ -290,7 +344,25 @@ export function createSelectTool(): Tool {
             ctx.setSelection([s.hit.id]);
           break;
         case 'translating':
-          if (s.geoms.size > 0) ctx.model.setGeoms(s.geoms);
+          if (s.geoms.size > 0) {
+            const moved = s.geoms;
+            ctx.model.transact(() => {
+              ctx.model.setGeoms(moved);
+              for (const b of ctx.model.bindings()) {
+                if (moved.has(b.from) && !moved.has(b.to)) ctx.model.bind(b.from, b.anchor, null);
+              }
+            });
+          }
+          break;
+        case 'endpoint':
+          if (s.geom) {
+            const { geom, target, anchor } = s;
+            const id = s.element.id;
+            ctx.model.transact(() => {
+              ctx.model.setGeoms(new Map([[id, geom]]));
+              ctx.model.bind(id, anchor, target);
+            });
+          }
           break;
         case 'resizing':
           if (s.result) {
@@ -325,8 +397,12 @@ export function createSelectTool(): Tool {
       }
     },
     overlay(ctx, g, camera) {
-      if (state.kind === 'translating' || state.kind === 'rotating' || state.kind === 'resizing')
+      if (state.kind !== 'idle' && state.kind !== 'pointing' && state.kind !== 'marquee') return;
+      const line = singleLinear(ctx);
+      if (line && !ctx.readOnly) {
+        drawEnds(g, camera, line);
         return;
+      }
       const els = selected(ctx);
       const frame = selectionFrame(els);
       if (!frame) return;
@@ -339,6 +415,34 @@ export function createSelectTool(): Tool {
       );
     },
   };
+}
+
+/** The point `p` turned to the nearest 45° around `from`. */
+function snap45(from: Point, p: Point): Point {
+  const ang = Math.round(Math.atan2(p.y - from.y, p.x - from.x) / (Math.PI / 4)) * (Math.PI / 4);
+  const len = Math.hypot(p.x - from.x, p.y - from.y);
+  return { x: from.x + Math.cos(ang) * len, y: from.y + Math.sin(ang) * len };
+}
+
+/** A selected line or arrow's chrome: a thin guide and a round handle on each end. */
+function drawEnds(g: CanvasRenderingContext2D, camera: Camera, el: BoardElement): void {
+  const [a, b] = lineEnds(el.geom).map((p) => boardToScreen(camera, p));
+  if (!a || !b) return;
+  g.strokeStyle = '#4c6ef5';
+  g.lineWidth = 1;
+  g.setLineDash([]);
+  g.beginPath();
+  g.moveTo(a.x, a.y);
+  g.lineTo(b.x, b.y);
+  g.stroke();
+  for (const p of [a, b]) {
+    g.beginPath();
+    g.arc(p.x, p.y, 5.5, 0, Math.PI * 2);
+    g.fillStyle = '#ffffff';
+    g.fill();
+    g.lineWidth = 1.5;
+    g.stroke();
+  }
 }
 
 /** The selection chrome: a frame in the accent colour, handles, a rotate knob, and member outlines. */

@@ -1,10 +1,13 @@
 // The board page's small floating controls: undo/redo, zoom (out, level, in, fit,
 // selection), the grid toggle, the main menu (export PNG/SVG of the board or the selection,
-// dark mode, shortcuts) and the help button. Owns these buttons only; they call the editor.
+// dark mode, shortcuts, your boards, sign out). Owns these buttons only; they call the
+// editor or the page.
 import {
   Download,
   Grid3x3,
   Keyboard,
+  LayoutGrid,
+  LogOut,
   Maximize,
   Menu,
   Moon,
@@ -17,6 +20,7 @@ import {
   type IconNode,
 } from 'lucide';
 import type { Editor } from '../editor';
+import { navigate } from '../router';
 import { h, icon } from './dom';
 import { isDark, toggleTheme } from './theme';
 
@@ -109,13 +113,18 @@ export function download(blob: Blob, name: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** The main menu: exports, dark mode, shortcuts. `onError` reports a failed export. */
-export function createMainMenu(
-  editor: Editor,
-  boardName: () => string,
-  openHelp: () => void,
-  onError: (message: string) => void,
-): Controls {
+/** What the main menu needs from the page besides the editor. */
+export interface MainMenuOptions {
+  boardName(): string;
+  openHelp(): void;
+  signOut(): Promise<void>;
+  /** Reports a failed action (an export). */
+  onError(message: string): void;
+}
+
+/** The main menu: your boards, exports, dark mode, shortcuts, sign out. */
+export function createMainMenu(editor: Editor, opts: MainMenuOptions): Controls {
+  const { boardName, openHelp, onError } = opts;
   const panel = h('div', { class: 'menu-panel floating', role: 'menu', hidden: true });
   const toggle = h(
     'button',
@@ -183,6 +192,9 @@ export function createMainMenu(
     h('hr', {}),
     themeItem,
     item('Keyboard shortcuts', Keyboard, openHelp),
+    h('hr', {}),
+    item('Your boards', LayoutGrid, () => navigate('/')),
+    item('Sign out', LogOut, opts.signOut),
   );
   toggle.addEventListener('click', () => {
     if (!panel.hidden) return close();

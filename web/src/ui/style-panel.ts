@@ -91,7 +91,7 @@ export function createStylePanel(editor: Editor): StylePanel {
     'aria-label': 'Custom stroke colour',
     title: 'Custom colour',
   });
-  strokePicker.addEventListener('input', () => editor.setStyle({ stroke: strokePicker.value }));
+  strokePicker.addEventListener('change', () => editor.setStyle({ stroke: strokePicker.value }));
   const fillButtons = FILLS.map((c) =>
     swatch(
       c,

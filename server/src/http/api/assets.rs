@@ -17,8 +17,8 @@ use super::super::error::{ApiError, ErrorBody};
 use super::boards::board_id;
 use super::caller::Caller;
 use crate::domain::Role;
-use crate::image;
-use crate::store::{Asset, NewAsset, is_asset_id};
+use crate::image::{self, is_asset_id};
+use crate::store::{Asset, NewAsset};
 
 /// `Cache-Control` of an image: its URL names its content, so it never changes; `private`
 /// because only the board's readers may see it.

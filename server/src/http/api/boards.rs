@@ -408,12 +408,23 @@ pub async fn export(
         Format::Json | Format::Svg => {
             // Converting a big board takes a while: off the worker thread, a few at a time.
             let _turn = super::conversion_turn(&state).await?;
+            // An exported SVG loads the board's images from the assets route, through
+            // EASEL_PUBLIC_URL when set so a saved file still points at this server.
+            let images_at = format!(
+                "{}/api/boards/{id}/assets/",
+                state
+                    .config
+                    .public_url
+                    .as_deref()
+                    .unwrap_or("")
+                    .trim_end_matches('/')
+            );
             let converted = tokio::task::spawn_blocking(move || {
                 let doc = document::doc_from_update(&current.state)?;
                 Ok::<_, document::DocumentError>(match format {
                     Format::Json => (document::write_json(&doc), "application/json", "json"),
                     _ => (
-                        document::render_svg(&doc).into_bytes(),
+                        document::render_svg(&doc, Some(&images_at)).into_bytes(),
                         "image/svg+xml",
                         "svg",
                     ),
