@@ -78,6 +78,13 @@ const AT = {
     { x: 320, y: 600 },
     { x: 480, y: 690 },
   ],
+  liveStroke: [
+    { x: 1060, y: 120 },
+    { x: 1100, y: 180 },
+    { x: 1140, y: 130 },
+    { x: 1180, y: 200 },
+    { x: 1220, y: 150 },
+  ],
   /** From inside the sticky note to inside the rectangle, near its right edge. */
   arrow: [
     { x: 830, y: 280 },
@@ -394,7 +401,55 @@ export function boardScenario(backend: Backend): void {
       await A.shot(`${backend}-07-a-sees-move`);
     });
 
-    step('08 viewer C has no drawing tools and cannot change the board', async () => {
+    step(
+      "08 a stroke in progress shows live on B's screen and reaches the document only at pen-up",
+      async () => {
+        const bBefore = await B.canvasPng();
+        const docBefore = await B.doc();
+        const [first, ...rest] = AT.liveStroke;
+        await A.press('p');
+        await A.hover(first!);
+        await A.page.mouse.down();
+        for (const p of rest) await A.hover(p, 3);
+        const region = grow(
+          {
+            x: Math.min(...AT.liveStroke.map((p) => p.x)),
+            y: Math.min(...AT.liveStroke.map((p) => p.y)),
+            w:
+              Math.max(...AT.liveStroke.map((p) => p.x)) -
+              Math.min(...AT.liveStroke.map((p) => p.x)),
+            h:
+              Math.max(...AT.liveStroke.map((p) => p.y)) -
+              Math.min(...AT.liveStroke.map((p) => p.y)),
+          },
+          STROKE_MARGIN,
+        );
+        await until("A's stroke in progress on B's canvas", async () =>
+          changedPixels(bBefore, await B.canvasPng(), region) >= DRAWN_PIXELS ? true : undefined,
+        );
+        await B.shot(`${backend}-08-b-sees-stroke-in-progress`);
+        await A.flushTo(B);
+        assert.deepEqual(
+          (await B.doc()).elements,
+          docBefore.elements,
+          'nothing is in the document mid-stroke',
+        );
+        assert.deepEqual((await A.doc()).elements, docBefore.elements, "nor in A's own copy");
+
+        const known = new Set(Object.keys(docBefore.elements));
+        await A.page.mouse.up();
+        const pen = await B.waitForDoc('the stroke arrives at pen-up', (doc) => {
+          const added = Object.keys(doc.elements).filter((id) => !known.has(id));
+          return added.length > 0 ? added : undefined;
+        });
+        assert.equal(pen.length, 1, 'a stroke is one element');
+        assert.equal((await B.doc()).elements[pen[0]!]!.type, 'pen');
+        drawn.set(pen[0]!, 'pen');
+        await A.press('Escape');
+      },
+    );
+
+    step('09 viewer C has no drawing tools and cannot change the board', async () => {
       for (const tool of DRAWING_TOOLS) {
         assert.equal(
           await C.page.getByRole('button', { name: tool, exact: true }).count(),
@@ -435,10 +490,10 @@ export function boardScenario(backend: Backend): void {
         "the server's export is unchanged",
       );
       await C.waitConnection('connected');
-      await C.shot(`${backend}-08-viewer`);
+      await C.shot(`${backend}-09-viewer`);
     });
 
-    step('09 a reload keeps everything', async () => {
+    step('10 a reload keeps everything', async () => {
       const before = await A.doc();
       await A.page.reload();
       await A.waitSynced();
@@ -449,11 +504,11 @@ export function boardScenario(backend: Backend): void {
       );
       const exported = await api.exportJson(accounts.a.token, board);
       assert.deepEqual(Object.keys(exported.elements).sort(), [...drawn.keys()].sort());
-      await A.shot(`${backend}-09-reloaded`);
+      await A.shot(`${backend}-10-reloaded`);
     });
 
     step(
-      '10 A draws offline, reloads offline, comes back, and B sees the offline stroke',
+      '11 A draws offline, reloads offline, comes back, and B sees the offline stroke',
       async () => {
         await A.page.evaluate(async () => {
           await navigator.serviceWorker.ready;
@@ -468,7 +523,7 @@ export function boardScenario(backend: Backend): void {
           await A.drag(AT.offlinePen);
         });
         const penGeom = (await A.doc()).elements[penId]!.geom!;
-        await A.shot(`${backend}-10-a-drew-offline`);
+        await A.shot(`${backend}-11-a-drew-offline`);
 
         await A.page.reload();
         await A.canvas.waitFor();
@@ -479,7 +534,7 @@ export function boardScenario(backend: Backend): void {
             ? true
             : undefined;
         });
-        await A.shot(`${backend}-10-a-reloaded-offline`);
+        await A.shot(`${backend}-11-a-reloaded-offline`);
 
         await A.context.setOffline(false);
         await A.waitSynced();
@@ -490,11 +545,11 @@ export function boardScenario(backend: Backend): void {
         await expectDrawn(B, bBefore, [{ geom: penGeom }]);
         drawn.set(penId, 'pen');
         ids['offlinePen'] = penId;
-        await B.shot(`${backend}-10-b-sees-offline-stroke`);
+        await B.shot(`${backend}-11-b-sees-offline-stroke`);
       },
     );
 
-    step("11 A's undo never undoes B's work", async () => {
+    step("12 A's undo never undoes B's work", async () => {
       const rect2 = await addedBy(A, 'rect', async () => {
         await A.press('r');
         await A.drag(AT.rect2);
@@ -521,7 +576,7 @@ export function boardScenario(backend: Backend): void {
       assert.deepEqual(aDoc.elements[ids['rect']!]!.geom, movedRect, "B's move survives A's undos");
       assert.ok(aDoc.elements[ids['offlinePen']!], 'the offline stroke survives');
       await B.waitForDoc("A's undo reaches B", (doc) => (doc.elements[rect2] ? undefined : true));
-      await A.shot(`${backend}-11-a-undid`);
+      await A.shot(`${backend}-12-a-undid`);
 
       await A.press('Control+Shift+z');
       await A.waitForDoc("A's redo (Ctrl+Shift+Z) brings the rectangle back", (doc) =>
@@ -541,10 +596,10 @@ export function boardScenario(backend: Backend): void {
       drawn.set(ellipse, 'ellipse');
       ids['rect2'] = rect2;
       ids['ellipse'] = ellipse;
-      await B.shot(`${backend}-11-b-after-undo-redo`);
+      await B.shot(`${backend}-12-b-after-undo-redo`);
     });
 
-    step('12 an image pasted by A is shown to B and served by the assets route', async () => {
+    step('13 an image pasted by A is shown to B and served by the assets route', async () => {
       const imageBytes = makePng();
       const hash = createHash('sha256').update(imageBytes).digest('hex');
       const bBefore = await B.canvasPng();
@@ -579,7 +634,7 @@ export function boardScenario(backend: Backend): void {
           ? true
           : undefined;
       });
-      await B.shot(`${backend}-12-b-sees-image`);
+      await B.shot(`${backend}-13-b-sees-image`);
 
       const response = await api.asset(accounts.b.token, board, assetId);
       assert.equal(response.status, 200, 'an editor may read the asset');
@@ -593,7 +648,7 @@ export function boardScenario(backend: Backend): void {
       ids['image'] = imageId;
     });
 
-    step("13 the server's JSON export holds exactly what was drawn", async () => {
+    step("14 the server's JSON export holds exactly what was drawn", async () => {
       const exported = await api.exportJson(accounts.a.token, board);
       const aDoc = await A.doc();
       assert.equal(exported.schema, 1);
@@ -622,7 +677,7 @@ export function boardScenario(backend: Backend): void {
     });
 
     step(
-      '14 on a 360 px touch screen in dark mode, B draws a rectangle with a finger',
+      '15 on a 360 px touch screen in dark mode, B draws a rectangle with a finger',
       async () => {
         const phone = await Person.create(browser, server.url, accounts.b, true, PHONE);
         try {
@@ -649,9 +704,9 @@ export function boardScenario(backend: Backend): void {
           await A.waitForDoc("the phone's rectangle arrives", (doc) =>
             doc.elements[rect] ? true : undefined,
           );
-          await phone.shot(`${backend}-14-phone`);
+          await phone.shot(`${backend}-15-phone`);
         } catch (e) {
-          await phone.shot(`${backend}-FAILED-14-phone`);
+          await phone.shot(`${backend}-FAILED-15-phone`);
           throw e;
         } finally {
           await phone.close();
@@ -660,7 +715,7 @@ export function boardScenario(backend: Backend): void {
     );
 
     step(
-      '15 an expired session cookie sends the person to /signin with the board as next',
+      '16 an expired session cookie sends the person to /signin with the board as next',
       async () => {
         const expired = { ...accounts.a, token: expiredToken(accounts.a.id, accounts.a.name) };
         const stale = await Person.create(browser, server.url, expired, true);
@@ -668,35 +723,35 @@ export function boardScenario(backend: Backend): void {
           await stale.page.goto(`/boards/${board}`);
           await stale.page.waitForURL((url) => url.pathname === '/signin');
           assert.equal(new URL(stale.page.url()).searchParams.get('next'), `/boards/${board}`);
-          await stale.shot(`${backend}-15-expired-cookie`);
+          await stale.shot(`${backend}-16-expired-cookie`);
         } finally {
           await stale.close();
         }
       },
     );
 
-    step('16 removing B from the board shows B "You no longer have access"', async () => {
+    step('17 removing B from the board shows B "You no longer have access"', async () => {
       await api.removeMember(accounts.a.token, board, accounts.b.id);
       await B.page.getByText('You no longer have access').first().waitFor();
-      await B.shot(`${backend}-16-b-revoked`);
+      await B.shot(`${backend}-17-b-revoked`);
     });
 
-    step('17 a revoked session sends C to /signin with the board as next', async () => {
+    step('18 a revoked session sends C to /signin with the board as next', async () => {
       await api.signOut(accounts.c.token);
       await C.page.waitForURL((url) => url.pathname === '/signin');
       assert.equal(new URL(C.page.url()).searchParams.get('next'), `/boards/${board}`);
-      await C.shot(`${backend}-17-c-signed-out`);
+      await C.shot(`${backend}-18-c-signed-out`);
     });
 
-    step('18 deleting the board shows A "This board was deleted"', async () => {
+    step('19 deleting the board shows A "This board was deleted"', async () => {
       await api.deleteBoard(accounts.a.token, board);
       await A.page.getByText('This board was deleted').first().waitFor();
-      await A.shot(`${backend}-18-a-board-deleted`);
+      await A.shot(`${backend}-19-a-board-deleted`);
     });
 
     // One backend takes it: the two runs go in parallel and would both write the file.
     if (process.env['EASEL_E2E_README_SHOT'] === '1' && backend === 'sqlite') {
-      step('19 two people drawing on a fresh board (the README screenshot)', async () => {
+      step('20 two people drawing on a fresh board (the README screenshot)', async () => {
         await readmeScreenshot(browser, server.url, api, accounts.a, accounts.b);
       });
     }
