@@ -147,6 +147,12 @@ export class BoardModel {
     return this.sorted;
   }
 
+  /** Where the element stands in [ordered] (0 = bottom); -1 when it does not exist. */
+  position(id: string): number {
+    this.ordered();
+    return this.sortedPos.get(id) ?? -1;
+  }
+
   /** Every binding whose both ends exist. */
   bindings(): Binding[] {
     return [...this.bindingCache.values()].filter(

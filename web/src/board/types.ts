@@ -78,13 +78,6 @@ export interface Asset {
   hash: string;
 }
 
-/** The colours of the style panel, in the spirit of Excalidraw's palette. */
-export const PALETTE = {
-  stroke: ['#1e1e1e', '#e03131', '#2f9e44', '#1971c2', '#f08c00', '#9c36b5', '#868e96'],
-  fill: ['none', '#ffc9c9', '#b2f2bb', '#a5d8ff', '#ffec99', '#eebefa', '#e9ecef'],
-  sticky: ['#fff59d', '#ffd8a8', '#c3fae8', '#d0ebff', '#fcc2d7', '#e5dbff'],
-} as const;
-
 /** The style new elements get until the user picks another. */
 export const DEFAULT_STYLE: Style = {
   stroke: '#1e1e1e',

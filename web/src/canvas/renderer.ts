@@ -74,6 +74,13 @@ export interface Renderer {
 
 const ZOOM_SETTLE_MS = 140;
 const PARTIAL_LIMIT = 64;
+/**
+ * Script time a frame spends drawing the next layer, in ms (the canvas rasterises the
+ * recorded drawing later in the same frame, which costs about as much again), and when
+ * the view has already run past the layer on screen.
+ */
+const SLICE_MS = 4;
+const SLICE_HURRY_MS = 8;
 /** The largest side of a cached layer, in device pixels. */
 const MAX_LAYER_PX = 4096;
 
@@ -147,8 +154,6 @@ export function createRenderer(
   let frameRequested = false;
   let lastZoomChange = 0;
   let settleTimer: ReturnType<typeof setTimeout> | null = null;
-  let positions = new Map<string, number>();
-  let positionsOf: readonly BoardElement[] | null = null;
   let grid: { zoom: number; pattern: CanvasPattern | null; step: number } | null = null;
   let destroyed = false;
 
@@ -161,15 +166,6 @@ export function createRenderer(
     requestFrame();
   });
 
-  function orderPositions(): Map<string, number> {
-    const ordered = model.ordered();
-    if (ordered !== positionsOf) {
-      positions = new Map(ordered.map((e, i) => [e.id, i]));
-      positionsOf = ordered;
-    }
-    return positions;
-  }
-
   function elementsIn(box: Box): BoardElement[] {
     const ordered = model.ordered();
     const ids = index.search(box);
@@ -177,8 +173,7 @@ export function createRenderer(
       const hit = new Set(ids);
       return ordered.filter((e) => hit.has(e.id));
     }
-    const pos = orderPositions();
-    ids.sort((a, b) => (pos.get(a) ?? 0) - (pos.get(b) ?? 0));
+    ids.sort((a, b) => model.position(a) - model.position(b));
     const out: BoardElement[] = [];
     for (const id of ids) {
       const el = model.get(id);
@@ -224,7 +219,8 @@ export function createRenderer(
    * panning never needs another).
    */
   function newLayer(reuse: HTMLCanvasElement | null): Layer {
-    const margin = Math.max(200, Math.round((MAX_LAYER_PX / dpr - Math.max(width, height)) / 2));
+    const room = Math.round((MAX_LAYER_PX / dpr - Math.max(width, height)) / 2);
+    const margin = Math.max(200, Math.min(room, Math.round(Math.max(width, height) * 0.5)));
     const view = visibleBox(camera, width, height);
     const extent = index.extent();
     const fitsWhole =
@@ -375,7 +371,7 @@ export function createRenderer(
       if (job) {
         const j = job;
         const hurry = !serves(front, view, 0) && front.cam.zoom === camera.zoom;
-        if (advance(j, hurry ? 12 : 6)) {
+        if (advance(j, hurry ? SLICE_HURRY_MS : SLICE_MS)) {
           job = null;
           swapIn(j.layer, jobDirty);
           jobDirty = [];
