@@ -10,6 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
@@ -26,7 +27,7 @@ import {
 } from './browser.ts';
 import { readmeScreenshot } from './readme-shot.ts';
 import { expiredToken } from './tokens.ts';
-import { changedPixels, grow, pixelsNear } from './pixels.ts';
+import { changedPixels, decodePng, grow, pixelsNear } from './pixels.ts';
 import { startServer, type Backend, type EaselServer } from './server.ts';
 
 /** Fewest changed pixels that count as "something was drawn here". */
@@ -676,8 +677,41 @@ export function boardScenario(backend: Backend): void {
       assert.deepEqual(Object.keys(exported.assets), imageAssets, 'one asset per pasted image');
     });
 
+    step('15 A exports the board as SVG and PNG from the menu, in the browser', async () => {
+      const exported = async (item: string) => {
+        await A.page.getByRole('button', { name: 'Menu', exact: true }).click();
+        const [download] = await Promise.all([
+          A.page.waitForEvent('download'),
+          A.page.getByRole('menuitem', { name: item, exact: true }).click(),
+        ]);
+        const path = await download.path();
+        return { name: download.suggestedFilename(), bytes: await readFile(path) };
+      };
+      const svg = await exported('Export board as SVG');
+      assert.match(svg.name, /\.svg$/);
+      const text = svg.bytes.toString('utf8');
+      assert.match(text, /^(<\?xml[^>]*>\s*)?<svg[\s>]/, 'an SVG document');
+      assert.ok(text.includes(STICKY_TEXT), "the SVG holds the sticky note's text");
+      assert.ok(text.includes('<image'), 'the SVG holds the pasted image');
+
+      const png = await exported('Export board as PNG');
+      assert.match(png.name, /\.png$/);
+      const image = decodePng(png.bytes);
+      assert.ok(
+        image.width >= 400 && image.height >= 300,
+        `a picture of the whole board (${image.width}x${image.height})`,
+      );
+      const orange = pixelsNear(
+        image,
+        { x: 0, y: 0, w: image.width, h: image.height },
+        IMAGE.orange,
+      );
+      assert.ok(orange >= IMAGE.w * IMAGE.h * 0.3, 'the PNG shows the pasted image');
+      await A.press('Escape');
+    });
+
     step(
-      '15 on a 360 px touch screen in dark mode, B draws a rectangle with a finger',
+      '16 on a 360 px touch screen in dark mode, B draws a rectangle with a finger',
       async () => {
         const phone = await Person.create(browser, server.url, accounts.b, true, PHONE);
         try {
@@ -704,9 +738,9 @@ export function boardScenario(backend: Backend): void {
           await A.waitForDoc("the phone's rectangle arrives", (doc) =>
             doc.elements[rect] ? true : undefined,
           );
-          await phone.shot(`${backend}-15-phone`);
+          await phone.shot(`${backend}-16-phone`);
         } catch (e) {
-          await phone.shot(`${backend}-FAILED-15-phone`);
+          await phone.shot(`${backend}-FAILED-16-phone`);
           throw e;
         } finally {
           await phone.close();
@@ -715,7 +749,7 @@ export function boardScenario(backend: Backend): void {
     );
 
     step(
-      '16 an expired session cookie sends the person to /signin with the board as next',
+      '17 an expired session cookie sends the person to /signin with the board as next',
       async () => {
         const expired = { ...accounts.a, token: expiredToken(accounts.a.id, accounts.a.name) };
         const stale = await Person.create(browser, server.url, expired, true);
@@ -723,35 +757,35 @@ export function boardScenario(backend: Backend): void {
           await stale.page.goto(`/boards/${board}`);
           await stale.page.waitForURL((url) => url.pathname === '/signin');
           assert.equal(new URL(stale.page.url()).searchParams.get('next'), `/boards/${board}`);
-          await stale.shot(`${backend}-16-expired-cookie`);
+          await stale.shot(`${backend}-17-expired-cookie`);
         } finally {
           await stale.close();
         }
       },
     );
 
-    step('17 removing B from the board shows B "You no longer have access"', async () => {
+    step('18 removing B from the board shows B "You no longer have access"', async () => {
       await api.removeMember(accounts.a.token, board, accounts.b.id);
       await B.page.getByText('You no longer have access').first().waitFor();
-      await B.shot(`${backend}-17-b-revoked`);
+      await B.shot(`${backend}-18-b-revoked`);
     });
 
-    step('18 a revoked session sends C to /signin with the board as next', async () => {
+    step('19 a revoked session sends C to /signin with the board as next', async () => {
       await api.signOut(accounts.c.token);
       await C.page.waitForURL((url) => url.pathname === '/signin');
       assert.equal(new URL(C.page.url()).searchParams.get('next'), `/boards/${board}`);
-      await C.shot(`${backend}-18-c-signed-out`);
+      await C.shot(`${backend}-19-c-signed-out`);
     });
 
-    step('19 deleting the board shows A "This board was deleted"', async () => {
+    step('20 deleting the board shows A "This board was deleted"', async () => {
       await api.deleteBoard(accounts.a.token, board);
       await A.page.getByText('This board was deleted').first().waitFor();
-      await A.shot(`${backend}-19-a-board-deleted`);
+      await A.shot(`${backend}-20-a-board-deleted`);
     });
 
     // One backend takes it: the two runs go in parallel and would both write the file.
     if (process.env['EASEL_E2E_README_SHOT'] === '1' && backend === 'sqlite') {
-      step('20 two people drawing on a fresh board (the README screenshot)', async () => {
+      step('21 two people drawing on a fresh board (the README screenshot)', async () => {
         await readmeScreenshot(browser, server.url, api, accounts.a, accounts.b);
       });
     }
