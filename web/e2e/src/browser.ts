@@ -43,7 +43,7 @@ export const WAIT_MS = 20_000;
 const CURSOR_SLACK = 40;
 
 /** The viewport every person gets. */
-export const VIEWPORT = { width: 1280, height: 800 };
+const VIEWPORT = { width: 1280, height: 800 };
 
 /** The connection indicator's states (its `data-state`). */
 export type ConnectionState = 'connected' | 'reconnecting' | 'offline';

@@ -17,7 +17,6 @@ import type { Browser } from 'playwright-core';
 import { Api, type Account } from './api.ts';
 import {
   Person,
-  WAIT_MS,
   launchBrowser,
   regionOf,
   until,
@@ -832,14 +831,10 @@ async function expectDrawn(
     assert.ok(geom, `element ${n} has a geometry`);
     const region = grow(regionOf(geom), STROKE_MARGIN);
     let changed = 0;
-    await until(
-      `${person.name}'s canvas to change inside ${JSON.stringify(region)}`,
-      async () => {
-        changed = changedPixels(before, await person.canvasPng(), region);
-        return changed >= DRAWN_PIXELS ? true : undefined;
-      },
-      WAIT_MS,
-    ).catch((e: unknown) => {
+    await until(`${person.name}'s canvas to change inside ${JSON.stringify(region)}`, async () => {
+      changed = changedPixels(before, await person.canvasPng(), region);
+      return changed >= DRAWN_PIXELS ? true : undefined;
+    }).catch((e: unknown) => {
       throw new Error(`${String(e)} (last count: ${changed} changed pixels)`);
     });
   }
