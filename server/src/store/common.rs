@@ -7,8 +7,10 @@
 //! a batch and inserts it into the log, in one transaction, returning the batch's last
 //! sequence number) and `LOCK_BOARD` (the statement that locks a board's row for a
 //! transaction) and `admission_row` (one caller as a `VALUES` row of the admission read),
-//! `LOCK_FEED` (the statement, if any, that orders writers of the change feed) and
-//! `open_subscription` (the feed's push notifications, if the backend has them).
+//! `LOCK_FEED` (the statement, if any, that orders writers of the change feed),
+//! `LOCK_ASSETS` (the statement, if any, that orders image uploads to one board, given the
+//! board id as text) and `open_subscription` (the feed's push notifications, if the backend
+//! has them).
 //! Nothing here knows which database it talks to.
 //!
 //! Every change to who may do what records its [`Event`](super::Event) in the change feed
@@ -597,7 +599,12 @@ macro_rules! impl_store {
                 new.validate()?;
                 let id = asset_id(new.bytes);
                 let mut tx = self.begin_write().await?;
-                Self::lock_board(&mut tx, new.board).await?;
+                if let Some(lock) = Self::LOCK_ASSETS {
+                    sqlx::query(lock)
+                        .bind(new.board.as_uuid().to_string())
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let stored: Option<sql::AssetRow> = sqlx::query_as(sql::FIND_ASSET)
                     .bind(new.board.as_uuid())
                     .bind(&id)
@@ -624,7 +631,13 @@ macro_rules! impl_store {
                     .bind(size as i64)
                     .bind(now_ms())
                     .fetch_one(&mut *tx)
-                    .await?;
+                    .await
+                    .map_err(|e| match &e {
+                        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                            StoreError::NotFound("board")
+                        }
+                        _ => e.into(),
+                    })?;
                 tx.commit().await?;
                 row.try_into()
             }

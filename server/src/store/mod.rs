@@ -826,8 +826,9 @@ pub trait Store: Send + Sync + 'static {
     /// Stores an image for a board under the [`asset_id`] of its bytes, unless the board's
     /// assets would then take more than `max_board_bytes` ([`StoreError::AssetsFull`]).
     /// Storing bytes the board already holds changes nothing and returns what is stored.
-    /// Summing and storing are one transaction with the board's row locked, so uploads
-    /// racing each other cannot pass the bound together. `NotFound("board")` if no such
+    /// Summing and storing are one transaction, ordered after any other upload to the board
+    /// (never holding the board's row, which live edits update), so uploads racing each
+    /// other cannot pass the bound together. `NotFound("board")` if no such
     /// board; [`StoreError::Invalid`] for a type, dimensions or bytes [`NewAsset`] refuses.
     async fn put_asset(&self, new: &NewAsset<'_>, max_board_bytes: u64) -> Result<Asset>;
     /// One of a board's assets and its bytes; `NotFound("asset")` if the board holds no such

@@ -2,8 +2,8 @@
 //!
 //! Owns the connection pool and what is Postgres-specific: `SELECT ... FOR UPDATE` row
 //! locks that keep sequence numbers gap-free and in commit order, the `UNNEST` batch
-//! insert, repeatable-read loads, and the change feed's advisory lock and `LISTEN`
-//! subscription. The shared operations come from `common.rs`. One pool serves reads and
+//! insert, repeatable-read loads, the advisory locks ordering the change feed's writers and
+//! a board's image uploads, and the change feed's `LISTEN` subscription. The shared operations come from `common.rs`. One pool serves reads and
 //! writes alike: Postgres runs writers concurrently, row locks order them. A subscription
 //! has a connection of its own (application name `easel-events`), outside the pool.
 
@@ -42,6 +42,13 @@ impl PostgresStore {
     /// is drawn only after every earlier row committed: a reader reading after the last id
     /// it saw never skips a row that was still committing. The key is arbitrary, fixed.
     const LOCK_FEED: Option<&str> = Some("SELECT pg_advisory_xact_lock(7378651243829477)");
+
+    /// Uploads of images to one board queue on this lock (held to their commit), so the
+    /// sum of the board's asset sizes each reads stays true until it stores. Not the board
+    /// row's lock: live edits update that row, and must not wait while an image is written.
+    /// The two-key form's space is apart from the change feed's one-key lock.
+    const LOCK_ASSETS: Option<&str> =
+        Some("SELECT pg_advisory_xact_lock(1163086156, hashtext($1::text))");
 
     /// Caller `i` of an admission read, its parameters from `$first`: Postgres cannot infer
     /// the types of parameters in `VALUES`, so they are spelled out.

@@ -70,6 +70,10 @@ impl SqliteStore {
     /// write lock: feed writers are ordered already.
     const LOCK_FEED: Option<&str> = None;
 
+    /// Write transactions hold the database's one write lock: a board's image uploads are
+    /// ordered already.
+    const LOCK_ASSETS: Option<&str> = None;
+
     /// SQLite cannot announce anything to other processes: readers poll the feed.
     async fn open_subscription(&self) -> Result<Option<Box<dyn Subscription>>> {
         Ok(None)
