@@ -10,7 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import type { Browser } from 'playwright-core';
@@ -24,6 +25,7 @@ import {
   type Geom,
   type Point,
 } from './browser.ts';
+import { artifactsDir } from './paths.ts';
 import { readmeScreenshot } from './readme-shot.ts';
 import { expiredToken } from './tokens.ts';
 import { changedPixels, decodePng, grow, pixelsNear } from './pixels.ts';
@@ -227,6 +229,8 @@ export function boardScenario(backend: Backend): void {
         C = await Person.create(browser, server.url, accounts.c, true);
         await Promise.all([B.openBoard(board), C.openBoard(board)]);
         assert.deepEqual((await B.doc()).elements, {}, 'a new board is empty');
+        await B.shot(`${backend}-02-b-opened-board`);
+        await C.shot(`${backend}-02-c-opened-board`);
       },
       true,
     );
@@ -674,6 +678,7 @@ export function boardScenario(backend: Backend): void {
         .filter(([, type]) => type === 'image')
         .map(([id]) => String(aDoc.elements[id]!['assetId']));
       assert.deepEqual(Object.keys(exported.assets), imageAssets, 'one asset per pasted image');
+      await A.shot(`${backend}-14-a-board-as-exported`);
     });
 
     step('15 A exports the board as SVG and PNG from the menu, in the browser', async () => {
@@ -706,6 +711,9 @@ export function boardScenario(backend: Backend): void {
         IMAGE.orange,
       );
       assert.ok(orange >= IMAGE.w * IMAGE.h * 0.3, 'the PNG shows the pasted image');
+      await mkdir(artifactsDir, { recursive: true });
+      await writeFile(join(artifactsDir, `${backend}-15-exported.png`), png.bytes);
+      await writeFile(join(artifactsDir, `${backend}-15-exported.svg`), svg.bytes);
       await A.press('Escape');
     });
 
