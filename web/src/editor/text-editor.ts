@@ -2,14 +2,15 @@
 //
 // Owns editing one element's text: it follows the camera, writes each change to the
 // element's Y.Text through the model (only the differing middle, so concurrent typing
-// merges), grows a text element's box to its content, and on close (Escape, a click
-// outside, blur) deletes an element left empty. Nothing else in the document.
+// merges), grows a text element's box to its content and a sticky note to fit its text,
+// and on close (Escape, a click outside, blur) deletes an element left empty. Nothing else
+// in the document.
 
 import type { BoardModel } from '../board/model';
 import { centre } from '../board/geometry';
 import { FONT_FAMILY, LINE_HEIGHT, STICKY_FILL, STICKY_PADDING } from '../board/types';
 import { boardToScreen, type Camera } from '../canvas/camera';
-import { measureText } from '../canvas/shapes';
+import { measureText, textLines } from '../canvas/shapes';
 
 /** The open editor of one element. */
 export class TextEditor {
@@ -96,6 +97,12 @@ export class TextEditor {
       if (el.type === 'text' && this.measure) {
         const size = measureText(this.measure, text, el.fontSize);
         this.model.setGeoms(new Map([[this.id, { ...el.geom, w: size.w, h: size.h }]]));
+      } else if (el.type === 'sticky' && this.measure) {
+        const lines = textLines(this.measure, { ...el, text }).length;
+        const needed = Math.ceil(lines * el.fontSize * LINE_HEIGHT + 2 * STICKY_PADDING);
+        if (needed > Math.abs(el.geom.h)) {
+          this.model.setGeoms(new Map([[this.id, { ...el.geom, h: needed }]]));
+        }
       }
     });
   }
