@@ -1,0 +1,27 @@
+// Builds the benchmark's two pages (easel.html, excalidraw.html) for production, as users
+// get them: minified, React in production mode. `@easel` is the web client's source tree,
+// so the Easel page runs the real renderer, not a copy of it.
+
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: { '@easel': here('../../web/src') },
+  },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 5000,
+    rollupOptions: {
+      input: { excalidraw: here('excalidraw.html') },
+      // Excalidraw's dependencies carry React's "use client" markers, meaningless here.
+      onwarn(warning, warn) {
+        if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);
+      },
+    },
+  },
+});
