@@ -142,7 +142,7 @@ function penPoints(random, w, h) {
 
 /**
  * The shapes as an Easel board: a Y.Doc with `meta` and `elements` as the client writes
- * them, encoded as one update (what a joining browser receives as sync step 2).
+ * them (web/src/board/schema.ts, `elementToYMap`: the same keys in the same order), encoded as one update (what a joining browser receives as sync step 2).
  */
 export function easelBoard(shapes) {
   const doc = new Y.Doc();
@@ -165,13 +165,11 @@ export function easelBoard(shapes) {
       element.set('width', shape.width);
       element.set('dash', shape.dash);
       element.set('opacity', shape.opacity);
-      element.set('createdBy', 'bench');
       element.set('locked', false);
+      element.set('createdBy', 'bench');
+      if (shape.text !== undefined) element.set('fontSize', shape.fontSize);
       if (shape.points) element.set('points', shape.points);
-      if (shape.text !== undefined) {
-        element.set('fontSize', shape.fontSize);
-        element.set('text', new Y.Text(shape.text));
-      }
+      if (shape.text !== undefined) element.set('text', new Y.Text(shape.text));
       elements.set(shape.id, element);
     }
   });
