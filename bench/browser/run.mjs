@@ -45,7 +45,8 @@ function parseArgs(argv) {
     if (argv[i] === '--seconds') options.seconds = Number(value);
     if (argv[i] === '--apps') options.apps = value.split(',');
   }
-  if (options.sizes.some((n) => !Number.isInteger(n) || n <= 0)) usage('--sizes takes positive integers');
+  if (options.sizes.some((n) => !Number.isInteger(n) || n <= 0))
+    usage('--sizes takes positive integers');
   if (!(options.seconds > 0)) usage('--seconds takes a positive number');
   if (options.apps.some((app) => !APPS.includes(app))) usage(`--apps takes ${APPS.join(',')}`);
   return options;
@@ -74,7 +75,9 @@ function writeScenes(sizes) {
       easelBytes: board.length,
       excalidrawElements: scene.elements.length,
     };
-    log(`scene ${n}: Easel update ${(board.length / 1e6).toFixed(1)} MB, ${scene.elements.length} Excalidraw elements`);
+    log(
+      `scene ${n}: Easel update ${(board.length / 1e6).toFixed(1)} MB, ${scene.elements.length} Excalidraw elements`,
+    );
   }
   return counts;
 }
@@ -94,7 +97,10 @@ const TYPES = {
 function serve() {
   const roots = [
     ['/scenes/', join(here, 'out', 'scenes')],
-    ['/excalidraw-assets/', join(here, 'node_modules', '@excalidraw', 'excalidraw', 'dist', 'prod')],
+    [
+      '/excalidraw-assets/',
+      join(here, 'node_modules', '@excalidraw', 'excalidraw', 'dist', 'prod'),
+    ],
     ['/', join(here, 'dist')],
   ];
   const server = createServer((req, res) => {
@@ -191,7 +197,11 @@ async function measure(origin, app, n, options) {
     ],
   });
   try {
-    const context = await browser.newContext({ viewport: VIEWPORT, deviceScaleFactor: 1 });
+    const context = await browser.newContext({
+      viewport: VIEWPORT,
+      deviceScaleFactor: 1,
+      colorScheme: 'light',
+    });
     await context.route(
       (url) => !url.href.startsWith(origin),
       (route) => route.abort(),
@@ -201,34 +211,43 @@ async function measure(origin, app, n, options) {
     page.on('console', (msg) => msg.type() === 'error' && consoleErrors.push(msg.text()));
     page.on('pageerror', (err) => consoleErrors.push(String(err)));
     await page.goto(`${origin}/${app}.html?n=${n}`);
-    await page.waitForFunction(() => window.__bench && (window.__bench.ttfr !== null || window.__bench.error), null, {
-      timeout: 120_000,
-      polling: 50,
-    });
+    await page.waitForFunction(
+      () => window.__bench && (window.__bench.ttfr !== null || window.__bench.error),
+      null,
+      {
+        timeout: 120_000,
+        polling: 50,
+      },
+    );
     const loaded = await page.evaluate(() => ({
       ttfr: window.__bench.ttfr,
+      inked: window.__bench.inked,
       error: window.__bench.error,
       shapes: window.__bench.shapes(),
       zoom: window.__bench.zoom(),
     }));
     if (loaded.error) throw new Error(`${app} page failed: ${loaded.error}`);
+    if (!(loaded.inked > 0)) throw new Error(`${app} signalled its first render before drawing`);
     const cdp = await context.newCDPSession(page);
     await cdp.send('HeapProfiler.collectGarbage');
     await cdp.send('Performance.enable');
     const { metrics } = await cdp.send('Performance.getMetrics');
     const heap = metrics.find((m) => m.name === 'JSHeapUsedSize').value;
-    if (options.screenshots) await page.screenshot({ path: join(here, 'out', `${app}-${n}-loaded.png`) });
+    if (options.screenshots)
+      await page.screenshot({ path: join(here, 'out', `${app}-${n}-loaded.png`) });
 
     await page.evaluate(() => window.__bench.startFrames());
     const zooms = await gesture(page, options.seconds);
     const deltas = await page.evaluate(() => window.__bench.stopFrames());
-    if (options.screenshots) await page.screenshot({ path: join(here, 'out', `${app}-${n}-after.png`) });
+    if (options.screenshots)
+      await page.screenshot({ path: join(here, 'out', `${app}-${n}-after.png`) });
     const sorted = [...deltas].sort((a, b) => a - b);
     return {
       app,
       n,
       shapes: loaded.shapes,
       ttfrMs: loaded.ttfr,
+      inkedAtFirstRender: loaded.inked,
       heapMB: heap / 2 ** 20,
       frames: deltas.length,
       p50: percentile(sorted, 50),
@@ -243,7 +262,8 @@ async function measure(origin, app, n, options) {
   }
 }
 
-const fmt = (value, digits = 1) => (value === null || value === undefined ? '–' : value.toFixed(digits));
+const fmt = (value, digits = 1) =>
+  value === null || value === undefined ? '–' : value.toFixed(digits);
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
 
 function table(results, options) {
@@ -255,7 +275,9 @@ function table(results, options) {
     const excalidraw = results.find((r) => r.app === 'excalidraw' && r.n === n) || {};
     rows.push(`| **${n.toLocaleString('en')} shapes** | | | |`);
     const line = (label, key, digits) =>
-      rows.push(`| ${label} | ${fmt(easel[key], digits)} | ${fmt(excalidraw[key], digits)} | ${ratio(easel[key], excalidraw[key])} |`);
+      rows.push(
+        `| ${label} | ${fmt(easel[key], digits)} | ${fmt(excalidraw[key], digits)} | ${ratio(easel[key], excalidraw[key])} |`,
+      );
     line('time to first render (ms)', 'ttfrMs', 0);
     line(`frame time p50 (ms, ${options.seconds} s pan + zoom)`, 'p50', 1);
     line('frame time p95 (ms)', 'p95', 1);
@@ -274,7 +296,9 @@ function table(results, options) {
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_BIN`);
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_BIN`,
+    );
   }
   if (options.build) {
     log('building the pages (vite build)');
@@ -314,7 +338,14 @@ async function main() {
   writeFileSync(
     file,
     JSON.stringify(
-      { date: new Date().toISOString(), chromium: CHROMIUM, viewport: VIEWPORT, options, scenes, results },
+      {
+        date: new Date().toISOString(),
+        chromium: CHROMIUM,
+        viewport: VIEWPORT,
+        options,
+        scenes,
+        results,
+      },
       null,
       2,
     ),

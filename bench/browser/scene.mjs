@@ -131,7 +131,7 @@ function penPoints(random, w, h) {
   let dx = w / PEN_POINTS;
   let dy = 0;
   for (let i = 0; i < PEN_POINTS; i++) {
-    dx = 0.8 * dx + 0.2 * (random() * 2 * w) / PEN_POINTS;
+    dx = 0.8 * dx + (0.2 * (random() * 2 * w)) / PEN_POINTS;
     dy = 0.8 * dy + 0.2 * (random() - 0.5) * (h / 4);
     x = Math.min(w, Math.max(0, x + dx));
     y = Math.min(h, Math.max(0, y + dy));
@@ -280,7 +280,10 @@ export function excalidrawScene(shapes) {
         break;
       case 'sticky': {
         const textId = `${shape.id}t`;
-        elements.push({ ...base(shape, 'rectangle'), boundElements: [{ type: 'text', id: textId }] });
+        elements.push({
+          ...base(shape, 'rectangle'),
+          boundElements: [{ type: 'text', id: textId }],
+        });
         const label = text(shape, textId, shape.x, shape.y, shape.id);
         label.x = shape.x + (shape.w - label.width) / 2;
         label.y = shape.y + STICKY_PADDING + (shape.h - 2 * STICKY_PADDING - label.height) / 2;

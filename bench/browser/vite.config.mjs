@@ -10,6 +10,9 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 export default defineConfig({
   resolve: {
     alias: { '@easel': here('../../web/src') },
+    // The web client's sources import these by name: take them from bench/browser's own
+    // node_modules (the same versions as web/package.json), one copy of Yjs for both.
+    dedupe: ['yjs', 'y-protocols', 'rbush', 'perfect-freehand', 'fractional-indexing', 'lib0'],
   },
   build: {
     outDir: 'dist',
@@ -17,7 +20,7 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 5000,
     rollupOptions: {
-      input: { excalidraw: here('excalidraw.html') },
+      input: { easel: here('easel.html'), excalidraw: here('excalidraw.html') },
       // Excalidraw's dependencies carry React's "use client" markers, meaningless here.
       onwarn(warning, warn) {
         if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);

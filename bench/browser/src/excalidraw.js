@@ -16,6 +16,7 @@ const bench = installHarness({
   app: 'excalidraw',
   zoom: () => (api ? api.getAppState().zoom.value : null),
   shapes: () => (api ? api.getSceneElements().length : 0),
+  canvas: () => document.querySelector('canvas.excalidraw__canvas.static'),
 });
 
 const initialData = fetch(`/scenes/${n}.excalidraw.json`)

@@ -14,15 +14,41 @@ function record(time) {
 }
 
 /**
- * Installs `window.__bench` for the page's app: `zoom()` reads the app's zoom, `shapes()`
- * how many elements it holds. `ready()` is called by the page once its scene is loaded;
- * the scene counts as drawn one frame later, and `ttfr` is then the time since navigation
- * start (ms).
+ * The share of sampled pixels of `canvas` that are not the background (the first pixel):
+ * zero means nothing was drawn. Reads the canvas back, so only after the timing is taken.
  */
-export function installHarness({ app, zoom, shapes }) {
+function inked(canvas) {
+  if (!canvas || canvas.width === 0) return 0;
+  const ctx = canvas.getContext('2d');
+  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let ink = 0;
+  let samples = 0;
+  for (let i = 0; i < data.length; i += 4 * 7) {
+    samples++;
+    if (
+      data[i] !== data[0] ||
+      data[i + 1] !== data[1] ||
+      data[i + 2] !== data[2] ||
+      data[i + 3] !== data[3]
+    ) {
+      ink++;
+    }
+  }
+  return ink / samples;
+}
+
+/**
+ * Installs `window.__bench` for the page's app: `zoom()` reads the app's zoom, `shapes()`
+ * how many elements it holds, `canvas()` the canvas its scene is drawn on. `ready()` is
+ * called by the page once its scene is loaded; the scene counts as drawn one frame later,
+ * and `ttfr` is then the time since navigation start (ms), and `inked` the share of the
+ * canvas drawn on at that moment (so a page that signals before drawing is caught).
+ */
+export function installHarness({ app, zoom, shapes, canvas }) {
   const bench = {
     app,
     ttfr: null,
+    inked: null,
     error: null,
     zoom,
     shapes,
@@ -30,6 +56,7 @@ export function installHarness({ app, zoom, shapes }) {
       requestAnimationFrame(() =>
         requestAnimationFrame(() => {
           bench.ttfr = performance.now();
+          bench.inked = inked(canvas());
         }),
       );
     },
