@@ -222,6 +222,7 @@ async function measure(origin, app, n, options) {
     const loaded = await page.evaluate(() => ({
       ttfr: window.__bench.ttfr,
       inked: window.__bench.inked,
+      marks: window.__bench.marks,
       error: window.__bench.error,
       shapes: window.__bench.shapes(),
       zoom: window.__bench.zoom(),
@@ -248,6 +249,8 @@ async function measure(origin, app, n, options) {
       shapes: loaded.shapes,
       ttfrMs: loaded.ttfr,
       inkedAtFirstRender: loaded.inked,
+      fetchedMs: loaded.marks.fetched,
+      loadedMs: loaded.marks.loaded,
       heapMB: heap / 2 ** 20,
       frames: deltas.length,
       p50: percentile(sorted, 50),

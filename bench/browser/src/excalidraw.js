@@ -25,6 +25,7 @@ const initialData = fetch(`/scenes/${n}.excalidraw.json`)
     return response.json();
   })
   .then((scene) => {
+    bench.mark('fetched');
     expected = scene.elements.length;
     return { elements: scene.elements, appState: scene.appState, files: scene.files };
   });

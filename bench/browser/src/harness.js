@@ -40,7 +40,8 @@ function inked(canvas) {
 /**
  * Installs `window.__bench` for the page's app: `zoom()` reads the app's zoom, `shapes()`
  * how many elements it holds, `canvas()` the canvas its scene is drawn on. `ready()` is
- * called by the page once its scene is loaded; the scene counts as drawn one frame later,
+ * called by the page once its scene is loaded (marked `loaded`; `mark(name)` notes other
+ * steps' times); the scene counts as drawn one frame later,
  * and `ttfr` is then the time since navigation start (ms), and `inked` the share of the
  * canvas drawn on at that moment (so a page that signals before drawing is caught).
  */
@@ -49,10 +50,15 @@ export function installHarness({ app, zoom, shapes, canvas }) {
     app,
     ttfr: null,
     inked: null,
+    marks: {},
+    mark(name) {
+      bench.marks[name] = performance.now();
+    },
     error: null,
     zoom,
     shapes,
     ready() {
+      bench.mark('loaded');
       requestAnimationFrame(() =>
         requestAnimationFrame(() => {
           bench.ttfr = performance.now();
