@@ -35,6 +35,7 @@ function parseArgs(argv) {
     quick,
     sizes: quick ? [10_000] : [10_000, 50_000],
     seconds: quick ? 1 : 5,
+    repeats: quick ? 1 : 3,
     apps: APPS,
     build: !argv.includes('--no-build'),
     screenshots: !argv.includes('--no-screenshots'),
@@ -44,10 +45,13 @@ function parseArgs(argv) {
     if (argv[i] === '--sizes') options.sizes = value.split(',').map(Number);
     if (argv[i] === '--seconds') options.seconds = Number(value);
     if (argv[i] === '--apps') options.apps = value.split(',');
+    if (argv[i] === '--repeats') options.repeats = Number(value);
   }
   if (options.sizes.some((n) => !Number.isInteger(n) || n <= 0))
     usage('--sizes takes positive integers');
   if (!(options.seconds > 0)) usage('--seconds takes a positive number');
+  if (!Number.isInteger(options.repeats) || options.repeats <= 0)
+    usage('--repeats takes a positive integer');
   if (options.apps.some((app) => !APPS.includes(app))) usage(`--apps takes ${APPS.join(',')}`);
   return options;
 }
@@ -238,31 +242,66 @@ async function measure(origin, app, n, options) {
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-loaded.png`) });
 
     await page.evaluate(() => window.__bench.startFrames());
+    await page.evaluate(() => window.__bench.startWork());
     const zooms = await gesture(page, options.seconds);
     const deltas = await page.evaluate(() => window.__bench.stopFrames());
     if (options.screenshots)
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-after.png`) });
-    const sorted = [...deltas].sort((a, b) => a - b);
+    const work = await page.evaluate(() => window.__bench.stopWork());
     return {
-      app,
-      n,
       shapes: loaded.shapes,
       ttfrMs: loaded.ttfr,
-      inkedAtFirstRender: loaded.inked,
       fetchedMs: loaded.marks.fetched,
       loadedMs: loaded.marks.loaded,
+      inkedAtFirstRender: loaded.inked,
       heapMB: heap / 2 ** 20,
-      frames: deltas.length,
-      p50: percentile(sorted, 50),
-      p95: percentile(sorted, 95),
-      max: sorted.length ? sorted[sorted.length - 1] : null,
-      dropped: deltas.filter((d) => d > FRAME_BUDGET_MS * 1.5).length,
+      deltas,
+      work,
       ...zooms,
       consoleErrors: consoleErrors.slice(0, 5),
     };
   } finally {
     await browser.close();
   }
+}
+
+const median = (values) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
+/** One app on one size over its repeats: medians of the load figures, frames pooled. */
+function summarise(app, n, runs) {
+  const deltas = runs.flatMap((r) => r.deltas).sort((a, b) => a - b);
+  const work = runs.flatMap((r) => r.work).sort((a, b) => a - b);
+  return {
+    app,
+    n,
+    repeats: runs.length,
+    shapes: runs[0].shapes,
+    ttfrMs: median(runs.map((r) => r.ttfrMs)),
+    fetchedMs: median(runs.map((r) => r.fetchedMs)),
+    loadedMs: median(runs.map((r) => r.loadedMs)),
+    heapMB: median(runs.map((r) => r.heapMB)),
+    frames: deltas.length,
+    p50: percentile(deltas, 50),
+    p95: percentile(deltas, 95),
+    max: deltas.length ? deltas[deltas.length - 1] : null,
+    dropped: deltas.filter((d) => d > FRAME_BUDGET_MS * 1.5).length,
+    workFrames: work.length,
+    workP50: percentile(work, 50),
+    workP95: percentile(work, 95),
+    workMax: work.length ? work[work.length - 1] : null,
+    zoomLow: Math.min(...runs.map((r) => r.zoomLow)),
+    zoomHigh: Math.max(...runs.map((r) => r.zoomHigh)),
+    runs: runs.map(({ deltas: d, work: w, ...rest }) => ({
+      ...rest,
+      frames: d.length,
+      deltas: d,
+      work: w,
+    })),
+  };
 }
 
 const fmt = (value, digits = 1) =>
@@ -286,6 +325,11 @@ function table(results, options) {
     line('frame time p95 (ms)', 'p95', 1);
     line('frame time max (ms)', 'max', 1);
     line('JS heap after load + GC (MB)', 'heapMB', 1);
+    if (easel.workFrames) {
+      rows.push(
+        `| Easel renderer's own work per frame p50 / p95 / max (ms) | ${fmt(easel.workP50, 2)} / ${fmt(easel.workP95, 2)} / ${fmt(easel.workMax, 1)} | – | – |`,
+      );
+    }
     rows.push(
       `| frames (dropped > 25 ms) | ${easel.frames ?? '–'} (${easel.dropped ?? '–'}) | ${excalidraw.frames ?? '–'} (${excalidraw.dropped ?? '–'}) | – |`,
     );
@@ -317,19 +361,25 @@ async function main() {
   let failed = false;
   try {
     for (const n of options.sizes) {
-      for (const app of options.apps) {
-        log(`${app}, ${n} shapes`);
-        try {
-          const result = await measure(origin, app, n, options);
-          log(
-            `  first render ${fmt(result.ttfrMs, 0)} ms, heap ${fmt(result.heapMB)} MB, frames p50/p95/max ${fmt(result.p50)}/${fmt(result.p95)}/${fmt(result.max)} ms`,
-          );
-          results.push(result);
-        } catch (err) {
-          failed = true;
-          log(`  FAILED: ${err.message}`);
-          results.push({ app, n, error: err.message });
+      const runs = Object.fromEntries(options.apps.map((app) => [app, []]));
+      for (let repeat = 1; repeat <= options.repeats; repeat++) {
+        for (const app of options.apps) {
+          log(`${app}, ${n} shapes (${repeat} of ${options.repeats})`);
+          try {
+            const run = await measure(origin, app, n, options);
+            const sorted = [...run.deltas].sort((a, b) => a - b);
+            log(
+              `  first render ${fmt(run.ttfrMs, 0)} ms, heap ${fmt(run.heapMB)} MB, frames p50/p95/max ${fmt(percentile(sorted, 50))}/${fmt(percentile(sorted, 95))}/${fmt(sorted[sorted.length - 1])} ms`,
+            );
+            runs[app].push(run);
+          } catch (err) {
+            failed = true;
+            log(`  FAILED: ${err.message}`);
+          }
         }
+      }
+      for (const app of options.apps) {
+        if (runs[app].length > 0) results.push(summarise(app, n, runs[app]));
       }
     }
   } finally {

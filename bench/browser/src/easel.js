@@ -21,15 +21,14 @@ const canvas = document.createElement('canvas');
 canvas.setAttribute('aria-label', 'Board canvas');
 canvas.style.cssText = 'position:absolute;inset:0;width:100%;height:100%;display:block';
 document.getElementById('board').append(canvas);
-const renderer = createRenderer(canvas, doc);
-renderer.resize();
-
 const bench = installHarness({
   app: 'easel',
-  zoom: () => renderer.camera.zoom,
+  zoom: () => (renderer ? renderer.camera.zoom : null),
   shapes: () => doc.getMap('elements').size,
   canvas: () => canvas,
 });
+const renderer = createRenderer(canvas, doc, { onFrame: (ms) => bench.frameWork(ms) });
+renderer.resize();
 
 window.addEventListener('resize', () => renderer.resize());
 

@@ -70,6 +70,19 @@ export function installHarness({ app, zoom, shapes, canvas }) {
       recording = { deltas: [], last: undefined };
       requestAnimationFrame(record);
     },
+    work: null,
+    /** Records what the app reports as each frame's own drawing time (Easel's renderer). */
+    frameWork(ms) {
+      if (bench.work) bench.work.push(ms);
+    },
+    startWork() {
+      bench.work = [];
+    },
+    stopWork() {
+      const work = bench.work || [];
+      bench.work = null;
+      return work;
+    },
     stopFrames() {
       const deltas = recording ? recording.deltas : [];
       recording = null;
