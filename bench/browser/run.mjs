@@ -9,7 +9,7 @@
 // scale factor 1); measured are the time from navigation start to the first frame with the
 // scene drawn (the page says when), the JS heap after a forced GC, then requestAnimationFrame
 // deltas while the mouse pans (middle-button drags) and zooms (Ctrl + wheel, between zoom 1
-// and 0.25 in both apps whatever their wheel step). Prints a Markdown table with the ratios
+// and 0.2 in both apps whatever their wheel step). Prints a Markdown table with the ratios
 // (Easel ÷ Excalidraw; lower is better) and writes everything to results/last-{quick,full}.json.
 // Owns bench/browser's build output, scenes and results; never writes outside bench/browser.
 
@@ -24,7 +24,7 @@ import { easelBoard, excalidrawScene, generateShapes } from './scene.mjs';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const VIEWPORT = { width: 1280, height: 800 };
-const ZOOM_MIN = 0.25;
+const ZOOM_MIN = 0.2;
 const ZOOM_MAX = 1;
 const FRAME_BUDGET_MS = 1000 / 60;
 const APPS = ['easel', 'excalidraw'];
