@@ -15,7 +15,7 @@ export function logout(): Promise<void> {
 
 /** The signed-in caller. Fails with status 401 when nobody is signed in. */
 export function me(): Promise<UserView> {
-  return request('GET', '/api/auth/me');
+  return request('GET', '/api/me');
 }
 
 /** One board, with the caller's role on it. */

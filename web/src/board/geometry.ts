@@ -39,6 +39,17 @@ export function unionBox(a: Box, b: Box): Box {
   };
 }
 
+/** The overlap of two boxes, or null when they do not meet. */
+export function intersectBox(a: Box, b: Box): Box | null {
+  const out = {
+    minX: Math.max(a.minX, b.minX),
+    minY: Math.max(a.minY, b.minY),
+    maxX: Math.min(a.maxX, b.maxX),
+    maxY: Math.min(a.maxY, b.maxY),
+  };
+  return out.minX <= out.maxX && out.minY <= out.maxY ? out : null;
+}
+
 /** `a` grown by `d` on every side. */
 export function growBox(a: Box, d: number): Box {
   return { minX: a.minX - d, minY: a.minY - d, maxX: a.maxX + d, maxY: a.maxY + d };
@@ -230,6 +241,26 @@ export function hitTest(el: BoardElement, p: Point, tolerance: number): boolean 
     Math.abs(q.y - g.y) <= slack ||
     Math.abs(q.y - g.y - h) <= slack;
   return nearEdge;
+}
+
+/** Whether `p` lies inside the element's area (its box, or its ellipse), `tolerance` included. */
+export function insideShape(el: BoardElement, p: Point, tolerance: number): boolean {
+  const g = el.geom;
+  const q = toLocal(g, p);
+  const w = Math.abs(g.w);
+  const h = Math.abs(g.h);
+  if (el.type === 'ellipse') {
+    const c = centre(g);
+    const nx = (q.x - c.x) / Math.max(w / 2 + tolerance, 1e-9);
+    const ny = (q.y - c.y) / Math.max(h / 2 + tolerance, 1e-9);
+    return nx * nx + ny * ny <= 1;
+  }
+  return (
+    q.x >= g.x - tolerance &&
+    q.x <= g.x + w + tolerance &&
+    q.y >= g.y - tolerance &&
+    q.y <= g.y + h + tolerance
+  );
 }
 
 /** Whether the element lies wholly inside the box (marquee selection). */

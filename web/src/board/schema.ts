@@ -68,40 +68,55 @@ export function readGeom(v: unknown): Geom | null {
  * geom). Missing style keys read as the defaults.
  */
 export function readElement(id: string, map: Y.Map<unknown>): BoardElement | null {
-  const type = map.get('type');
+  return readFields(id, (key) => map.get(key));
+}
+
+/**
+ * An element from a plain object (a peer's gesture preview in awareness), validated the
+ * same way; null when it is not a drawable element.
+ */
+export function readPlainElement(value: unknown): BoardElement | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const o = value as Record<string, unknown>;
+  if (typeof o.id !== 'string') return null;
+  return readFields(o.id, (key) => o[key]);
+}
+
+function readFields(id: string, get: (key: string) => unknown): BoardElement | null {
+  const type = get('type');
   if (typeof type !== 'string' || !(ELEMENT_TYPES as readonly string[]).includes(type)) return null;
-  const geom = readGeom(map.get('geom'));
+  const geom = readGeom(get('geom'));
   if (!geom) return null;
   const kind = type as ElementType;
-  const dash = map.get('dash');
+  const dash = get('dash');
   const el: BoardElement = {
     id,
     type: kind,
-    index: str(map.get('index'), 'a0'),
+    index: str(get('index'), 'a0'),
     geom,
-    stroke: str(map.get('stroke'), DEFAULT_STYLE.stroke),
-    fill: str(map.get('fill'), 'none'),
-    width: num(map.get('width'), DEFAULT_STYLE.width),
+    stroke: str(get('stroke'), DEFAULT_STYLE.stroke),
+    fill: str(get('fill'), 'none'),
+    width: num(get('width'), DEFAULT_STYLE.width),
     dash: DASHES.includes(dash as Dash) ? (dash as Dash) : 'solid',
-    opacity: Math.min(1, Math.max(0, num(map.get('opacity'), 1))),
-    fontSize: isTextLike(kind) ? num(map.get('fontSize'), 16) : DEFAULT_STYLE.fontSize,
-    locked: map.get('locked') === true,
+    opacity: Math.min(1, Math.max(0, num(get('opacity'), 1))),
+    fontSize: isTextLike(kind) ? num(get('fontSize'), 16) : DEFAULT_STYLE.fontSize,
+    locked: get('locked') === true,
   };
-  const createdBy = map.get('createdBy');
+  const createdBy = get('createdBy');
   if (typeof createdBy === 'string') el.createdBy = createdBy;
   if (kind === 'pen') {
-    const points = numberArray(map.get('points'));
+    const points = numberArray(get('points'));
     if (!points || points.length < 2) return null;
     el.points = points;
-    const pressure = numberArray(map.get('pressure'));
+    const pressure = numberArray(get('pressure'));
     if (pressure) el.pressure = pressure;
   }
   if (isTextLike(kind)) {
-    const text = map.get('text');
+    const text = get('text');
     el.text = text instanceof Y.Text ? text.toString() : typeof text === 'string' ? text : '';
   }
   if (kind === 'image') {
-    const assetId = map.get('assetId');
+    const assetId = get('assetId');
     if (typeof assetId === 'string') el.assetId = assetId;
   }
   return el;

@@ -1,10 +1,13 @@
 // The board renderer: committed elements on a Canvas 2D, fast at tens of thousands of shapes.
 //
 // Owns the spatial index (kept in step with the model by changed ids), culling, the cached
-// static layer and the frame loop. Committed elements are drawn into an offscreen canvas
+// static layer and the frame loop. Committed elements are drawn into an offscreen layer
 // covering the viewport plus a margin at the current zoom; a frame blits it (translated
-// while panning, scaled while a zoom is in progress) and re-renders it only when the view
-// leaves it, when a zoom settles, or where elements changed (clipped to their boxes).
+// while panning, scaled while a zoom is in progress) and redraws only where elements
+// changed (clipped to their boxes). When the view nears the layer's edge or a zoom settles,
+// a new layer is drawn a few milliseconds per frame behind the one on screen and swapped in
+// when complete, so no frame ever waits for the whole scene; only the very first layer
+// (and one after a resize) is drawn at once.
 // Above it each frame come the dot grid (a pattern) and the interactive overlay the editor
 // supplies (selection, handles, previews, remote cursors' gestures). Redraws happen only on
 // demand, batched by requestAnimationFrame. Never writes the document.
@@ -14,7 +17,15 @@
 // (`renderNow` draws synchronously; otherwise frames follow requestAnimationFrame.)
 
 import * as Y from 'yjs';
-import { boxesIntersect, growBox, unionBox, type Box, type Point } from '../board/geometry';
+import {
+  boxContains,
+  boxesIntersect,
+  growBox,
+  intersectBox,
+  unionBox,
+  type Box,
+  type Point,
+} from '../board/geometry';
 import { hitTest } from '../board/geometry';
 import { BoardModel, type ModelChange } from '../board/model';
 import type { BoardElement } from '../board/types';
@@ -63,6 +74,27 @@ export interface Renderer {
 
 const ZOOM_SETTLE_MS = 140;
 const PARTIAL_LIMIT = 64;
+/** The largest side of a cached layer, in device pixels. */
+const MAX_LAYER_PX = 4096;
+
+/** A cached drawing of the committed elements over `box` at `cam`'s zoom. */
+interface Layer {
+  canvas: HTMLCanvasElement;
+  ctx: CanvasRenderingContext2D;
+  cam: Camera;
+  box: Box;
+  /** CSS pixels drawn beyond the view on each side. */
+  margin: number;
+  /** Whether the layer held every element when it was drawn. */
+  coversAll: boolean;
+}
+
+/** A layer being drawn a slice per frame: its elements in paint order and how far it got. */
+interface Job {
+  layer: Layer;
+  list: BoardElement[];
+  next: number;
+}
 
 /** Image elements' pictures, fetched once per asset and cached. */
 class ImageCache implements ImageSource {
@@ -98,20 +130,17 @@ export function createRenderer(
   const ctxOrNull = canvas.getContext('2d');
   if (!ctxOrNull) throw new Error('this browser cannot draw on a 2D canvas');
   const ctx = ctxOrNull;
-  const cache = document.createElement('canvas');
-  const cctxOrNull = cache.getContext('2d');
-  if (!cctxOrNull) throw new Error('this browser cannot draw on a 2D canvas');
-  const cctx = cctxOrNull;
 
   let camera: Camera = { x: 0, y: 0, zoom: 1 };
   let width = 0;
   let height = 0;
   let dpr = 1;
-  let margin = 0;
-  let cacheCam: Camera | null = null;
-  let cacheBox: Box | null = null;
+  let front: Layer | null = null;
+  let spare: HTMLCanvasElement | null = null;
+  let job: Job | null = null;
   let dirty: Box[] = [];
-  let fullDirty = true;
+  let jobDirty: Box[] = [];
+  let syncNeeded = true;
   let hidden: ReadonlySet<string> = new Set();
   let overlay: OverlayFn | null = null;
   let gridVisible = false;
@@ -124,7 +153,7 @@ export function createRenderer(
   let destroyed = false;
 
   const images = new ImageCache(opts.assetUrl, () => {
-    fullDirty = true;
+    if (front) startJob();
     requestFrame();
   });
 
@@ -157,17 +186,24 @@ export function createRenderer(
   const unsubscribe = model.onChange((c: ModelChange) => {
     if (c.elements.size > 2000) {
       index.load(model.elements.values());
-      fullDirty = true;
+      if (front) startJob();
+      else syncNeeded = true;
     } else {
       for (const id of c.elements) {
         const old = index.update(id, model.get(id));
-        if (old) dirty.push(old);
+        if (old) pushDirty(old);
         const now = index.bounds(id);
-        if (now) dirty.push(now);
+        if (now) pushDirty(now);
+        if (now && front && !boxContains(front.box, now)) front.coversAll = false;
       }
     }
     requestFrame();
   });
+
+  function pushDirty(b: Box): void {
+    dirty.push(b);
+    if (job) jobDirty.push(b);
+  }
 
   function requestFrame(): void {
     if (frameRequested || destroyed) return;
@@ -178,45 +214,93 @@ export function createRenderer(
     });
   }
 
-  function renderStatic(region: Box | null): void {
-    if (!cacheCam || !cacheBox) return;
-    const z = cacheCam.zoom * dpr;
-    cctx.setTransform(z, 0, 0, z, -cacheCam.x * z, -cacheCam.y * z);
-    const area = region ?? cacheBox;
-    cctx.save();
-    if (region) {
-      cctx.beginPath();
-      cctx.rect(region.minX, region.minY, region.maxX - region.minX, region.maxY - region.minY);
-      cctx.clip();
+  /**
+   * A layer for the current camera: the view plus a wide margin on every side, trimmed to
+   * where there are elements (so at low zoom one layer often holds the whole board and
+   * panning never needs another).
+   */
+  function newLayer(reuse: HTMLCanvasElement | null): Layer {
+    const margin = Math.max(200, Math.round((MAX_LAYER_PX / dpr - Math.max(width, height)) / 2));
+    const view = visibleBox(camera, width, height);
+    const wanted = growBox(view, margin / camera.zoom);
+    const extent = index.extent();
+    const content = extent ? intersectBox(wanted, growBox(extent, 8 / camera.zoom)) : null;
+    const box = content ?? {
+      minX: view.minX,
+      minY: view.minY,
+      maxX: view.minX + 1,
+      maxY: view.minY + 1,
+    };
+    const coversAll = extent === null || boxContains(wanted, extent);
+    const cam = { x: box.minX, y: box.minY, zoom: camera.zoom };
+    const cw = Math.max(1, Math.ceil((box.maxX - box.minX) * camera.zoom * dpr));
+    const ch = Math.max(1, Math.ceil((box.maxY - box.minY) * camera.zoom * dpr));
+    const c = reuse ?? document.createElement('canvas');
+    if (c.width !== cw || c.height !== ch) {
+      c.width = cw;
+      c.height = ch;
     }
-    cctx.clearRect(area.minX, area.minY, area.maxX - area.minX, area.maxY - area.minY);
-    const env = { zoom: cacheCam.zoom, images };
-    for (const el of elementsIn(area)) if (!hidden.has(el.id)) drawElement(cctx, el, env);
-    cctx.restore();
+    const lctx = c.getContext('2d');
+    if (!lctx) throw new Error('this browser cannot draw on a 2D canvas');
+    const z = cam.zoom * dpr;
+    lctx.setTransform(z, 0, 0, z, -cam.x * z, -cam.y * z);
+    lctx.clearRect(box.minX, box.minY, box.maxX - box.minX, box.maxY - box.minY);
+    return { canvas: c, ctx: lctx, cam, box, margin, coversAll };
   }
 
-  function rebuildCache(): void {
-    margin = Math.min(600, Math.round(Math.max(width, height) * 0.5));
-    const cw = Math.ceil((width + 2 * margin) * dpr);
-    const ch = Math.ceil((height + 2 * margin) * dpr);
-    if (cache.width !== cw || cache.height !== ch) {
-      cache.width = cw;
-      cache.height = ch;
+  /** Whether `layer` holds everything the view (grown by `slack`) can show. */
+  function serves(layer: Layer, view: Box, slack: number): boolean {
+    if (layer.coversAll) return true;
+    const extent = index.extent();
+    if (!extent) return true;
+    const need = intersectBox(growBox(view, slack), extent);
+    return need === null || boxContains(layer.box, need);
+  }
+
+  /** Redraws `region` of a layer (everything touching it, clipped to it). */
+  function renderRegion(layer: Layer, region: Box): void {
+    const lctx = layer.ctx;
+    lctx.save();
+    lctx.beginPath();
+    lctx.rect(region.minX, region.minY, region.maxX - region.minX, region.maxY - region.minY);
+    lctx.clip();
+    lctx.clearRect(region.minX, region.minY, region.maxX - region.minX, region.maxY - region.minY);
+    const env = { zoom: layer.cam.zoom, images };
+    for (const el of elementsIn(region)) if (!hidden.has(el.id)) drawElement(lctx, el, env);
+    lctx.restore();
+  }
+
+  /** Starts (or restarts) drawing a new layer for the current camera, a slice per frame. */
+  function startJob(): void {
+    const reuse = job?.layer.canvas ?? spare;
+    spare = null;
+    const layer = newLayer(reuse);
+    job = { layer, list: elementsIn(layer.box), next: 0 };
+    jobDirty = [];
+  }
+
+  /** Draws the job's next elements within `budget` ms; answers whether it is finished. */
+  function advance(j: Job, budget: number): boolean {
+    const t0 = performance.now();
+    const env = { zoom: j.layer.cam.zoom, images };
+    const list = j.list;
+    while (j.next < list.length) {
+      const end = Math.min(list.length, j.next + 16);
+      for (; j.next < end; j.next++) {
+        const el = list[j.next];
+        if (el && !hidden.has(el.id)) drawElement(j.layer.ctx, el, env);
+      }
+      if (performance.now() - t0 > budget) break;
     }
-    cacheCam = {
-      x: camera.x - margin / camera.zoom,
-      y: camera.y - margin / camera.zoom,
-      zoom: camera.zoom,
-    };
-    cacheBox = {
-      minX: cacheCam.x,
-      minY: cacheCam.y,
-      maxX: cacheCam.x + (width + 2 * margin) / camera.zoom,
-      maxY: cacheCam.y + (height + 2 * margin) / camera.zoom,
-    };
-    renderStatic(null);
-    dirty = [];
-    fullDirty = false;
+    return j.next >= list.length;
+  }
+
+  /** Makes `layer` the one on screen, then redraws what changed while it was being drawn. */
+  function swapIn(layer: Layer, changed: Box[]): void {
+    if (front && front.canvas !== layer.canvas) spare = front.canvas;
+    front = layer;
+    const pad = 2 / layer.cam.zoom;
+    for (const box of mergeBoxes(changed)) renderRegion(layer, growBox(box, pad));
   }
 
   function gridPattern(): { pattern: CanvasPattern | null; step: number } {
@@ -246,35 +330,44 @@ export function createRenderer(
     const t0 = performance.now();
     if (width === 0 || height === 0) return;
     const view = visibleBox(camera, width, height);
-    const zoomChanged = cacheCam !== null && cacheCam.zoom !== camera.zoom;
-    const settled = performance.now() - lastZoomChange >= ZOOM_SETTLE_MS;
-    const ratio = cacheCam ? camera.zoom / cacheCam.zoom : 1;
-    const inside =
-      cacheBox !== null &&
-      view.minX >= cacheBox.minX &&
-      view.minY >= cacheBox.minY &&
-      view.maxX <= cacheBox.maxX &&
-      view.maxY <= cacheBox.maxY;
-    if (
-      fullDirty ||
-      !cacheCam ||
-      (zoomChanged && (settled || ratio > 2 || ratio < 0.5)) ||
-      (!zoomChanged && !inside)
-    ) {
-      rebuildCache();
-    } else if (dirty.length > 0 && !zoomChanged) {
-      if (dirty.length > PARTIAL_LIMIT) renderStatic(null);
-      else {
-        const pad = 2 / camera.zoom;
-        for (const box of mergeBoxes(dirty)) renderStatic(growBox(box, pad));
-      }
+    if (syncNeeded || !front) {
+      const layer = newLayer(front?.canvas ?? null);
+      const env = { zoom: layer.cam.zoom, images };
+      for (const el of elementsIn(layer.box))
+        if (!hidden.has(el.id)) drawElement(layer.ctx, el, env);
+      front = layer;
+      job = null;
       dirty = [];
-    } else if (zoomChanged && !settled) {
-      if (settleTimer === null) {
+      jobDirty = [];
+      syncNeeded = false;
+    } else {
+      if (dirty.length > 0) {
+        const pad = 2 / front.cam.zoom;
+        if (dirty.length > PARTIAL_LIMIT) renderRegion(front, front.box);
+        else for (const box of mergeBoxes(dirty)) renderRegion(front, growBox(box, pad));
+        dirty = [];
+      }
+      const settled = performance.now() - lastZoomChange >= ZOOM_SETTLE_MS;
+      const target = job?.layer ?? front;
+      const ratio = camera.zoom / target.cam.zoom;
+      const zoomOff = ratio !== 1;
+      const slack = (target.margin * 0.35) / camera.zoom;
+      if (zoomOff && (settled || ratio > 2 || ratio < 0.5)) startJob();
+      else if (!zoomOff && !serves(target, view, slack)) startJob();
+      else if (zoomOff && !settled && settleTimer === null) {
         settleTimer = setTimeout(() => {
           settleTimer = null;
           requestFrame();
         }, ZOOM_SETTLE_MS);
+      }
+      if (job) {
+        const j = job;
+        const hurry = !serves(front, view, 0) && front.cam.zoom === camera.zoom;
+        if (advance(j, hurry ? 12 : 6)) {
+          job = null;
+          swapIn(j.layer, jobDirty);
+          jobDirty = [];
+        }
       }
     }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -291,15 +384,15 @@ export function createRenderer(
         ctx.restore();
       }
     }
-    if (cacheCam) {
-      const s = camera.zoom / cacheCam.zoom;
+    if (front) {
+      const s = camera.zoom / front.cam.zoom;
       ctx.imageSmoothingEnabled = s !== 1;
       ctx.drawImage(
-        cache,
-        (cacheCam.x - camera.x) * camera.zoom,
-        (cacheCam.y - camera.y) * camera.zoom,
-        (cache.width / dpr) * s,
-        (cache.height / dpr) * s,
+        front.canvas,
+        (front.cam.x - camera.x) * camera.zoom,
+        (front.cam.y - camera.y) * camera.zoom,
+        (front.canvas.width / dpr) * s,
+        (front.canvas.height / dpr) * s,
       );
     }
     if (overlay) {
@@ -307,6 +400,7 @@ export function createRenderer(
       overlay(ctx, camera);
       ctx.restore();
     }
+    if (job) requestFrame();
     opts.onFrame?.(performance.now() - t0);
   }
 
@@ -343,7 +437,8 @@ export function createRenderer(
       canvas.width = Math.round(width * dpr);
       canvas.height = Math.round(height * dpr);
       grid = null;
-      fullDirty = true;
+      job = null;
+      syncNeeded = true;
       requestFrame();
     },
     setHidden(ids: ReadonlySet<string>) {
@@ -380,7 +475,7 @@ export function createRenderer(
 
   function pushBounds(id: string): void {
     const b = index.bounds(id);
-    if (b) dirty.push(b);
+    if (b) pushDirty(b);
   }
 }
 

@@ -189,9 +189,10 @@ function drawText(
   }
   ctx.font = fontOf(fs);
   ctx.fillStyle = el.stroke;
-  ctx.textBaseline = 'alphabetic';
-  for (let i = 0; i < lines.length; i++)
-    ctx.fillText(lines[i] ?? '', left, top + fs * (1 + LINE_HEIGHT * i) - fs * 0.15);
+  ctx.textBaseline = 'middle';
+  for (let i = 0; i < lines.length; i++) {
+    ctx.fillText(lines[i] ?? '', left, top + fs * LINE_HEIGHT * (i + 0.5));
+  }
 }
 
 /**

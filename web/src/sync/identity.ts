@@ -1,0 +1,83 @@
+// Who this browser is on a board, as others see it through awareness: id, display name and
+// a colour stable per user. Also remembers the last signed-in user and each board's role in
+// localStorage, so a board opened once reopens offline. Owns these records only.
+import type { Role, UserView } from '../api/types';
+
+/** The identity carried in the awareness `user` field. */
+export interface PresenceUser {
+  id: string;
+  name: string;
+  colour: string;
+}
+
+/** Cursor and selection colours: distinct, readable on light and dark canvases. */
+export const PALETTE = [
+  '#e5484d',
+  '#f76b15',
+  '#d6a300',
+  '#30a46c',
+  '#12a594',
+  '#0090ff',
+  '#3e63dd',
+  '#8e4ec6',
+  '#d6409f',
+  '#a18072',
+] as const;
+
+/** A colour chosen from the user id, the same on every device. */
+export function colourFor(id: string): string {
+  let hash = 2166136261;
+  for (let i = 0; i < id.length; i++) {
+    hash ^= id.charCodeAt(i);
+    hash = Math.imul(hash, 16777619);
+  }
+  return PALETTE[(hash >>> 0) % PALETTE.length] as string;
+}
+
+/** The presence identity of a signed-in user. */
+export function presenceFor(user: UserView): PresenceUser {
+  return {
+    id: user.id,
+    name: user.name || user.email || 'Anonymous',
+    colour: colourFor(user.id),
+  };
+}
+
+const USER_KEY = 'easel.lastUser';
+const roleKey = (boardId: string) => `easel.role.${boardId}`;
+
+/** Remembers the signed-in user for offline reopening. */
+export function rememberUser(user: UserView): void {
+  localStorage.setItem(USER_KEY, JSON.stringify(user));
+}
+
+/** The last signed-in user on this device, if any. */
+export function lastUser(): UserView | null {
+  try {
+    const raw = localStorage.getItem(USER_KEY);
+    return raw ? (JSON.parse(raw) as UserView) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Forgets the last user (signing out). */
+export function forgetUser(): void {
+  localStorage.removeItem(USER_KEY);
+}
+
+/** Remembers the caller's role on a board. */
+export function rememberRole(boardId: string, role: Role): void {
+  localStorage.setItem(roleKey(boardId), role);
+}
+
+/** The caller's last known role on a board, if any. */
+export function lastRole(boardId: string): Role | null {
+  const r = localStorage.getItem(roleKey(boardId));
+  return r === 'owner' || r === 'editor' || r === 'viewer' ? r : null;
+}
+
+/** Forgets a board's role (access revoked, board deleted). */
+export function forgetRole(boardId: string): void {
+  localStorage.removeItem(roleKey(boardId));
+}

@@ -1,0 +1,90 @@
+// The list of people on the board (`data-testid="presence"`), from awareness: a coloured
+// avatar and name each, the local user first; clicking someone follows their viewport
+// (clicking again stops). Owns this list only; cursors and selections are the editor's.
+import type { Awareness } from 'y-protocols/awareness';
+import type { Editor } from '../editor';
+import type { PresenceUser } from '../sync/identity';
+import { h } from './dom';
+
+/** One person present: their awareness client id and identity. */
+export interface Peer {
+  clientId: number;
+  user: PresenceUser;
+  self: boolean;
+}
+
+/** The people in an awareness state map, self first, then by name; one entry per client. */
+export function peersOf(states: Map<number, Record<string, unknown>>, selfId: number): Peer[] {
+  const peers: Peer[] = [];
+  for (const [clientId, state] of states) {
+    const u = state.user as Partial<PresenceUser> | undefined;
+    if (!u || typeof u.name !== 'string' || typeof u.id !== 'string') continue;
+    peers.push({
+      clientId,
+      user: { id: u.id, name: u.name, colour: typeof u.colour === 'string' ? u.colour : '#888' },
+      self: clientId === selfId,
+    });
+  }
+  return peers.sort(
+    (a, b) => Number(b.self) - Number(a.self) || a.user.name.localeCompare(b.user.name),
+  );
+}
+
+function initials(name: string): string {
+  const parts = name.trim().split(/\s+/).filter(Boolean);
+  return (
+    (parts[0]?.[0] ?? '?') + (parts.length > 1 ? (parts.at(-1)?.[0] ?? '') : '')
+  ).toUpperCase();
+}
+
+/** The presence list element and its refresh function. */
+export interface PresenceList {
+  el: HTMLElement;
+  update(): void;
+}
+
+/** Builds the presence list over a provider's awareness. */
+export function createPresenceList(awareness: Awareness, editor: Editor): PresenceList {
+  const list = h('ul', { class: 'presence-list' });
+  const el = h(
+    'div',
+    { class: 'presence', 'data-testid': 'presence', 'aria-label': 'People on this board' },
+    list,
+  );
+  const update = () => {
+    const peers = peersOf(
+      awareness.getStates() as Map<number, Record<string, unknown>>,
+      awareness.clientID,
+    );
+    list.replaceChildren(
+      ...peers.map((p) => {
+        const following = editor.following === p.clientId;
+        const label = p.self ? `${p.user.name} (you)` : p.user.name;
+        const avatar = h(
+          'span',
+          { class: 'avatar', style: `--c:${p.user.colour}`, 'aria-hidden': 'true' },
+          initials(p.user.name),
+        );
+        const name = h('span', { class: 'peer-name' }, label);
+        if (p.self) {
+          return h('li', { class: 'peer self', title: label }, avatar, name);
+        }
+        const b = h(
+          'button',
+          {
+            type: 'button',
+            class: `peer${following ? ' following' : ''}`,
+            title: following ? `Stop following ${p.user.name}` : `Follow ${p.user.name}`,
+            'aria-pressed': String(following),
+          },
+          avatar,
+          name,
+        );
+        b.addEventListener('click', () => editor.follow(following ? null : p.clientId));
+        return h('li', {}, b);
+      }),
+    );
+  };
+  update();
+  return { el, update };
+}
