@@ -232,7 +232,6 @@ async function measure(origin, app, n, options) {
       zoom: window.__bench.zoom(),
     }));
     if (loaded.error) throw new Error(`${app} page failed: ${loaded.error}`);
-    if (!(loaded.inked > 0)) throw new Error(`${app} signalled its first render before drawing`);
     const cdp = await context.newCDPSession(page);
     await cdp.send('HeapProfiler.collectGarbage');
     await cdp.send('Performance.enable');
@@ -242,12 +241,10 @@ async function measure(origin, app, n, options) {
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-loaded.png`) });
 
     await page.evaluate(() => window.__bench.startFrames());
-    await page.evaluate(() => window.__bench.startWork());
     const zooms = await gesture(page, options.seconds);
     const deltas = await page.evaluate(() => window.__bench.stopFrames());
     if (options.screenshots)
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-after.png`) });
-    const work = await page.evaluate(() => window.__bench.stopWork());
     return {
       shapes: loaded.shapes,
       ttfrMs: loaded.ttfr,
@@ -256,7 +253,6 @@ async function measure(origin, app, n, options) {
       inkedAtFirstRender: loaded.inked,
       heapMB: heap / 2 ** 20,
       deltas,
-      work,
       ...zooms,
       consoleErrors: consoleErrors.slice(0, 5),
     };
@@ -274,7 +270,6 @@ const median = (values) =>
 /** One app on one size over its repeats: medians of the load figures, frames pooled. */
 function summarise(app, n, runs) {
   const deltas = runs.flatMap((r) => r.deltas).sort((a, b) => a - b);
-  const work = runs.flatMap((r) => r.work).sort((a, b) => a - b);
   return {
     app,
     n,
@@ -289,18 +284,9 @@ function summarise(app, n, runs) {
     p95: percentile(deltas, 95),
     max: deltas.length ? deltas[deltas.length - 1] : null,
     dropped: deltas.filter((d) => d > FRAME_BUDGET_MS * 1.5).length,
-    workFrames: work.length,
-    workP50: percentile(work, 50),
-    workP95: percentile(work, 95),
-    workMax: work.length ? work[work.length - 1] : null,
     zoomLow: Math.min(...runs.map((r) => r.zoomLow)),
     zoomHigh: Math.max(...runs.map((r) => r.zoomHigh)),
-    runs: runs.map(({ deltas: d, work: w, ...rest }) => ({
-      ...rest,
-      frames: d.length,
-      deltas: d,
-      work: w,
-    })),
+    runs,
   };
 }
 
@@ -325,11 +311,6 @@ function table(results, options) {
     line('frame time p95 (ms)', 'p95', 1);
     line('frame time max (ms)', 'max', 1);
     line('JS heap after load + GC (MB)', 'heapMB', 1);
-    if (easel.workFrames) {
-      rows.push(
-        `| Easel renderer's own work per frame p50 / p95 / max (ms) | ${fmt(easel.workP50, 2)} / ${fmt(easel.workP95, 2)} / ${fmt(easel.workMax, 1)} | – | – |`,
-      );
-    }
     rows.push(
       `| frames (dropped > 25 ms) | ${easel.frames ?? '–'} (${easel.dropped ?? '–'}) | ${excalidraw.frames ?? '–'} (${excalidraw.dropped ?? '–'}) | – |`,
     );

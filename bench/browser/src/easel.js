@@ -1,66 +1,34 @@
-// The Easel page: the web client's real renderer (web/src/canvas/renderer.ts: spatial index,
-// culling, cached static layer) full-window on the benchmark's board, panned and zoomed
-// with the client's own camera functions (web/src/canvas/camera.ts). The board's state is
-// fed as the sync provider feeds it: one update applied to the Y.Doc once the renderer is
-// up, as sync step 2 arrives in the app.
+// The Easel page: the web client's real board editor (web/src/editor: its canvas renderer
+// from web/src/canvas with the R-tree culling and cached layers, its pointer, wheel and
+// presence handling) full-window on the benchmark's board. The board's state is fed as the
+// sync provider feeds it: one update applied to the Y.Doc once the editor is up, as sync
+// step 2 arrives in the app.
 //
-// Owns only this page's wiring (the canvas element and the mouse → camera mapping, as the
-// hand tool does it); it draws nothing itself and never changes the board.
+// Owns only this page's wiring; it draws nothing itself and never changes the board.
 
-import { panBy, zoomAt } from '@easel/canvas/camera';
-import { createRenderer } from '@easel/canvas/renderer';
+import { createEditor } from '@easel/editor/index';
+import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { installHarness, sceneSize } from './harness.js';
 
-/** Zoom factor per wheel pixel with Ctrl held (a pinch): 50 px ≈ 10 %. */
-const WHEEL_ZOOM = 1 / 500;
-
 const n = sceneSize();
 const doc = new Y.Doc();
-const canvas = document.createElement('canvas');
-canvas.setAttribute('aria-label', 'Board canvas');
-canvas.style.cssText = 'position:absolute;inset:0;width:100%;height:100%;display:block';
-document.getElementById('board').append(canvas);
+const container = document.getElementById('board');
+const editor = createEditor({
+  container,
+  doc,
+  awareness: new Awareness(doc),
+  readOnly: false,
+  user: { id: 'bench', name: 'Bench', colour: '#1971c2' },
+  uploadImage: () => Promise.reject(new Error('the benchmark uploads no images')),
+  assetUrl: (assetId) => `/assets/${assetId}`,
+});
+
 const bench = installHarness({
   app: 'easel',
-  zoom: () => (renderer ? renderer.camera.zoom : null),
+  zoom: () => editor.zoom,
   shapes: () => doc.getMap('elements').size,
-  canvas: () => canvas,
-});
-const renderer = createRenderer(canvas, doc, { onFrame: (ms) => bench.frameWork(ms) });
-renderer.resize();
-
-window.addEventListener('resize', () => renderer.resize());
-
-canvas.addEventListener(
-  'wheel',
-  (e) => {
-    e.preventDefault();
-    const camera = renderer.camera;
-    if (e.ctrlKey || e.metaKey) {
-      const zoom = camera.zoom * Math.exp(-e.deltaY * WHEEL_ZOOM);
-      renderer.setCamera(zoomAt(camera, zoom, { x: e.offsetX, y: e.offsetY }));
-    } else {
-      renderer.setCamera(panBy(camera, -e.deltaX, -e.deltaY));
-    }
-  },
-  { passive: false },
-);
-
-let drag = null;
-canvas.addEventListener('pointerdown', (e) => {
-  if (e.button !== 1) return;
-  e.preventDefault();
-  canvas.setPointerCapture(e.pointerId);
-  drag = { x: e.clientX, y: e.clientY };
-});
-canvas.addEventListener('pointermove', (e) => {
-  if (!drag) return;
-  renderer.setCamera(panBy(renderer.camera, e.clientX - drag.x, e.clientY - drag.y));
-  drag = { x: e.clientX, y: e.clientY };
-});
-canvas.addEventListener('pointerup', () => {
-  drag = null;
+  canvas: () => container.querySelector('canvas[aria-label="Board canvas"]'),
 });
 
 fetch(`/scenes/${n}.ybin`)

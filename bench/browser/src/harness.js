@@ -13,37 +13,40 @@ function record(time) {
   requestAnimationFrame(record);
 }
 
+/** The canvas the drawing is sampled into: 160 × 100 pixels, each averaging a block. */
+const probe = document.createElement('canvas');
+probe.width = 160;
+probe.height = 100;
+const probeCtx = probe.getContext('2d', { willReadFrequently: true });
+
 /**
- * The share of sampled pixels of `canvas` that are not the background (the first pixel):
- * zero means nothing was drawn. Reads the canvas back, so only after the timing is taken.
+ * The share of `canvas` that holds ink: the canvas scaled down into the probe (so each
+ * probe pixel averages a block and a thin stroke still tints it), then the pixels that are
+ * neither transparent nor white counted. Zero means nothing is drawn yet.
  */
 function inked(canvas) {
-  if (!canvas || canvas.width === 0) return 0;
-  const ctx = canvas.getContext('2d');
-  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  if (!canvas || canvas.width === 0 || canvas.height === 0) return 0;
+  probeCtx.clearRect(0, 0, probe.width, probe.height);
+  probeCtx.drawImage(canvas, 0, 0, probe.width, probe.height);
+  const data = probeCtx.getImageData(0, 0, probe.width, probe.height).data;
   let ink = 0;
-  let samples = 0;
-  for (let i = 0; i < data.length; i += 4 * 7) {
-    samples++;
-    if (
-      data[i] !== data[0] ||
-      data[i + 1] !== data[1] ||
-      data[i + 2] !== data[2] ||
-      data[i + 3] !== data[3]
-    ) {
-      ink++;
-    }
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i + 3] > 0 && Math.min(data[i], data[i + 1], data[i + 2]) < 245) ink++;
   }
-  return ink / samples;
+  return ink / (data.length / 4);
 }
+
+/** How long a page may take from its scene loaded to its scene drawn before it counts as failed. */
+const DRAW_TIMEOUT_MS = 60_000;
 
 /**
  * Installs `window.__bench` for the page's app: `zoom()` reads the app's zoom, `shapes()`
  * how many elements it holds, `canvas()` the canvas its scene is drawn on. `ready()` is
  * called by the page once its scene is loaded (marked `loaded`; `mark(name)` notes other
- * steps' times); the scene counts as drawn one frame later,
- * and `ttfr` is then the time since navigation start (ms), and `inked` the share of the
- * canvas drawn on at that moment (so a page that signals before drawing is caught).
+ * steps' times). From then on every animation frame samples the canvas, and the first
+ * one that finds ink sets `ttfr`, the time since navigation start (ms), and `inked`, the
+ * share of the canvas holding ink: an app that draws its scene over several frames, or
+ * only after a delay, is timed until the scene is on screen.
  */
 export function installHarness({ app, zoom, shapes, canvas }) {
   const bench = {
@@ -59,29 +62,22 @@ export function installHarness({ app, zoom, shapes, canvas }) {
     shapes,
     ready() {
       bench.mark('loaded');
-      requestAnimationFrame(() =>
-        requestAnimationFrame(() => {
+      const check = () => {
+        const share = inked(canvas());
+        if (share > 0) {
           bench.ttfr = performance.now();
-          bench.inked = inked(canvas());
-        }),
-      );
+          bench.inked = share;
+        } else if (performance.now() - bench.marks.loaded > DRAW_TIMEOUT_MS) {
+          bench.error = `the scene was loaded but not drawn within ${DRAW_TIMEOUT_MS / 1000} s`;
+        } else {
+          requestAnimationFrame(check);
+        }
+      };
+      requestAnimationFrame(check);
     },
     startFrames() {
       recording = { deltas: [], last: undefined };
       requestAnimationFrame(record);
-    },
-    work: null,
-    /** Records what the app reports as each frame's own drawing time (Easel's renderer). */
-    frameWork(ms) {
-      if (bench.work) bench.work.push(ms);
-    },
-    startWork() {
-      bench.work = [];
-    },
-    stopWork() {
-      const work = bench.work || [];
-      bench.work = null;
-      return work;
     },
     stopFrames() {
       const deltas = recording ? recording.deltas : [];
