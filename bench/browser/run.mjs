@@ -214,6 +214,12 @@ async function measure(origin, app, n, options) {
     const consoleErrors = [];
     page.on('console', (msg) => msg.type() === 'error' && consoleErrors.push(msg.text()));
     page.on('pageerror', (err) => consoleErrors.push(String(err)));
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const metric = async (name) => {
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      return metrics.find((m) => m.name === name).value;
+    };
     await page.goto(`${origin}/${app}.html?n=${n}`);
     await page.waitForFunction(
       () => window.__bench && (window.__bench.ttfr !== null || window.__bench.error),
@@ -232,16 +238,18 @@ async function measure(origin, app, n, options) {
       zoom: window.__bench.zoom(),
     }));
     if (loaded.error) throw new Error(`${app} page failed: ${loaded.error}`);
-    const cdp = await context.newCDPSession(page);
+    const loadBusy = await metric('TaskDuration');
     await cdp.send('HeapProfiler.collectGarbage');
-    await cdp.send('Performance.enable');
-    const { metrics } = await cdp.send('Performance.getMetrics');
-    const heap = metrics.find((m) => m.name === 'JSHeapUsedSize').value;
+    const heap = await metric('JSHeapUsedSize');
     if (options.screenshots)
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-loaded.png`) });
 
     await page.evaluate(() => window.__bench.startFrames());
+    const busyBefore = await metric('TaskDuration');
+    const started = Date.now();
     const zooms = await gesture(page, options.seconds);
+    const busy = (await metric('TaskDuration')) - busyBefore;
+    const elapsed = (Date.now() - started) / 1000;
     const deltas = await page.evaluate(() => window.__bench.stopFrames());
     if (options.screenshots)
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-after.png`) });
@@ -252,6 +260,8 @@ async function measure(origin, app, n, options) {
       loadedMs: loaded.marks.loaded,
       inkedAtFirstRender: loaded.inked,
       heapMB: heap / 2 ** 20,
+      loadBusyMs: loadBusy * 1000,
+      gestureBusyPct: (100 * busy) / elapsed,
       deltas,
       ...zooms,
       consoleErrors: consoleErrors.slice(0, 5),
@@ -279,6 +289,8 @@ function summarise(app, n, runs) {
     fetchedMs: median(runs.map((r) => r.fetchedMs)),
     loadedMs: median(runs.map((r) => r.loadedMs)),
     heapMB: median(runs.map((r) => r.heapMB)),
+    loadBusyMs: median(runs.map((r) => r.loadBusyMs)),
+    gestureBusyPct: median(runs.map((r) => r.gestureBusyPct)),
     frames: deltas.length,
     p50: percentile(deltas, 50),
     p95: percentile(deltas, 95),
@@ -310,6 +322,8 @@ function table(results, options) {
     line(`frame time p50 (ms, ${options.seconds} s pan + zoom)`, 'p50', 1);
     line('frame time p95 (ms)', 'p95', 1);
     line('frame time max (ms)', 'max', 1);
+    line('main thread busy until first render (ms)', 'loadBusyMs', 0);
+    line('main thread busy while panning and zooming (% of the time)', 'gestureBusyPct', 0);
     line('JS heap after load + GC (MB)', 'heapMB', 1);
     rows.push(
       `| frames (dropped > 25 ms) | ${easel.frames ?? '–'} (${easel.dropped ?? '–'}) | ${excalidraw.frames ?? '–'} (${excalidraw.dropped ?? '–'}) | – |`,
