@@ -16,6 +16,7 @@
 import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { loadavg } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -164,8 +165,10 @@ async function gesture(page, seconds) {
     }
   };
   const zoom = () => page.evaluate(() => window.__bench.zoom());
+  const label = (name) => page.evaluate((n) => window.__bench.phase(n), name);
   const start = Date.now();
   await drag(start + phase);
+  await label('zoom');
   await mouse.move(centre.x, centre.y);
   await keyboard.down('Control');
   let direction = 1;
@@ -180,6 +183,7 @@ async function gesture(page, seconds) {
   for (let i = 0; i < 200 && (await zoom()) > ZOOM_MIN; i++) await mouse.wheel(0, 50);
   await keyboard.up('Control');
   zooms.push(await zoom());
+  await label('pan zoomed out');
   await drag(start + 3 * phase);
   return { zoomLow: Math.min(...zooms), zoomHigh: Math.max(...zooms) };
 }
@@ -244,13 +248,13 @@ async function measure(origin, app, n, options) {
     if (options.screenshots)
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-loaded.png`) });
 
-    await page.evaluate(() => window.__bench.startFrames());
+    await page.evaluate(() => window.__bench.startFrames('pan at zoom 1'));
     const busyBefore = await metric('TaskDuration');
     const started = Date.now();
     const zooms = await gesture(page, options.seconds);
     const busy = (await metric('TaskDuration')) - busyBefore;
     const elapsed = (Date.now() - started) / 1000;
-    const deltas = await page.evaluate(() => window.__bench.stopFrames());
+    const { deltas, phases } = await page.evaluate(() => window.__bench.stopFrames());
     if (options.screenshots)
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-after.png`) });
     return {
@@ -263,6 +267,7 @@ async function measure(origin, app, n, options) {
       loadBusyMs: loadBusy * 1000,
       gestureBusyPct: (100 * busy) / elapsed,
       deltas,
+      phases,
       ...zooms,
       consoleErrors: consoleErrors.slice(0, 5),
     };
@@ -276,6 +281,28 @@ const median = (values) =>
     [...values].sort((a, b) => a - b),
     50,
   );
+
+/** Frame time p95 and max, and the frames over 1.5 intervals, per gesture phase, pooled. */
+function byPhase(runs) {
+  const phases = {};
+  for (const run of runs) {
+    run.deltas.forEach((d, i) => (phases[run.phases[i]] ??= []).push(d));
+  }
+  return Object.fromEntries(
+    Object.entries(phases).map(([name, list]) => {
+      const sorted = list.sort((a, b) => a - b);
+      return [
+        name,
+        {
+          frames: sorted.length,
+          p95: percentile(sorted, 95),
+          max: sorted[sorted.length - 1],
+          dropped: sorted.filter((d) => d > FRAME_BUDGET_MS * 1.5).length,
+        },
+      ];
+    }),
+  );
+}
 
 /** One app on one size over its repeats: medians of the load figures, frames pooled. */
 function summarise(app, n, runs) {
@@ -296,6 +323,7 @@ function summarise(app, n, runs) {
     p95: percentile(deltas, 95),
     max: deltas.length ? deltas[deltas.length - 1] : null,
     dropped: deltas.filter((d) => d > FRAME_BUDGET_MS * 1.5).length,
+    byPhase: byPhase(runs),
     zoomLow: Math.min(...runs.map((r) => r.zoomLow)),
     zoomHigh: Math.max(...runs.map((r) => r.zoomHigh)),
     runs,
@@ -322,6 +350,13 @@ function table(results, options) {
     line(`frame time p50 (ms, ${options.seconds} s pan + zoom)`, 'p50', 1);
     line('frame time p95 (ms)', 'p95', 1);
     line('frame time max (ms)', 'max', 1);
+    for (const phase of Object.keys(easel.byPhase ?? excalidraw.byPhase ?? {})) {
+      const e = easel.byPhase?.[phase];
+      const x = excalidraw.byPhase?.[phase];
+      rows.push(
+        `| – ${phase}: p95 / frames dropped (ms / of) | ${e ? `${fmt(e.p95)} / ${e.dropped} of ${e.frames}` : '–'} | ${x ? `${fmt(x.p95)} / ${x.dropped} of ${x.frames}` : '–'} | ${ratio(e?.p95, x?.p95)} |`,
+      );
+    }
     line('main thread busy until first render (ms)', 'loadBusyMs', 0);
     line('main thread busy while panning and zooming (% of the time)', 'gestureBusyPct', 0);
     line('JS heap after load + GC (MB)', 'heapMB', 1);
@@ -337,6 +372,10 @@ function table(results, options) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
+  const loadAtStart = loadavg();
+  log(
+    `load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} (2 cores shared: figures move with it)`,
+  );
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `no Chromium at ${CHROMIUM}: install Debian's (apt-get install -y chromium) or set CHROMIUM_BIN`,
@@ -388,6 +427,7 @@ async function main() {
     JSON.stringify(
       {
         date: new Date().toISOString(),
+        loadAverageAtStart: loadAtStart,
         chromium: CHROMIUM,
         viewport: VIEWPORT,
         options,

@@ -3,12 +3,18 @@
 //
 // Owns `window.__bench` and nothing else; it never draws and never touches an app's state.
 
-/** The frame recorder: requestAnimationFrame deltas, from each frame's own timestamp. */
+/**
+ * The frame recorder: requestAnimationFrame deltas, from each frame's own timestamp, each
+ * with the gesture phase the driver said was under way.
+ */
 let recording = null;
 
 function record(time) {
   if (!recording) return;
-  if (recording.last !== undefined) recording.deltas.push(time - recording.last);
+  if (recording.last !== undefined) {
+    recording.deltas.push(time - recording.last);
+    recording.phases.push(recording.phase);
+  }
   recording.last = time;
   requestAnimationFrame(record);
 }
@@ -75,14 +81,18 @@ export function installHarness({ app, zoom, shapes, canvas }) {
       };
       requestAnimationFrame(check);
     },
-    startFrames() {
-      recording = { deltas: [], last: undefined };
+    startFrames(phase) {
+      recording = { deltas: [], phases: [], phase, last: undefined };
       requestAnimationFrame(record);
     },
+    /** Labels the frames from now on (the driver's gesture phases). */
+    phase(name) {
+      if (recording) recording.phase = name;
+    },
     stopFrames() {
-      const deltas = recording ? recording.deltas : [];
+      const frames = recording ? { deltas: recording.deltas, phases: recording.phases } : null;
       recording = null;
-      return deltas;
+      return frames ?? { deltas: [], phases: [] };
     },
   };
   window.__bench = bench;
