@@ -4,17 +4,25 @@
 //   node run.mjs            10,000 and 50,000 shapes, 5 s of panning and zooming each
 //   node run.mjs --quick    10,000 shapes, 1 s (CI's check that the benchmark runs)
 //   node run.mjs --sizes 2000,10000 --seconds 3 --apps easel --no-build
+//   node run.mjs --report results/last-full.json    (the table again, from saved figures)
 //
 // For each size and app: a fresh browser opens the app's page (viewport 1280×800, device
 // scale factor 1); measured are the time from navigation start to the first frame with the
 // scene drawn (the page says when), the JS heap after a forced GC, then requestAnimationFrame
 // deltas while the mouse pans (middle-button drags) and zooms (Ctrl + wheel, between zoom 1
 // and 0.2 in both apps whatever their wheel step). Prints a Markdown table with the ratios
-// (Easel ÷ Excalidraw; lower is better) and writes everything to results/last-{quick,full}.json.
+// (Easel ÷ Excalidraw; lower is better, but for frames per second) and writes everything to results/last-{quick,full}.json.
 // Owns bench/browser's build output, scenes and results; never writes outside bench/browser.
 
 import { execFileSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { loadavg } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
@@ -47,6 +55,7 @@ function parseArgs(argv) {
     if (argv[i] === '--seconds') options.seconds = Number(value);
     if (argv[i] === '--apps') options.apps = value.split(',');
     if (argv[i] === '--repeats') options.repeats = Number(value);
+    if (argv[i] === '--report') options.report = value;
   }
   if (options.sizes.some((n) => !Number.isInteger(n) || n <= 0))
     usage('--sizes takes positive integers');
@@ -319,6 +328,7 @@ function summarise(app, n, runs) {
     loadBusyMs: median(runs.map((r) => r.loadBusyMs)),
     gestureBusyPct: median(runs.map((r) => r.gestureBusyPct)),
     frames: deltas.length,
+    fps: (1000 * deltas.length) / deltas.reduce((sum, d) => sum + d, 0),
     p50: percentile(deltas, 50),
     p95: percentile(deltas, 95),
     max: deltas.length ? deltas[deltas.length - 1] : null,
@@ -350,6 +360,7 @@ function table(results, options) {
     line(`frame time p50 (ms, ${options.seconds} s pan + zoom)`, 'p50', 1);
     line('frame time p95 (ms)', 'p95', 1);
     line('frame time max (ms)', 'max', 1);
+    line('frames per second while panning and zooming (display: 60)', 'fps', 1);
     for (const phase of Object.keys(easel.byPhase ?? excalidraw.byPhase ?? {})) {
       const e = easel.byPhase?.[phase];
       const x = excalidraw.byPhase?.[phase];
@@ -372,6 +383,17 @@ function table(results, options) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
+  if (options.report) {
+    const saved = JSON.parse(readFileSync(options.report, 'utf8'));
+    const results = saved.options.sizes.flatMap((n) =>
+      saved.options.apps.flatMap((app) => {
+        const summary = saved.results.find((r) => r.app === app && r.n === n);
+        return summary ? [summarise(app, n, summary.runs)] : [];
+      }),
+    );
+    console.log(table(results, saved.options));
+    return;
+  }
   const loadAtStart = loadavg();
   log(
     `load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} (2 cores shared: figures move with it)`,
