@@ -11,7 +11,8 @@
 // scene drawn (the page says when), the JS heap after a forced GC, then requestAnimationFrame
 // deltas while the mouse pans (middle-button drags) and zooms (Ctrl + wheel, between zoom 1
 // and 0.2 in both apps whatever their wheel step). Prints a Markdown table with the ratios
-// (Easel ÷ Excalidraw; lower is better, but for frames per second) and writes everything to results/last-{quick,full}.json.
+// (Easel ÷ Excalidraw; lower is better, but for frames per second) and writes everything
+// to results/last-{quick,full}.json.
 // Owns bench/browser's build output, scenes and results; never writes outside bench/browser.
 
 import { execFileSync } from 'node:child_process';
