@@ -1,11 +1,16 @@
 // One typed function per REST route the client calls. Owns paths and shapes of requests;
 // sending them and error handling belong to ./client.ts.
 import { request } from './client';
-import type { AssetView, BoardList, BoardView, LoggedIn, UserView } from './types';
+import type { AssetView, BoardList, BoardView, LoggedIn, Registered, UserView } from './types';
 
 /** Signs in with email and password; the server sets the `easel_token` cookie. */
 export function login(email: string, password: string): Promise<LoggedIn> {
   return request('POST', '/api/auth/login', { json: { email, password } });
+}
+
+/** Creates an account (when the server's `EASEL_OPEN_SIGNUP` allows it); sign in afterwards. */
+export function register(email: string, name: string, password: string): Promise<Registered> {
+  return request('POST', '/api/auth/register', { json: { email, name, password } });
 }
 
 /** Signs out: revokes the token and clears the cookie. */
@@ -21,6 +26,11 @@ export function me(): Promise<UserView> {
 /** One board, with the caller's role on it. */
 export function getBoard(id: string): Promise<BoardView> {
   return request('GET', `/api/boards/${encodeURIComponent(id)}`);
+}
+
+/** Renames a board (owners only). */
+export function renameBoard(id: string, name: string): Promise<BoardView> {
+  return request('PATCH', `/api/boards/${encodeURIComponent(id)}`, { json: { name } });
 }
 
 /** The boards the caller can see. */

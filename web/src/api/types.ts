@@ -17,6 +17,11 @@ export interface LoggedIn {
   user: UserView;
 }
 
+/** `POST /api/auth/register` answer (`Registered`). */
+export interface Registered {
+  user: UserView;
+}
+
 /** A caller's role on a board. */
 export type Role = 'owner' | 'editor' | 'viewer';
 
@@ -24,6 +29,7 @@ export type Role = 'owner' | 'editor' | 'viewer';
 export interface BoardStats {
   connected: number;
   document_bytes: number;
+  /** Milliseconds since the Unix epoch. */
   last_edit_at: number;
 }
 
@@ -33,9 +39,12 @@ export interface BoardView {
   name: string;
   owner: string;
   role: Role | null;
+  /** Milliseconds since the Unix epoch. */
   created_at: number;
+  /** Last change to the board or its document, milliseconds since the Unix epoch. */
   updated_at: number;
   archived: boolean;
+  /** Milliseconds since the Unix epoch. */
   archived_at: number | null;
   stats?: BoardStats;
 }

@@ -94,11 +94,14 @@ export function lineEnds(g: Geom): [Point, Point] {
   return [rotatePoint(start, c, g.rot), rotatePoint(end, c, g.rot)];
 }
 
-/** The geom of an unrotated line or arrow running from `a` to `b`. */
+/** The geom of an unrotated line or arrow running from `a` to `b` (to 1/100 of a unit). */
 export function geomFromEnds(a: Point, b: Point): Geom {
-  const w = b.x - a.x;
-  const h = b.y - a.y;
-  return { x: Math.min(a.x, b.x), y: Math.min(a.y, b.y), w, h, rot: 0 };
+  const r = (n: number) => Math.round(n * 100) / 100;
+  const ax = r(a.x);
+  const ay = r(a.y);
+  const bx = r(b.x);
+  const by = r(b.y);
+  return { x: Math.min(ax, bx), y: Math.min(ay, by), w: r(bx - ax), h: r(by - ay), rot: 0 };
 }
 
 /** The four corners of a geom box, rotation applied, clockwise from the top-left. */

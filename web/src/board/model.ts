@@ -49,6 +49,7 @@ export class BoardModel {
   private readonly bindingCache = new Map<string, Binding>();
   private readonly assetCache = new Map<string, Asset>();
   private sorted: BoardElement[] | null = null;
+  private sortedPos = new Map<string, number>();
   private readonly listeners = new Set<(c: ModelChange) => void>();
   private readonly onElements: (
     events: Y.YEvent<Y.AbstractType<unknown>>[],
@@ -138,7 +139,11 @@ export class BoardModel {
 
   /** Every drawable element in paint order (bottom first); cached until the order changes. */
   ordered(): readonly BoardElement[] {
-    this.sorted ??= sortByOrder(this.cache.values());
+    if (!this.sorted) {
+      const sorted = sortByOrder(this.cache.values());
+      this.sortedPos = new Map(sorted.map((e, i) => [e.id, i]));
+      this.sorted = sorted;
+    }
     return this.sorted;
   }
 
@@ -302,8 +307,8 @@ export class BoardModel {
     else this.cache.delete(id);
     if (!before || !el || before.index !== el.index) this.sorted = null;
     else if (this.sorted) {
-      const i = this.sorted.indexOf(before);
-      if (i >= 0) this.sorted[i] = el;
+      const i = this.sortedPos.get(id);
+      if (i !== undefined && this.sorted[i]?.id === id) this.sorted[i] = el;
       else this.sorted = null;
     }
   }

@@ -222,8 +222,14 @@ export function createRenderer(
   function newLayer(reuse: HTMLCanvasElement | null): Layer {
     const margin = Math.max(200, Math.round((MAX_LAYER_PX / dpr - Math.max(width, height)) / 2));
     const view = visibleBox(camera, width, height);
-    const wanted = growBox(view, margin / camera.zoom);
     const extent = index.extent();
+    const fitsWhole =
+      extent !== null &&
+      (extent.maxX - extent.minX) * camera.zoom * dpr <= MAX_LAYER_PX - 32 &&
+      (extent.maxY - extent.minY) * camera.zoom * dpr <= MAX_LAYER_PX - 32;
+    const wanted = fitsWhole
+      ? growBox(extent, 16 / camera.zoom)
+      : growBox(view, margin / camera.zoom);
     const content = extent ? intersectBox(wanted, growBox(extent, 8 / camera.zoom)) : null;
     const box = content ?? {
       minX: view.minX,
@@ -341,10 +347,12 @@ export function createRenderer(
       jobDirty = [];
       syncNeeded = false;
     } else {
-      if (dirty.length > 0) {
+      if (dirty.length > PARTIAL_LIMIT) {
+        dirty = [];
+        startJob();
+      } else if (dirty.length > 0) {
         const pad = 2 / front.cam.zoom;
-        if (dirty.length > PARTIAL_LIMIT) renderRegion(front, front.box);
-        else for (const box of mergeBoxes(dirty)) renderRegion(front, growBox(box, pad));
+        for (const box of mergeBoxes(dirty)) renderRegion(front, growBox(box, pad));
         dirty = [];
       }
       const settled = performance.now() - lastZoomChange >= ZOOM_SETTLE_MS;

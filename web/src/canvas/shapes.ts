@@ -176,9 +176,9 @@ function drawText(
   top: number,
   zoom: number,
 ): void {
-  const lines = textLines(ctx, el);
   const fs = el.fontSize;
   if (fs * zoom < 4) {
+    const lines = (el.text ?? '').split('\n');
     ctx.fillStyle = el.stroke;
     ctx.globalAlpha *= 0.35;
     for (let i = 0; i < lines.length; i++) {
@@ -187,6 +187,7 @@ function drawText(
     }
     return;
   }
+  const lines = textLines(ctx, el);
   ctx.font = fontOf(fs);
   ctx.fillStyle = el.stroke;
   ctx.textBaseline = 'middle';

@@ -11,6 +11,7 @@ import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import { boxFromPoints, elementBounds, unionBox, type Box, type Point } from '../board/geometry';
 import { BoardModel } from '../board/model';
+import { compareOrder } from '../board/order';
 import { newId } from '../board/schema';
 import { DEFAULT_STYLE, isTextLike, type BoardElement, type Dash } from '../board/types';
 import {
@@ -97,6 +98,8 @@ export interface Editor {
 }
 
 const WHEEL_ZOOM_SPEED = 0.0045;
+/** Past this many elements a gesture is shown to others only when it ends (awareness stays small). */
+const MAX_SHARED_PREVIEW = 200;
 
 function isTypingTarget(t: EventTarget | null): boolean {
   if (!(t instanceof HTMLElement)) return false;
@@ -194,7 +197,8 @@ export function createEditor(opts: EditorOptions): Editor {
 
   function setPreview(p: Preview | null): void {
     preview = p;
-    publisher.set('gesture', p);
+    const big = (p?.elements?.length ?? 0) > MAX_SHARED_PREVIEW;
+    publisher.set('gesture', big ? { marquee: p?.marquee } : p);
     updateHidden();
     renderer.requestFrame();
   }
@@ -308,9 +312,10 @@ export function createEditor(opts: EditorOptions): Editor {
     for (const peer of peers) {
       g.strokeStyle = peer.user.colour;
       g.lineWidth = 1.5;
+      const moving = new Map((peer.gesture?.elements ?? []).map((el) => [el.id, el]));
       for (const id of peer.selection) {
-        const el = model.get(id);
-        if (el) strokeBox(g, camera, elementBounds(el), 2);
+        const el = moving.get(id) ?? model.get(id);
+        if (el) strokeBox(g, camera, elementBounds(el), 4);
       }
       if (peer.gesture?.marquee) marquee(g, camera, peer.gesture.marquee, peer.user.colour);
       if (peer.laser.length > 0) {
@@ -322,9 +327,9 @@ export function createEditor(opts: EditorOptions): Editor {
       }
     }
     if (preview?.marquee) marquee(g, camera, preview.marquee, '#4c6ef5');
-    current().overlay?.(ctx, g, camera);
+    if (!textEditor) current().overlay?.(ctx, g, camera);
     if (laserTrail.length > 0)
-      animating = drawLaser(g, camera, laserTrail, now, '#e03131') || animating;
+      animating = drawLaser(g, camera, laserTrail, now, opts.user.colour) || animating;
     if (animating) renderer.requestFrame();
   });
   const peerLaserSeen = new Map<number, { newest: number; at: number }>();
@@ -477,7 +482,6 @@ export function createEditor(opts: EditorOptions): Editor {
     }
     if (e.pointerId !== activePointer) {
       updateCursor(p.board);
-      if (toolName === 'select') renderer.requestFrame();
       return;
     }
     if (panning) {
@@ -614,7 +618,12 @@ export function createEditor(opts: EditorOptions): Editor {
   updateCursor(null);
 
   function selectedElements(): BoardElement[] {
-    return model.ordered().filter((e) => selection.has(e.id));
+    const out: BoardElement[] = [];
+    for (const id of selection) {
+      const el = model.get(id);
+      if (el) out.push(el);
+    }
+    return out.sort(compareOrder);
   }
 
   function exportElements(selectionOnly: boolean | undefined): BoardElement[] {

@@ -29,6 +29,7 @@ export class TextEditor {
     this.measure = document.createElement('canvas').getContext('2d');
     const area = document.createElement('textarea');
     area.setAttribute('aria-label', 'Text editor');
+    area.className = 'easel-text-editor';
     area.spellcheck = true;
     area.wrap = model.get(id)?.type === 'sticky' ? 'soft' : 'off';
     area.style.cssText =

@@ -4,8 +4,8 @@
 // and menu. Owns this page's wiring, its keyboard shortcuts and its handling of the
 // server's permanent closes; drawing belongs to the editor, syncing to src/sync.
 import { ApiError } from '../api/client';
-import { assetUrl, getBoard, uploadAsset } from '../api/routes';
-import { currentUser, signinUrl } from '../api/session';
+import { assetUrl, getBoard, renameBoard, uploadAsset } from '../api/routes';
+import { currentUser, resetSession, signinUrl } from '../api/session';
 import type { BoardView, Role, UserView } from '../api/types';
 import { createEditor, type Editor } from '../editor';
 import { navigate, type PageContext } from '../router';
@@ -194,6 +194,57 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   );
   const parts: Controls[] = [toolbar, zoom, menu];
   const title = h('h1', { class: 'board-title', title: boardName }, boardName);
+  const setName = (name: string) => {
+    boardName = name;
+    title.textContent = name;
+    title.title = name;
+    document.title = `${name} — Easel`;
+    if (role === 'owner') title.setAttribute('aria-label', `Rename board ${name}`);
+  };
+  if (role === 'owner') {
+    title.classList.add('editable');
+    title.tabIndex = 0;
+    title.setAttribute('role', 'button');
+    title.setAttribute('aria-label', `Rename board ${boardName}`);
+    const edit = () => {
+      const input = h('input', {
+        class: 'title-input',
+        value: boardName,
+        'aria-label': 'Board name',
+        maxlength: 200,
+      });
+      let done = false;
+      const finish = (save: boolean) => {
+        if (done) return;
+        done = true;
+        const name = input.value.trim();
+        input.replaceWith(title);
+        if (!save || !name || name === boardName) return;
+        const previous = boardName;
+        setName(name);
+        renameBoard(boardId, name).catch((e: unknown) => {
+          setName(previous);
+          toast.show(`The board could not be renamed: ${(e as Error).message}`);
+        });
+      };
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') finish(true);
+        else if (e.key === 'Escape') finish(false);
+        e.stopPropagation();
+      });
+      input.addEventListener('blur', () => finish(true));
+      title.replaceWith(input);
+      input.focus();
+      input.select();
+    };
+    title.addEventListener('click', edit);
+    title.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        edit();
+      }
+    });
+  }
   const roleBadge = readOnly ? h('span', { class: 'badge' }, 'View only') : null;
   const helpBtn = h(
     'button',
@@ -230,11 +281,32 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   );
   const bottomLeft = h('div', { class: 'corner bottom-left' }, zoom.el);
   const bottomRight = h('div', { class: 'corner bottom-right' }, helpBtn);
+  const followName = h('span', {});
+  const stopFollowing = h('button', { type: 'button', class: 'link-btn' }, 'Stop');
+  stopFollowing.addEventListener('click', () => editor.follow(null));
+  const followBanner = h(
+    'div',
+    { class: 'follow-banner floating', hidden: true, role: 'status' },
+    followName,
+    stopFollowing,
+  );
+  const updateFollow = () => {
+    const id = editor.following;
+    const state = id === null ? undefined : conn.provider.awareness.getStates().get(id);
+    const name = (state?.user as { name?: string } | undefined)?.name;
+    followBanner.hidden = id === null;
+    followName.textContent = name ? `Following ${name}` : 'Following';
+    followBanner.style.setProperty(
+      '--c',
+      (state?.user as { colour?: string } | undefined)?.colour ?? 'var(--accent)',
+    );
+  };
+
   const ui = h(
     'div',
     { class: 'ui' },
     topLeft,
-    h('div', { class: 'top-center' }, toolbar.el),
+    h('div', { class: 'top-center' }, toolbar.el, followBanner),
     topRight,
     bottomLeft,
     bottomRight,
@@ -245,6 +317,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
     const stylePanel = createStylePanel(editor);
     parts.push(history, stylePanel);
     bottomLeft.append(history.el);
+    bottomRight.prepend(stylePanel.toggle);
     ui.append(stylePanel.el);
   }
   page.append(ui, toast.el);
@@ -252,6 +325,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   const offChange = editor.on('change', () => {
     for (const p of parts) p.update();
     presenceList.update();
+    updateFollow();
   });
   const onAwareness = () => presenceList.update();
   conn.provider.awareness.on('change', onAwareness);
@@ -267,6 +341,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   };
   const offTerminal = conn.onTerminal((c) => {
     if (c.code === 4401) {
+      resetSession();
       navigate(signinUrl(location.pathname + location.search), { replace: true });
       return;
     }
@@ -320,6 +395,11 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   const onKey = (e: KeyboardEvent) => {
     if (e.defaultPrevented || isTextInput(e.target) || closeHelp) return;
     const action = actionForKey(e);
+    if (action === 'escape' && editor.following !== null) {
+      e.preventDefault();
+      editor.follow(null);
+      return;
+    }
     if (action && !(action === 'escape' && editor.handleKey(e))) {
       e.preventDefault();
       run(action);
@@ -331,11 +411,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
 
   if (opening.board === null) {
     getBoard(boardId)
-      .then((b) => {
-        boardName = b.name;
-        title.textContent = b.name;
-        document.title = `${b.name} — Easel`;
-      })
+      .then((b) => setName(b.name))
       .catch(() => undefined);
   }
 

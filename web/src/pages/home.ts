@@ -3,6 +3,7 @@
 import { createBoard, listBoards, logout } from '../api/routes';
 import { currentUser, resetSession, signinUrl } from '../api/session';
 import { navigate, type PageContext } from '../router';
+import { forgetUser } from '../sync/identity';
 import { h } from '../ui/dom';
 
 /** Renders the board list, or sends a visitor to sign in. */
@@ -44,6 +45,7 @@ export async function homePage({ root }: PageContext): Promise<() => void> {
       .catch(() => undefined)
       .then(() => {
         resetSession();
+        forgetUser();
         navigate('/signin');
       });
   });
@@ -77,8 +79,18 @@ export async function homePage({ root }: PageContext): Promise<() => void> {
               h(
                 'li',
                 {},
-                h('a', { href: `/boards/${b.id}`, 'data-link': true }, b.name),
-                h('span', { class: 'muted' }, b.role ?? ''),
+                h(
+                  'a',
+                  { href: `/boards/${b.id}`, 'data-link': true, class: 'board-row' },
+                  h('span', { class: 'board-name' }, b.name),
+                  h(
+                    'span',
+                    { class: 'muted' },
+                    [b.role, `edited ${new Date(b.updated_at).toLocaleDateString()}`]
+                      .filter(Boolean)
+                      .join(' · '),
+                  ),
+                ),
               ),
             )
           : [h('li', { class: 'muted' }, 'No boards yet: create one above.')]),

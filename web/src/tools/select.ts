@@ -5,8 +5,19 @@
 // context while it lasts and writes ONE change at pointer-up; locked elements are never
 // moved. Double-clicking a text or sticky note opens the text editor.
 
-import { boxFromPoints, centre, insideBox, rotatePoint, type Point } from '../board/geometry';
-import type { BoardElement } from '../board/types';
+import {
+  boxFromPoints,
+  centre,
+  edgePoint,
+  geomFromEnds,
+  lineEnds,
+  insideBox,
+  insideShape,
+  rotatePoint,
+  type Point,
+} from '../board/geometry';
+import { compareOrder } from '../board/order';
+import { isLinear, type Anchor, type BoardElement } from '../board/types';
 import { boardToScreen, type Camera } from '../canvas/camera';
 import {
   HANDLES,
@@ -22,10 +33,19 @@ import {
   type Handle,
   type Transformed,
 } from './transform';
+import { bindTarget } from './shape';
+import { createTextTool } from './text';
 import { DRAG_THRESHOLD, type Tool, type ToolContext, type ToolPointer } from './types';
 
 const HANDLE_PX = 8;
 const ROTATE_OFFSET_PX = 24;
+/** Screen pixels between a selection and its frame. */
+const PAD_PX = 4;
+
+/** The frame as drawn: `f` grown by `d` board units on every side. */
+function padded(f: Frame, d: number): Frame {
+  return { x: f.x - d, y: f.y - d, w: f.w + 2 * d, h: f.h + 2 * d, rot: f.rot };
+}
 
 type State =
   | { kind: 'idle' }
@@ -40,6 +60,7 @@ type State =
       kind: 'resizing';
       handle: Handle;
       frame: Frame;
+      start: Point;
       elements: BoardElement[];
       result: Transformed | null;
     }
@@ -50,22 +71,51 @@ type State =
       elements: BoardElement[];
       result: Map<string, BoardElement['geom']> | null;
     }
-  | { kind: 'marquee'; start: Point; base: Set<string>; end: Point };
+  | { kind: 'marquee'; start: Point; base: Set<string>; end: Point }
+  | {
+      kind: 'endpoint';
+      element: BoardElement;
+      anchor: Anchor;
+      geom: BoardElement['geom'] | null;
+      target: string | null;
+    };
 
 /** What is under a board point in the selection's chrome. */
-type ChromeHit = { kind: 'handle'; handle: Handle } | { kind: 'rotate' } | null;
+type ChromeHit =
+  { kind: 'handle'; handle: Handle } | { kind: 'rotate' } | { kind: 'end'; anchor: Anchor } | null;
+
+/** The selection when it is exactly one unlocked line or arrow (edited by its ends). */
+function singleLinear(ctx: ToolContext): BoardElement | null {
+  const els = selected(ctx);
+  const [only] = els;
+  return els.length === 1 && only && isLinear(only.type) && !only.locked ? only : null;
+}
 
 /** The editable elements of the selection, in paint order. */
 function selected(ctx: ToolContext): BoardElement[] {
-  return ctx.model.ordered().filter((e) => ctx.selection.has(e.id));
+  const out: BoardElement[] = [];
+  for (const id of ctx.selection) {
+    const el = ctx.model.get(id);
+    if (el) out.push(el);
+  }
+  return out.sort(compareOrder);
 }
 
 function chromeAt(ctx: ToolContext, p: Point): ChromeHit {
   if (ctx.readOnly) return null;
   const els = selected(ctx);
   if (els.length === 0 || els.every((e) => e.locked)) return null;
-  const frame = selectionFrame(els);
-  if (!frame) return null;
+  const line = singleLinear(ctx);
+  if (line) {
+    const [a, b] = lineEnds(line.geom);
+    const tol = ctx.tolerance(HANDLE_PX);
+    if (Math.hypot(p.x - b.x, p.y - b.y) <= tol) return { kind: 'end', anchor: 'end' };
+    if (Math.hypot(p.x - a.x, p.y - a.y) <= tol) return { kind: 'end', anchor: 'start' };
+    return null;
+  }
+  const bare = selectionFrame(els);
+  if (!bare) return null;
+  const frame = padded(bare, ctx.tolerance(PAD_PX));
   const tol = ctx.tolerance(HANDLE_PX);
   const r = rotateHandlePoint(frame, ctx.tolerance(ROTATE_OFFSET_PX));
   if (Math.hypot(p.x - r.x, p.y - r.y) <= tol) return { kind: 'rotate' };
@@ -89,12 +139,39 @@ const CURSORS: Record<Handle, string> = {
   w: 'ew-resize',
 };
 
-/** Creates the select tool. */
+/** Creates the select tool; a double-click on empty board starts a text there. */
 export function createSelectTool(): Tool {
   let state: State = { kind: 'idle' };
+  const addText = createTextTool('text');
 
+  /**
+   * The element a click at `p` means: the topmost one drawn there, else the smallest
+   * hollow shape around it (clicking inside an outline picks it, as in tldraw).
+   */
   function topHit(ctx: ToolContext, p: Point): BoardElement | null {
-    return ctx.renderer.elementsAt(p, ctx.tolerance(6))[0] ?? null;
+    const tol = ctx.tolerance(6);
+    const drawn = ctx.renderer.elementsAt(p, tol)[0];
+    if (drawn) return drawn;
+    let best: BoardElement | null = null;
+    let bestArea = Infinity;
+    for (const el of ctx.renderer.elementsIn({ minX: p.x, minY: p.y, maxX: p.x, maxY: p.y })) {
+      if (el.type !== 'rect' && el.type !== 'ellipse') continue;
+      const area = Math.abs(el.geom.w * el.geom.h);
+      if (area < bestArea && insideShape(el, p, 0)) {
+        best = el;
+        bestArea = area;
+      }
+    }
+    return best;
+  }
+
+  /** Whether `p` falls inside the frame of the current selection. */
+  function insideSelection(ctx: ToolContext, p: Point): boolean {
+    const frame = selectionFrame(selected(ctx));
+    if (!frame) return false;
+    const f = padded(frame, ctx.tolerance(PAD_PX));
+    const q = rotatePoint(p, centre(f), -f.rot);
+    return q.x >= f.x && q.x <= f.x + f.w && q.y >= f.y && q.y <= f.y + f.h;
   }
 
   return {
@@ -105,15 +182,34 @@ export function createSelectTool(): Tool {
       const hit = chromeAt(ctx, p);
       if (hit?.kind === 'rotate') return 'grab';
       if (hit?.kind === 'handle') return CURSORS[hit.handle];
+      if (hit?.kind === 'end') return 'crosshair';
       return topHit(ctx, p) ? 'move' : 'default';
     },
     down(ctx, e) {
       const chrome = chromeAt(ctx, e.board);
+      const line = singleLinear(ctx);
+      if (chrome?.kind === 'end' && line) {
+        state = {
+          kind: 'endpoint',
+          element: line,
+          anchor: chrome.anchor,
+          geom: null,
+          target: null,
+        };
+        return;
+      }
       const els = selected(ctx).filter((el) => !el.locked);
       const frame = selectionFrame(els);
-      if (chrome && frame) {
+      if (chrome && chrome.kind !== 'end' && frame) {
         if (chrome.kind === 'handle') {
-          state = { kind: 'resizing', handle: chrome.handle, frame, elements: els, result: null };
+          state = {
+            kind: 'resizing',
+            handle: chrome.handle,
+            frame,
+            start: e.board,
+            elements: els,
+            result: null,
+          };
         } else {
           const c = centre(frame);
           state = {
@@ -126,7 +222,9 @@ export function createSelectTool(): Tool {
         }
         return;
       }
-      const hit = topHit(ctx, e.board);
+      const drawn = ctx.renderer.elementsAt(e.board, ctx.tolerance(6))[0];
+      const inFrame = !drawn && !e.shift && insideSelection(ctx, e.board);
+      const hit = (inFrame ? selected(ctx)[0] : null) ?? topHit(ctx, e.board);
       let toggled = false;
       if (hit) {
         if (e.shift) {
@@ -182,7 +280,12 @@ export function createSelectTool(): Tool {
           return;
         }
         case 'resizing': {
-          const to = resizeFrame(state.frame, state.handle, e.board, e.shift);
+          const from = handlePoint(state.frame, state.handle);
+          const target = {
+            x: from.x + e.board.x - state.start.x,
+            y: from.y + e.board.y - state.start.y,
+          };
+          const to = resizeFrame(state.frame, state.handle, target, e.shift);
           const result = resizeElements(state.elements, state.frame, to);
           state.result = result;
           ctx.setPreview({
@@ -201,6 +304,21 @@ export function createSelectTool(): Tool {
           ctx.setPreview({
             elements: state.elements.map((el) => withGeom(el, result)),
             replaces: state.elements.map((el) => el.id),
+          });
+          return;
+        }
+        case 'endpoint': {
+          const [a, b] = lineEnds(state.element.geom);
+          const other = state.anchor === 'start' ? b : a;
+          let p = e.board;
+          if (e.shift) p = snap45(other, p);
+          const target = bindTarget(ctx, p, state.element.id);
+          if (target) p = edgePoint(target.geom, other, target.type === 'ellipse', 6);
+          state.target = target?.id ?? null;
+          state.geom = state.anchor === 'start' ? geomFromEnds(p, other) : geomFromEnds(other, p);
+          ctx.setPreview({
+            elements: [{ ...state.element, geom: state.geom }],
+            replaces: [state.element.id],
           });
           return;
         }
@@ -226,7 +344,25 @@ export function createSelectTool(): Tool {
             ctx.setSelection([s.hit.id]);
           break;
         case 'translating':
-          if (s.geoms.size > 0) ctx.model.setGeoms(s.geoms);
+          if (s.geoms.size > 0) {
+            const moved = s.geoms;
+            ctx.model.transact(() => {
+              ctx.model.setGeoms(moved);
+              for (const b of ctx.model.bindings()) {
+                if (moved.has(b.from) && !moved.has(b.to)) ctx.model.bind(b.from, b.anchor, null);
+              }
+            });
+          }
+          break;
+        case 'endpoint':
+          if (s.geom) {
+            const { geom, target, anchor } = s;
+            const id = s.element.id;
+            ctx.model.transact(() => {
+              ctx.model.setGeoms(new Map([[id, geom]]));
+              ctx.model.bind(id, anchor, target);
+            });
+          }
           break;
         case 'resizing':
           if (s.result) {
@@ -252,26 +388,61 @@ export function createSelectTool(): Tool {
       ctx.setPreview(null);
     },
     doubleClick(ctx, e) {
+      if (ctx.readOnly) return;
       const hit = topHit(ctx, e.board);
-      if (hit && (hit.type === 'text' || hit.type === 'sticky') && !ctx.readOnly && !hit.locked) {
+      if (hit && (hit.type === 'text' || hit.type === 'sticky') && !hit.locked) {
         ctx.editText(hit.id, false);
+      } else if (!hit) {
+        addText.up(ctx, e);
       }
     },
     overlay(ctx, g, camera) {
-      if (state.kind === 'translating' || state.kind === 'rotating' || state.kind === 'resizing')
+      if (state.kind !== 'idle' && state.kind !== 'pointing' && state.kind !== 'marquee') return;
+      const line = singleLinear(ctx);
+      if (line && !ctx.readOnly) {
+        drawEnds(g, camera, line);
         return;
+      }
       const els = selected(ctx);
       const frame = selectionFrame(els);
       if (!frame) return;
       drawFrame(
         g,
         camera,
-        frame,
+        padded(frame, PAD_PX / camera.zoom),
         !ctx.readOnly && !els.every((e) => e.locked),
         els.length > 1 ? els : [],
       );
     },
   };
+}
+
+/** The point `p` turned to the nearest 45° around `from`. */
+function snap45(from: Point, p: Point): Point {
+  const ang = Math.round(Math.atan2(p.y - from.y, p.x - from.x) / (Math.PI / 4)) * (Math.PI / 4);
+  const len = Math.hypot(p.x - from.x, p.y - from.y);
+  return { x: from.x + Math.cos(ang) * len, y: from.y + Math.sin(ang) * len };
+}
+
+/** A selected line or arrow's chrome: a thin guide and a round handle on each end. */
+function drawEnds(g: CanvasRenderingContext2D, camera: Camera, el: BoardElement): void {
+  const [a, b] = lineEnds(el.geom).map((p) => boardToScreen(camera, p));
+  if (!a || !b) return;
+  g.strokeStyle = '#4c6ef5';
+  g.lineWidth = 1;
+  g.setLineDash([]);
+  g.beginPath();
+  g.moveTo(a.x, a.y);
+  g.lineTo(b.x, b.y);
+  g.stroke();
+  for (const p of [a, b]) {
+    g.beginPath();
+    g.arc(p.x, p.y, 5.5, 0, Math.PI * 2);
+    g.fillStyle = '#ffffff';
+    g.fill();
+    g.lineWidth = 1.5;
+    g.stroke();
+  }
 }
 
 /** The selection chrome: a frame in the accent colour, handles, a rotate knob, and member outlines. */

@@ -51,11 +51,17 @@ export function createPresenceList(awareness: Awareness, editor: Editor): Presen
     { class: 'presence', 'data-testid': 'presence', 'aria-label': 'People on this board' },
     list,
   );
+  let shown = '';
   const update = () => {
     const peers = peersOf(
       awareness.getStates() as Map<number, Record<string, unknown>>,
       awareness.clientID,
     );
+    // Awareness changes with every cursor move: rebuild only when the list itself changed,
+    // so focus on a person's button survives.
+    const key = JSON.stringify([editor.following, peers.map((p) => [p.clientId, p.user])]);
+    if (key === shown) return;
+    shown = key;
     list.replaceChildren(
       ...peers.map((p) => {
         const following = editor.following === p.clientId;

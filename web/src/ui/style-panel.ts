@@ -8,6 +8,7 @@ import {
   BringToFront,
   Copy,
   Lock,
+  Palette,
   SendToBack,
   Trash,
   type IconNode,
@@ -41,9 +42,13 @@ const DRAWING_TOOLS: ReadonlySet<ToolName> = new Set<ToolName>([
   'sticky',
 ]);
 
-/** The style panel element and its refresh function. */
+/**
+ * The style panel element, the button that opens it on narrow screens (where it is folded
+ * away so it does not cover the board), and its refresh function.
+ */
 export interface StylePanel {
   el: HTMLElement;
+  toggle: HTMLButtonElement;
   update(): void;
 }
 
@@ -86,7 +91,7 @@ export function createStylePanel(editor: Editor): StylePanel {
     'aria-label': 'Custom stroke colour',
     title: 'Custom colour',
   });
-  strokePicker.addEventListener('input', () => editor.setStyle({ stroke: strokePicker.value }));
+  strokePicker.addEventListener('change', () => editor.setStyle({ stroke: strokePicker.value }));
   const fillButtons = FILLS.map((c) =>
     swatch(
       c,
@@ -188,6 +193,24 @@ export function createStylePanel(editor: Editor): StylePanel {
     fontGroup,
     arrange,
   );
+  const toggle = h(
+    'button',
+    {
+      type: 'button',
+      class: 'icon-btn style-toggle floating',
+      'aria-label': 'Style',
+      'aria-expanded': 'false',
+      'aria-controls': 'style-panel',
+      title: 'Style',
+    },
+    icon(Palette, 18),
+  );
+  el.id = 'style-panel';
+  toggle.addEventListener('click', () => {
+    const open = !el.classList.contains('open');
+    el.classList.toggle('open', open);
+    toggle.setAttribute('aria-expanded', String(open));
+  });
   const press = (buttons: HTMLElement[], value: string) => {
     for (const b of buttons) b.setAttribute('aria-pressed', String(b.dataset.value === value));
   };
@@ -195,6 +218,7 @@ export function createStylePanel(editor: Editor): StylePanel {
     const s = editor.style;
     const hasSelection = editor.selection.length > 0;
     el.hidden = !hasSelection && !DRAWING_TOOLS.has(editor.tool);
+    toggle.hidden = el.hidden;
     arrange.hidden = !hasSelection;
     fontGroup.hidden = !hasSelection && editor.tool !== 'text' && editor.tool !== 'sticky';
     press(strokeButtons, s.stroke);
@@ -206,5 +230,5 @@ export function createStylePanel(editor: Editor): StylePanel {
     if (document.activeElement !== opacity) opacity.value = String(Math.round(s.opacity * 100));
   };
   update();
-  return { el, update };
+  return { el, toggle, update };
 }
