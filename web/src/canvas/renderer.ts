@@ -94,6 +94,9 @@ interface Layer {
   margin: number;
   /** Whether the layer held every element when it was drawn. */
   coversAll: boolean;
+  /** Device pixels of `canvas` the layer uses, from its top-left (the canvas may be larger). */
+  pw: number;
+  ph: number;
 }
 
 /** A layer being drawn a slice per frame: its elements in paint order and how far it got. */
@@ -242,16 +245,19 @@ export function createRenderer(
     const cw = Math.max(1, Math.ceil((box.maxX - box.minX) * camera.zoom * dpr));
     const ch = Math.max(1, Math.ceil((box.maxY - box.minY) * camera.zoom * dpr));
     const c = reuse ?? document.createElement('canvas');
-    if (c.width !== cw || c.height !== ch) {
-      c.width = cw;
-      c.height = ch;
+    // Grow only: resizing a canvas reallocates its backing store (up to 64 MB), which cost
+    // more than the drawing itself at every zoom step. A larger canvas is used in part.
+    if (c.width < cw || c.height < ch) {
+      c.width = Math.max(c.width, cw);
+      c.height = Math.max(c.height, ch);
     }
     const lctx = c.getContext('2d');
     if (!lctx) throw new Error('this browser cannot draw on a 2D canvas');
+    lctx.setTransform(1, 0, 0, 1, 0, 0);
+    lctx.clearRect(0, 0, cw, ch);
     const z = cam.zoom * dpr;
     lctx.setTransform(z, 0, 0, z, -cam.x * z, -cam.y * z);
-    lctx.clearRect(box.minX, box.minY, box.maxX - box.minX, box.maxY - box.minY);
-    return { canvas: c, ctx: lctx, cam, box, margin, coversAll };
+    return { canvas: c, ctx: lctx, cam, box, margin, coversAll, pw: cw, ph: ch };
   }
 
   /** Whether `layer` holds everything the view (grown by `slack`) can show. */
@@ -397,10 +403,14 @@ export function createRenderer(
       ctx.imageSmoothingEnabled = s !== 1;
       ctx.drawImage(
         front.canvas,
+        0,
+        0,
+        front.pw,
+        front.ph,
         (front.cam.x - camera.x) * camera.zoom,
         (front.cam.y - camera.y) * camera.zoom,
-        (front.canvas.width / dpr) * s,
-        (front.canvas.height / dpr) * s,
+        (front.pw / dpr) * s,
+        (front.ph / dpr) * s,
       );
     }
     if (overlay) {
