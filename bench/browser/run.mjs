@@ -3,16 +3,19 @@
 //
 //   node run.mjs            10,000 and 50,000 shapes, 5 s of panning and zooming each
 //   node run.mjs --quick    10,000 shapes, 1 s (CI's check that the benchmark runs)
-//   node run.mjs --sizes 2000,10000 --seconds 3 --apps easel --no-build
+//   node run.mjs --sizes 2000,10000 --seconds 3 --apps easel,ydoc --no-build
 //   node run.mjs --report results/last-full.json    (the table again, from saved figures)
 //
 // For each size and app: a fresh browser opens the app's page (viewport 1280×800, device
 // scale factor 1); measured are the time from navigation start to the first frame with the
 // scene drawn (the page says when), the JS heap after a forced GC, then requestAnimationFrame
 // deltas while the mouse pans (middle-button drags) and zooms (Ctrl + wheel, between zoom 1
-// and 0.2 in both apps whatever their wheel step). Prints a Markdown table with the ratios
-// (Easel ÷ Excalidraw; lower is better, but for frames per second) and writes everything
-// to results/last-{quick,full}.json.
+// and 0.2 in both apps whatever their wheel step). A third page, ydoc.html, loads the same
+// board update into a Y.Doc by the Easel page's code and does nothing else: its heap, taken
+// the same way, is the floor under Easel's (the document must be a Yjs CRDT). Prints a
+// Markdown table with the ratios (Easel ÷ Excalidraw; lower is better, but for frames per
+// second), the floor and Easel's heap above it, and writes everything to
+// results/last-{quick,full}.json.
 // Owns bench/browser's build output, scenes and results; never writes outside bench/browser.
 
 import { execFileSync } from 'node:child_process';
@@ -37,7 +40,9 @@ const VIEWPORT = { width: 1280, height: 800 };
 const ZOOM_MIN = 0.2;
 const ZOOM_MAX = 1;
 const FRAME_BUDGET_MS = 1000 / 60;
-const APPS = ['easel', 'excalidraw'];
+/** The Y.Doc-alone page: measured for its heap only (it draws nothing, so no gestures). */
+const FLOOR = 'ydoc';
+const APPS = ['easel', 'excalidraw', FLOOR];
 
 function parseArgs(argv) {
   const quick = argv.includes('--quick');
@@ -236,8 +241,11 @@ async function measure(origin, app, n, options) {
     };
     await page.goto(`${origin}/${app}.html?n=${n}`);
     await page.waitForFunction(
-      () => window.__bench && (window.__bench.ttfr !== null || window.__bench.error),
-      null,
+      (floor) =>
+        window.__bench &&
+        (window.__bench.error ||
+          (floor ? window.__bench.marks.loaded !== undefined : window.__bench.ttfr !== null)),
+      app === FLOOR,
       {
         timeout: 120_000,
         polling: 50,
@@ -255,6 +263,16 @@ async function measure(origin, app, n, options) {
     const loadBusy = await metric('TaskDuration');
     await cdp.send('HeapProfiler.collectGarbage');
     const heap = await metric('JSHeapUsedSize');
+    if (app === FLOOR) {
+      return {
+        shapes: loaded.shapes,
+        fetchedMs: loaded.marks.fetched,
+        loadedMs: loaded.marks.loaded,
+        heapMB: heap / 2 ** 20,
+        loadBusyMs: loadBusy * 1000,
+        consoleErrors: consoleErrors.slice(0, 5),
+      };
+    }
     if (options.screenshots)
       await page.screenshot({ path: join(here, 'out', `${app}-${n}-loaded.png`) });
 
@@ -316,6 +334,19 @@ function byPhase(runs) {
 
 /** One app on one size over its repeats: medians of the load figures, frames pooled. */
 function summarise(app, n, runs) {
+  if (app === FLOOR) {
+    return {
+      app,
+      n,
+      repeats: runs.length,
+      shapes: runs[0].shapes,
+      fetchedMs: median(runs.map((r) => r.fetchedMs)),
+      loadedMs: median(runs.map((r) => r.loadedMs)),
+      heapMB: median(runs.map((r) => r.heapMB)),
+      loadBusyMs: median(runs.map((r) => r.loadBusyMs)),
+      runs,
+    };
+  }
   const deltas = runs.flatMap((r) => r.deltas).sort((a, b) => a - b);
   return {
     app,
@@ -339,6 +370,21 @@ function summarise(app, n, runs) {
     zoomHigh: Math.max(...runs.map((r) => r.zoomHigh)),
     runs,
   };
+}
+
+/**
+ * Puts each size's floor on Easel's summary: `heapYDocMB`, the Y.Doc alone's heap (median),
+ * and `heapAboveYDocMB`, Easel's median heap less it (the editor, renderer, model, R-tree
+ * and code), when both were measured.
+ */
+function withFloor(results) {
+  for (const easel of results.filter((r) => r.app === 'easel')) {
+    const floor = results.find((r) => r.app === FLOOR && r.n === easel.n);
+    if (!floor) continue;
+    easel.heapYDocMB = floor.heapMB;
+    easel.heapAboveYDocMB = easel.heapMB - floor.heapMB;
+  }
+  return results;
 }
 
 const fmt = (value, digits = 1) =>
@@ -372,6 +418,10 @@ function table(results, options) {
     line('main thread busy until first render (ms)', 'loadBusyMs', 0);
     line('main thread busy while panning and zooming (% of the time)', 'gestureBusyPct', 0);
     line('JS heap after load + GC (MB)', 'heapMB', 1);
+    rows.push(`| JS heap, the Y.Doc alone (floor) (MB) | ${fmt(easel.heapYDocMB)} | – | – |`);
+    rows.push(
+      `| Easel's heap above the Y.Doc (MB; Excalidraw: its whole heap) | ${fmt(easel.heapAboveYDocMB)} | ${fmt(excalidraw.heapMB)} | – |`,
+    );
     rows.push(
       `| frames (dropped > 25 ms) | ${easel.frames ?? '–'} (${easel.dropped ?? '–'}) | ${excalidraw.frames ?? '–'} (${excalidraw.dropped ?? '–'}) | – |`,
     );
@@ -392,6 +442,7 @@ async function main() {
         return summary ? [summarise(app, n, summary.runs)] : [];
       }),
     );
+    withFloor(results);
     console.log(table(results, saved.options));
     return;
   }
@@ -424,6 +475,11 @@ async function main() {
           log(`${app}, ${n} shapes (${repeat} of ${options.repeats})`);
           try {
             const run = await measure(origin, app, n, options);
+            if (app === FLOOR) {
+              log(`  loaded ${fmt(run.loadedMs, 0)} ms, heap ${fmt(run.heapMB)} MB`);
+              runs[app].push(run);
+              continue;
+            }
             const sorted = [...run.deltas].sort((a, b) => a - b);
             log(
               `  first render ${fmt(run.ttfrMs, 0)} ms, heap ${fmt(run.heapMB)} MB, frames p50/p95/max ${fmt(percentile(sorted, 50))}/${fmt(percentile(sorted, 95))}/${fmt(sorted[sorted.length - 1])} ms`,
@@ -442,6 +498,7 @@ async function main() {
   } finally {
     server.close();
   }
+  withFloor(results);
   const out = join(here, 'results');
   mkdirSync(out, { recursive: true });
   const file = join(out, `last-${options.quick ? 'quick' : 'full'}.json`);

@@ -1,6 +1,7 @@
-// Builds the benchmark's two pages (easel.html, excalidraw.html) for production, as users
-// get them: minified, React in production mode. `@easel` is the web client's source tree,
-// so the Easel page runs the real renderer, not a copy of it (EASEL_WEB_SRC overrides it).
+// Builds the benchmark's pages (easel.html, excalidraw.html, and ydoc.html: the board's
+// Y.Doc alone, the floor under Easel's heap) for production, as users get them: minified,
+// React in production mode. `@easel` is the web client's source tree, so the Easel page
+// runs the real renderer, not a copy of it (EASEL_WEB_SRC overrides it).
 
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -21,7 +22,11 @@ export default defineConfig({
     target: 'es2022',
     chunkSizeWarningLimit: 5000,
     rollupOptions: {
-      input: { easel: here('easel.html'), excalidraw: here('excalidraw.html') },
+      input: {
+        easel: here('easel.html'),
+        excalidraw: here('excalidraw.html'),
+        ydoc: here('ydoc.html'),
+      },
       // Excalidraw's dependencies carry React's "use client" markers, meaningless here.
       onwarn(warning, warn) {
         if (warning.code !== 'MODULE_LEVEL_DIRECTIVE') warn(warning);

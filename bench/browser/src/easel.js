@@ -2,13 +2,14 @@
 // from web/src/canvas with the R-tree culling and cached layers, its pointer, wheel and
 // presence handling) full-window on the benchmark's board. The board's state is fed as the
 // sync provider feeds it: one update applied to the Y.Doc once the editor is up, as sync
-// step 2 arrives in the app.
+// step 2 arrives in the app (board-update.js, shared with the Y.Doc-alone page).
 //
 // Owns only this page's wiring; it draws nothing itself and never changes the board.
 
 import { createEditor } from '@easel/editor/index';
 import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { loadBoardUpdate } from './board-update.js';
 import { installHarness, sceneSize } from './harness.js';
 
 const n = sceneSize();
@@ -31,13 +32,4 @@ const bench = installHarness({
   canvas: () => container.querySelector('canvas[aria-label="Board canvas"]'),
 });
 
-fetch(`/scenes/${n}.ybin`)
-  .then((response) => {
-    if (!response.ok) throw new Error(`scene ${n}: HTTP ${response.status}`);
-    return response.arrayBuffer();
-  })
-  .then((bytes) => {
-    bench.mark('fetched');
-    Y.applyUpdate(doc, new Uint8Array(bytes), 'sync');
-    bench.ready();
-  });
+loadBoardUpdate(doc, n, bench);

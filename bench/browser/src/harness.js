@@ -52,7 +52,8 @@ const DRAW_TIMEOUT_MS = 60_000;
  * steps' times). From then on every animation frame samples the canvas, and the first
  * one that finds ink sets `ttfr`, the time since navigation start (ms), and `inked`, the
  * share of the canvas holding ink: an app that draws its scene over several frames, or
- * only after a delay, is timed until the scene is on screen.
+ * only after a delay, is timed until the scene is on screen. A page that draws nothing
+ * (the Y.Doc alone) passes `canvas: null` and is done once loaded.
  */
 export function installHarness({ app, zoom, shapes, canvas }) {
   const bench = {
@@ -68,6 +69,7 @@ export function installHarness({ app, zoom, shapes, canvas }) {
     shapes,
     ready() {
       bench.mark('loaded');
+      if (!canvas) return;
       const check = () => {
         const share = inked(canvas());
         if (share > 0) {
