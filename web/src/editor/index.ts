@@ -482,6 +482,7 @@ export function createEditor(opts: EditorOptions): Editor {
     }
     if (e.pointerId !== activePointer) {
       updateCursor(p.board);
+      if (activePointer === null && e.pointerType !== 'touch') current().hover?.(ctx, p.board);
       return;
     }
     if (panning) {
@@ -523,6 +524,7 @@ export function createEditor(opts: EditorOptions): Editor {
     if (e.pointerType !== 'touch' && activePointer === null) {
       lastCursor = null;
       publisher.set('cursor', null);
+      current().hover?.(ctx, null);
     }
   }
 

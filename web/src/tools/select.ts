@@ -142,6 +142,7 @@ const CURSORS: Record<Handle, string> = {
 /** Creates the select tool; a double-click on empty board starts a text there. */
 export function createSelectTool(): Tool {
   let state: State = { kind: 'idle' };
+  let hovered: string | null = null;
   const addText = createTextTool('text');
 
   /**
@@ -387,6 +388,13 @@ export function createSelectTool(): Tool {
       state = { kind: 'idle' };
       ctx.setPreview(null);
     },
+    hover(ctx, p) {
+      const id = p ? (topHit(ctx, p)?.id ?? null) : null;
+      if (id !== hovered) {
+        hovered = id;
+        ctx.repaint();
+      }
+    },
     doubleClick(ctx, e) {
       if (ctx.readOnly) return;
       const hit = topHit(ctx, e.board);
@@ -398,6 +406,23 @@ export function createSelectTool(): Tool {
     },
     overlay(ctx, g, camera) {
       if (state.kind !== 'idle' && state.kind !== 'pointing' && state.kind !== 'marquee') return;
+      const over =
+        hovered !== null && !ctx.selection.has(hovered) ? ctx.model.get(hovered) : undefined;
+      if (over) {
+        const f = selectionFrame([over]);
+        g.strokeStyle = '#4c6ef5';
+        g.lineWidth = 1;
+        g.setLineDash([]);
+        if (f && isLinear(over.type)) {
+          const [a, b] = lineEnds(over.geom).map((q) => boardToScreen(camera, q));
+          if (a && b) {
+            g.beginPath();
+            g.moveTo(a.x, a.y);
+            g.lineTo(b.x, b.y);
+            g.stroke();
+          }
+        } else if (f) outline(g, camera, padded(f, PAD_PX / camera.zoom), 0.6);
+      }
       const line = singleLinear(ctx);
       if (line && !ctx.readOnly) {
         drawEnds(g, camera, line);

@@ -86,6 +86,8 @@ export interface Tool {
   /** Abandons the gesture in progress without changing the document. */
   cancel(ctx: ToolContext): void;
   doubleClick?(ctx: ToolContext, e: ToolPointer): void;
+  /** The pointer moves with no button down (`null`: it left the canvas). */
+  hover?(ctx: ToolContext, p: Point | null): void;
   /** Draws tool chrome (handles, marquee, hover) in CSS pixels. */
   overlay?(ctx: ToolContext, g: CanvasRenderingContext2D, camera: Camera): void;
 }
