@@ -79,6 +79,8 @@ export interface Editor {
   redo(): void;
   readonly canUndo: boolean;
   readonly canRedo: boolean;
+  /** This person's undo history (local origin only); exposed for the test hook. */
+  readonly undoManager: Y.UndoManager;
   readonly zoom: number;
   zoomIn(): void;
   zoomOut(): void;
@@ -750,6 +752,7 @@ export function createEditor(opts: EditorOptions): Editor {
       setSelection([...selection]);
       emit();
     },
+    undoManager: model.undoManager,
     get canUndo() {
       return !readOnly && model.undoManager.canUndo();
     },

@@ -342,7 +342,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   window.easel = {
     doc: conn.doc,
     provider: conn.provider,
-    undoManager: (editor as Editor & { undoManager?: unknown }).undoManager ?? null,
+    undoManager: editor.undoManager,
     editor,
   };
   const offTerminal = conn.onTerminal((c) => {
