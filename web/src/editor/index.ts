@@ -28,6 +28,7 @@ import { createRenderer, type Renderer } from '../canvas/renderer';
 import { drawElement } from '../canvas/shapes';
 import { createTools, VIEWER_TOOLS } from '../tools';
 import type { Preview, Tool, ToolContext, ToolName, ToolPointer } from '../tools/types';
+import { resolveColours } from '../sync/identity';
 import { CursorLayer, LASER_MS, Publisher, readPeer, type Peer } from './presence';
 import { TextEditor } from './text-editor';
 
@@ -137,6 +138,8 @@ export function createEditor(opts: EditorOptions): Editor {
   let style: StyleValues = { ...DEFAULT_STYLE };
   let preview: Preview | null = null;
   let peers: Peer[] = [];
+  /** This person's colour as others see it (resolved against everyone present). */
+  let ownColour = opts.user.colour;
   let following: number | null = null;
   let textEditor: TextEditor | null = null;
   let laserTrail: [number, number, number][] = [];
@@ -331,18 +334,23 @@ export function createEditor(opts: EditorOptions): Editor {
     if (preview?.marquee) marquee(g, camera, preview.marquee, '#4c6ef5');
     if (!textEditor) current().overlay?.(ctx, g, camera);
     if (laserTrail.length > 0)
-      animating = drawLaser(g, camera, laserTrail, now, opts.user.colour) || animating;
+      animating = drawLaser(g, camera, laserTrail, now, ownColour) || animating;
     if (animating) renderer.requestFrame();
   });
   const peerLaserSeen = new Map<number, { newest: number; at: number }>();
 
   // Presence.
   function readPeers(): void {
+    const states = awareness.getStates() as Map<number, Record<string, unknown>>;
+    const colours = resolveColours(states);
+    ownColour = colours.get(awareness.clientID) ?? opts.user.colour;
     const next: Peer[] = [];
-    awareness.getStates().forEach((state, clientId) => {
+    states.forEach((state, clientId) => {
       if (clientId === awareness.clientID) return;
-      const peer = readPeer(clientId, state as Record<string, unknown>);
-      if (peer) next.push(peer);
+      const peer = readPeer(clientId, state);
+      if (!peer) return;
+      peer.user.colour = colours.get(clientId) ?? peer.user.colour;
+      next.push(peer);
     });
     peers = next;
     cursors.update(peers, renderer.camera);

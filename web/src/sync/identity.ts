@@ -10,11 +10,15 @@ export interface PresenceUser {
   colour: string;
 }
 
-/** Cursor and selection colours: distinct, readable on light and dark canvases. */
+/**
+ * Cursor and selection colours: twelve well-separated hues, each readable on the light and
+ * the dark canvas.
+ */
 export const PALETTE = [
   '#e5484d',
   '#f76b15',
   '#d6a300',
+  '#7ba31a',
   '#30a46c',
   '#12a594',
   '#0090ff',
@@ -22,16 +26,55 @@ export const PALETTE = [
   '#8e4ec6',
   '#d6409f',
   '#a18072',
+  '#6b7a90',
 ] as const;
 
-/** A colour chosen from the user id, the same on every device. */
-export function colourFor(id: string): string {
+function paletteIndex(id: string): number {
   let hash = 2166136261;
   for (let i = 0; i < id.length; i++) {
     hash ^= id.charCodeAt(i);
     hash = Math.imul(hash, 16777619);
   }
-  return PALETTE[(hash >>> 0) % PALETTE.length] as string;
+  return (hash >>> 0) % PALETTE.length;
+}
+
+/** A colour chosen from the user id, the same on every device (before collisions are resolved). */
+export function colourFor(id: string): string {
+  return PALETTE[paletteIndex(id)] as string;
+}
+
+/**
+ * The colour each awareness client shows, distinct per person present: people (by user id)
+ * are taken in order of their lowest awareness client id, and each gets the colour of their
+ * id unless someone earlier has it, else the next free one in the palette. Every browser
+ * sees the same states, so every browser resolves the same colours. Two tabs of one person
+ * share a colour; past twelve people colours repeat. Clients without a user are left out.
+ */
+export function resolveColours(states: Map<number, Record<string, unknown>>): Map<number, string> {
+  const clientsOf = new Map<string, number[]>();
+  for (const clientId of [...states.keys()].sort((a, b) => a - b)) {
+    const user = states.get(clientId)?.user as { id?: unknown } | undefined;
+    if (typeof user !== 'object' || user === null || typeof user.id !== 'string') continue;
+    const clients = clientsOf.get(user.id);
+    if (clients) clients.push(clientId);
+    else clientsOf.set(user.id, [clientId]);
+  }
+  const used = new Set<number>();
+  const out = new Map<number, string>();
+  for (const [userId, clients] of clientsOf) {
+    const wanted = paletteIndex(userId);
+    let pick = wanted;
+    for (let step = 0; step < PALETTE.length; step++) {
+      const i = (wanted + step) % PALETTE.length;
+      if (!used.has(i)) {
+        pick = i;
+        break;
+      }
+    }
+    used.add(pick);
+    for (const c of clients) out.set(c, PALETTE[pick] as string);
+  }
+  return out;
 }
 
 /** The presence identity of a signed-in user. */

@@ -3,7 +3,7 @@
 // (clicking again stops). Owns this list only; cursors and selections are the editor's.
 import type { Awareness } from 'y-protocols/awareness';
 import type { Editor } from '../editor';
-import type { PresenceUser } from '../sync/identity';
+import { resolveColours, type PresenceUser } from '../sync/identity';
 import { h } from './dom';
 
 /** One person present: their awareness client id and identity. */
@@ -13,15 +13,19 @@ export interface Peer {
   self: boolean;
 }
 
-/** The people in an awareness state map, self first, then by name; one entry per client. */
+/**
+ * The people in an awareness state map, self first, then by name; one entry per client,
+ * each in their resolved colour (distinct per person present).
+ */
 export function peersOf(states: Map<number, Record<string, unknown>>, selfId: number): Peer[] {
+  const colours = resolveColours(states);
   const peers: Peer[] = [];
   for (const [clientId, state] of states) {
     const u = state.user as Partial<PresenceUser> | undefined;
     if (!u || typeof u.name !== 'string' || typeof u.id !== 'string') continue;
     peers.push({
       clientId,
-      user: { id: u.id, name: u.name, colour: typeof u.colour === 'string' ? u.colour : '#888' },
+      user: { id: u.id, name: u.name, colour: colours.get(clientId) ?? '#868e96' },
       self: clientId === selfId,
     });
   }
