@@ -128,6 +128,17 @@ export function createEditor(opts: EditorOptions): Editor {
   container.append(canvas);
   const renderer: Renderer = createRenderer(canvas, model, { assetUrl: opts.assetUrl });
   renderer.resize();
+  // Dark mode follows the page's theme (`data-theme` on <html>, which the UI sets).
+  const pageIsDark = () => document.documentElement.dataset.theme === 'dark';
+  renderer.dark = pageIsDark();
+  const themeObserver = new MutationObserver(() => {
+    renderer.dark = pageIsDark();
+    textEditor?.place(renderer.camera);
+  });
+  themeObserver.observe(document.documentElement, {
+    attributes: true,
+    attributeFilter: ['data-theme'],
+  });
   const cursors = new CursorLayer(container);
   const publisher = new Publisher(awareness);
   const tools = createTools();
@@ -210,12 +221,19 @@ export function createEditor(opts: EditorOptions): Editor {
 
   function openText(id: string, isNew: boolean): void {
     textEditor?.close();
-    const ed = new TextEditor(container, model, id, isNew, () => {
-      if (textEditor === ed) textEditor = null;
-      updateHidden();
-      renderer.requestFrame();
-      emit();
-    });
+    const ed = new TextEditor(
+      container,
+      model,
+      id,
+      isNew,
+      () => {
+        if (textEditor === ed) textEditor = null;
+        updateHidden();
+        renderer.requestFrame();
+        emit();
+      },
+      () => renderer.ink,
+    );
     textEditor = ed;
     ed.place(renderer.camera);
     updateHidden();
@@ -301,7 +319,7 @@ export function createEditor(opts: EditorOptions): Editor {
 
   // Overlay: remote selections and gestures, the local preview, tool chrome, lasers.
   renderer.setOverlay((g, camera) => {
-    const env = { zoom: camera.zoom, images: renderer.images };
+    const env = { zoom: camera.zoom, images: renderer.images, ink: renderer.ink };
     const now = Date.now();
     let animating = false;
     g.save();
@@ -856,6 +874,7 @@ export function createEditor(opts: EditorOptions): Editor {
     destroy() {
       if (destroyed) return;
       destroyed = true;
+      themeObserver.disconnect();
       textEditor?.close();
       resizeObserver.disconnect();
       canvas.removeEventListener('pointerdown', onPointerDown);
