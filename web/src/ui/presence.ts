@@ -1,6 +1,6 @@
 // The list of people on the board (`data-testid="presence"`), from awareness: a coloured
-// avatar and name each, the local user first; clicking someone follows their viewport
-// (clicking again stops). Owns this list only; cursors and selections are the editor's.
+// avatar and name each (avatars only once others are present), the local user first;
+// clicking someone follows their viewport (clicking again stops). Owns this list only; cursors and selections are the editor's.
 import type { Awareness } from 'y-protocols/awareness';
 import type { Editor } from '../editor';
 import { resolveColours, type PresenceUser } from '../sync/identity';
@@ -66,6 +66,9 @@ export function createPresenceList(awareness: Awareness, editor: Editor): Presen
     const key = JSON.stringify([editor.following, peers.map((p) => [p.clientId, p.user])]);
     if (key === shown) return;
     shown = key;
+    // With others present only avatars show (names stay for screen readers and tooltips),
+    // so the list never runs under the tool bar.
+    list.classList.toggle('compact', peers.length > 1);
     list.replaceChildren(
       ...peers.map((p) => {
         const following = editor.following === p.clientId;
