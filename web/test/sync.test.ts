@@ -86,6 +86,13 @@ describe('resolveColours', () => {
 });
 
 describe('peersOf', () => {
+  it('lists a person with several tabs once, as this tab when it is one of them', () => {
+    const states = statesOf('ann', 'bob', 'ann', 'bob');
+    expect(peersOf(states, 3).map((p) => [p.clientId, p.self])).toEqual([
+      [3, true],
+      [2, false],
+    ]);
+  });
   it('shows each person in their resolved colour, not the one they advertise', () => {
     const [a, b] = collidingIds();
     const peers = peersOf(statesOf(a, b), 1);

@@ -14,22 +14,25 @@ export interface Peer {
 }
 
 /**
- * The people in an awareness state map, self first, then by name; one entry per client,
- * each in their resolved colour (distinct per person present).
+ * The people in an awareness state map, self first, then by name; one entry per person
+ * (several tabs of one person show once: this tab if it is one of them, else their
+ * lowest client id), each in their resolved colour (distinct per person present).
  */
 export function peersOf(states: Map<number, Record<string, unknown>>, selfId: number): Peer[] {
   const colours = resolveColours(states);
-  const peers: Peer[] = [];
-  for (const [clientId, state] of states) {
-    const u = state.user as Partial<PresenceUser> | undefined;
+  const byUser = new Map<string, Peer>();
+  for (const clientId of [...states.keys()].sort((a, b) => a - b)) {
+    const u = states.get(clientId)?.user as Partial<PresenceUser> | undefined;
     if (!u || typeof u.name !== 'string' || typeof u.id !== 'string') continue;
-    peers.push({
+    const self = clientId === selfId;
+    if (byUser.has(u.id) && !self) continue;
+    byUser.set(u.id, {
       clientId,
       user: { id: u.id, name: u.name, colour: colours.get(clientId) ?? '#868e96' },
-      self: clientId === selfId,
+      self,
     });
   }
-  return peers.sort(
+  return [...byUser.values()].sort(
     (a, b) => Number(b.self) - Number(a.self) || a.user.name.localeCompare(b.user.name),
   );
 }
