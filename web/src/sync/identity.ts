@@ -12,19 +12,20 @@ export interface PresenceUser {
 
 /**
  * Cursor and selection colours: twelve well-separated hues, each readable on the light and
- * the dark canvas.
+ * the dark canvas. Neighbours in this order contrast strongly, since a person whose colour
+ * is taken gets the next one.
  */
 export const PALETTE = [
   '#e5484d',
-  '#f76b15',
-  '#d6a300',
-  '#7ba31a',
-  '#30a46c',
-  '#12a594',
   '#0090ff',
-  '#3e63dd',
+  '#d6a300',
   '#8e4ec6',
+  '#30a46c',
   '#d6409f',
+  '#12a594',
+  '#f76b15',
+  '#3e63dd',
+  '#7ba31a',
   '#a18072',
   '#6b7a90',
 ] as const;
