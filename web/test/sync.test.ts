@@ -2,7 +2,7 @@
 // colours, and the presence list's reading of awareness states.
 import { describe, expect, it } from 'vitest';
 import { boardsSocketUrl, connectionState } from '../src/sync/connection';
-import { colourFor, PALETTE, presenceFor, resolveColours } from '../src/sync/identity';
+import { colourFor, PALETTE, presenceFor, resolveColours, textOn } from '../src/sync/identity';
 import { peersOf } from '../src/ui/presence';
 
 describe('boardsSocketUrl', () => {
@@ -51,6 +51,16 @@ function collidingIds(): [string, string] {
     seen.set(colourFor(id), id);
   }
 }
+
+describe('textOn', () => {
+  it('puts dark text on light colours and white text on dark ones', () => {
+    expect(textOn('#d6a300')).toBe('#1a1a1a');
+    expect(textOn('#ffffff')).toBe('#1a1a1a');
+    expect(textOn('#3e63dd')).toBe('#fff');
+    expect(textOn('#e5484d')).toBe('#fff');
+    expect(textOn('var(--accent)')).toBe('#fff');
+  });
+});
 
 describe('resolveColours', () => {
   it('keeps the colour of the user id when nobody else has it', () => {

@@ -78,6 +78,22 @@ export function resolveColours(states: Map<number, Record<string, unknown>>): Ma
   return out;
 }
 
+/**
+ * The text colour that reads on a `#rrggbb` background: near-black on light colours (amber,
+ * lime, orange), white on the rest; white for anything it cannot read.
+ */
+export function textOn(colour: string): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colour);
+  if (!m) return '#fff';
+  const lin = (hex: string | undefined) => {
+    const c = parseInt(hex ?? '0', 16) / 255;
+    return c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
+  const luminance = 0.2126 * lin(m[1]) + 0.7152 * lin(m[2]) + 0.0722 * lin(m[3]);
+  // White stays (one look for most people) unless it would contrast below 3:1.
+  return luminance > 0.3 ? '#1a1a1a' : '#fff';
+}
+
 /** The presence identity of a signed-in user. */
 export function presenceFor(user: UserView): PresenceUser {
   return {

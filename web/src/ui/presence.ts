@@ -3,7 +3,7 @@
 // clicking someone follows their viewport (clicking again stops). Owns this list only; cursors and selections are the editor's.
 import type { Awareness } from 'y-protocols/awareness';
 import type { Editor } from '../editor';
-import { resolveColours, type PresenceUser } from '../sync/identity';
+import { resolveColours, textOn, type PresenceUser } from '../sync/identity';
 import { h } from './dom';
 
 /** One person present: their awareness client id and identity. */
@@ -78,7 +78,11 @@ export function createPresenceList(awareness: Awareness, editor: Editor): Presen
         const label = p.self ? `${p.user.name} (you)` : p.user.name;
         const avatar = h(
           'span',
-          { class: 'avatar', style: `--c:${p.user.colour}`, 'aria-hidden': 'true' },
+          {
+            class: 'avatar',
+            style: `--c:${p.user.colour};--on-c:${textOn(p.user.colour)}`,
+            'aria-hidden': 'true',
+          },
           initials(p.user.name),
         );
         const name = h('span', { class: 'peer-name' }, label);
