@@ -74,6 +74,15 @@ describe('resolveColours', () => {
     const next = PALETTE[(PALETTE.indexOf(colourFor(b) as never) + 1) % PALETTE.length];
     expect(colours.get(2)).toBe(next);
   });
+  it('moves a person whose colour is close in hue to one taken (green beside teal)', () => {
+    const idWith = (colour: string) => {
+      for (let i = 0; ; i++) if (colourFor(`id-${i}`) === colour) return `id-${i}`;
+    };
+    const colours = resolveColours(statesOf(idWith('#30a46c'), idWith('#12a594')));
+    expect(colours.get(1)).toBe('#30a46c');
+    expect(colours.get(2)).not.toBe('#12a594');
+    expect(colours.get(2)).not.toBe('#30a46c');
+  });
   it('is the same whatever order the states arrive in', () => {
     const [a, b] = collidingIds();
     const forward = resolveColours(statesOf(a, b, 'c'));

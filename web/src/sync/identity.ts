@@ -44,12 +44,36 @@ export function colourFor(id: string): string {
   return PALETTE[paletteIndex(id)] as string;
 }
 
+/** The hue of a `#rrggbb` colour, in degrees. */
+function hueOf(colour: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16) / 255) as [
+    number,
+    number,
+    number,
+  ];
+  const max = Math.max(r, g, b);
+  const d = max - Math.min(r, g, b);
+  if (d === 0) return 0;
+  const h = max === r ? ((g - b) / d) % 6 : max === g ? (b - r) / d + 2 : (r - g) / d + 4;
+  return (h * 60 + 360) % 360;
+}
+
+const HUES = PALETTE.map(hueOf);
+/** Palette entries closer in hue than this read as "the same colour" side by side. */
+const MIN_HUE_GAP = 30;
+
+function hueGap(i: number, j: number): number {
+  const d = Math.abs((HUES[i] ?? 0) - (HUES[j] ?? 0));
+  return Math.min(d, 360 - d);
+}
+
 /**
  * The colour each awareness client shows, distinct per person present: people (by user id)
  * are taken in order of their lowest awareness client id, and each gets the colour of their
- * id unless someone earlier has it, else the next free one in the palette. Every browser
- * sees the same states, so every browser resolves the same colours. Two tabs of one person
- * share a colour; past twelve people colours repeat. Clients without a user are left out.
+ * id unless it is taken or close in hue to one taken, else the next palette colour that is
+ * neither (or, once none is left, the next free one). Every browser sees the same states,
+ * so every browser resolves the same colours. Two tabs of one person share a colour; past
+ * twelve people colours repeat. Clients without a user are left out.
  */
 export function resolveColours(states: Map<number, Record<string, unknown>>): Map<number, string> {
   const clientsOf = new Map<string, number[]>();
@@ -60,19 +84,15 @@ export function resolveColours(states: Map<number, Record<string, unknown>>): Ma
     if (clients) clients.push(clientId);
     else clientsOf.set(user.id, [clientId]);
   }
-  const used = new Set<number>();
+  const used: number[] = [];
   const out = new Map<number, string>();
   for (const [userId, clients] of clientsOf) {
     const wanted = paletteIndex(userId);
-    let pick = wanted;
-    for (let step = 0; step < PALETTE.length; step++) {
-      const i = (wanted + step) % PALETTE.length;
-      if (!used.has(i)) {
-        pick = i;
-        break;
-      }
-    }
-    used.add(pick);
+    const order = PALETTE.map((_, step) => (wanted + step) % PALETTE.length);
+    const free = order.filter((i) => !used.includes(i));
+    const pick =
+      free.find((i) => used.every((u) => hueGap(i, u) >= MIN_HUE_GAP)) ?? free[0] ?? wanted;
+    used.push(pick);
     for (const c of clients) out.set(c, PALETTE[pick] as string);
   }
   return out;
