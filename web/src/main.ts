@@ -5,10 +5,10 @@ import { homePage } from './pages/home';
 import { notFoundPage } from './pages/not-found';
 import { signinPage } from './pages/signin';
 import { startRouter } from './router';
-import { applyStoredTheme } from './ui/theme';
+import { followTheme } from './ui/theme';
 import { registerServiceWorker } from './sw';
 
-applyStoredTheme();
+followTheme();
 
 const root = document.getElementById('app');
 if (!root) throw new Error('index.html has no #app element');

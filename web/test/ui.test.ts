@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { shortcutGroups, TOOLS } from '../src/ui/actions';
 import { createConnectionIndicator } from '../src/ui/connection';
+import { overflowEdges } from '../src/ui/toolbar';
 import { blockingMessage } from '../src/ui/dialogs';
 
 describe('connection indicator', () => {
@@ -37,5 +38,14 @@ describe('shortcut overlay', () => {
     expect(tools?.rows.map((r) => r.label)).toEqual(TOOLS.filter((t) => t.key).map((t) => t.label));
     const edit = groups.find((g) => g.title === 'Edit');
     expect(edit?.rows.find((r) => r.label === 'Undo')?.keys).toBe('⌘ Z');
+  });
+});
+
+describe('overflowEdges', () => {
+  it('marks the sides of a scrolling bar that hide tools', () => {
+    expect(overflowEdges(0, 336, 480)).toEqual({ left: false, right: true });
+    expect(overflowEdges(70, 336, 480)).toEqual({ left: true, right: true });
+    expect(overflowEdges(144, 336, 480)).toEqual({ left: true, right: false });
+    expect(overflowEdges(0, 480, 480)).toEqual({ left: false, right: false });
   });
 });

@@ -15,6 +15,8 @@
 // A benchmark or any page can drive it with just a Y.Doc and a canvas:
 //   const r = createRenderer(canvas, doc); r.resize(); r.setCamera({ x, y, zoom }); r.renderNow();
 // (`renderNow` draws synchronously; otherwise frames follow requestAnimationFrame.)
+// In dark mode (`dark`), element colours are mapped through the dark ink (./ink.ts); images
+// keep their true colours.
 
 import * as Y from 'yjs';
 import {
@@ -32,6 +34,7 @@ import type { BoardElement } from '../board/types';
 import { visibleBox, type Camera } from './camera';
 import { drawElement, type ImageSource } from './shapes';
 import { SpatialIndex } from './spatial';
+import { darkInk, lightInk, type Ink } from './ink';
 
 /** Draws the interactive layer, in CSS pixels (the context is already scaled for the device). */
 export type OverlayFn = (ctx: CanvasRenderingContext2D, camera: Camera) => void;
@@ -53,6 +56,10 @@ export interface Renderer {
   readonly width: number;
   readonly height: number;
   gridVisible: boolean;
+  /** Dark mode: element colours are drawn through the dark ink (images keep theirs). */
+  dark: boolean;
+  /** The ink elements are drawn with now (for overlays drawing elements the same way). */
+  readonly ink: Ink;
   setCamera(c: Camera): void;
   /** Reads the canvas's CSS size and the device pixel ratio again. */
   resize(): void;
@@ -154,6 +161,7 @@ export function createRenderer(
   let hidden: ReadonlySet<string> = new Set();
   let overlay: OverlayFn | null = null;
   let gridVisible = false;
+  let ink: Ink = lightInk;
   let frameRequested = false;
   let lastZoomChange = 0;
   let settleTimer: ReturnType<typeof setTimeout> | null = null;
@@ -277,7 +285,7 @@ export function createRenderer(
     lctx.rect(region.minX, region.minY, region.maxX - region.minX, region.maxY - region.minY);
     lctx.clip();
     lctx.clearRect(region.minX, region.minY, region.maxX - region.minX, region.maxY - region.minY);
-    const env = { zoom: layer.cam.zoom, images };
+    const env = { zoom: layer.cam.zoom, images, ink };
     for (const el of elementsIn(region)) if (!hidden.has(el.id)) drawElement(lctx, el, env);
     lctx.restore();
   }
@@ -294,7 +302,7 @@ export function createRenderer(
   /** Draws the job's next elements within `budget` ms; answers whether it is finished. */
   function advance(j: Job, budget: number): boolean {
     const t0 = performance.now();
-    const env = { zoom: j.layer.cam.zoom, images };
+    const env = { zoom: j.layer.cam.zoom, images, ink };
     const list = j.list;
     while (j.next < list.length) {
       const end = Math.min(list.length, j.next + 16);
@@ -344,7 +352,7 @@ export function createRenderer(
     const view = visibleBox(camera, width, height);
     if (syncNeeded || !front) {
       const layer = newLayer(front?.canvas ?? null);
-      const env = { zoom: layer.cam.zoom, images };
+      const env = { zoom: layer.cam.zoom, images, ink };
       for (const el of elementsIn(layer.box))
         if (!hidden.has(el.id)) drawElement(layer.ctx, el, env);
       front = layer;
@@ -441,6 +449,20 @@ export function createRenderer(
     set gridVisible(v: boolean) {
       gridVisible = v;
       requestFrame();
+    },
+    get dark() {
+      return ink === darkInk;
+    },
+    set dark(v: boolean) {
+      const next = v ? darkInk : lightInk;
+      if (next === ink) return;
+      ink = next;
+      job = null;
+      syncNeeded = true;
+      requestFrame();
+    },
+    get ink() {
+      return ink;
     },
     setCamera(c: Camera) {
       if (c.zoom !== camera.zoom) lastZoomChange = performance.now();

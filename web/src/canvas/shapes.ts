@@ -15,16 +15,22 @@ import {
   STICKY_PADDING,
   type BoardElement,
 } from '../board/types';
+import { lightInk, type Ink } from './ink';
 
 /** Loads images by asset id; `get` answers null until the image has loaded. */
 export interface ImageSource {
   get(assetId: string): CanvasImageSource | null;
 }
 
-/** What drawing needs beyond the element: the zoom (for level of detail) and the images. */
+/**
+ * What drawing needs beyond the element: the zoom (for level of detail), the images, and
+ * the ink mapping document colours to screen colours (dark mode; absent: colours as they
+ * are, as exports draw them). Images are never passed through the ink.
+ */
 export interface DrawEnv {
   zoom: number;
   images: ImageSource;
+  ink?: Ink;
 }
 
 const penPaths = new WeakMap<number[], { size: number; path: Path2D }>();
@@ -133,8 +139,8 @@ function wrap(ctx: CanvasRenderingContext2D, line: string, max: number): string[
   return out;
 }
 
-function applyStroke(ctx: CanvasRenderingContext2D, el: BoardElement): void {
-  ctx.strokeStyle = el.stroke;
+function applyStroke(ctx: CanvasRenderingContext2D, el: BoardElement, ink: Ink): void {
+  ctx.strokeStyle = ink(el.stroke);
   ctx.lineWidth = el.width;
   ctx.lineCap = 'round';
   ctx.lineJoin = 'round';
@@ -175,11 +181,12 @@ function drawText(
   left: number,
   top: number,
   zoom: number,
+  ink: Ink,
 ): void {
   const fs = el.fontSize;
   if (fs * zoom < 4) {
     const lines = (el.text ?? '').split('\n');
-    ctx.fillStyle = el.stroke;
+    ctx.fillStyle = ink(el.stroke);
     ctx.globalAlpha *= 0.35;
     for (let i = 0; i < lines.length; i++) {
       const w = (lines[i] ?? '').length * fs * 0.5;
@@ -189,7 +196,7 @@ function drawText(
   }
   const lines = textLines(ctx, el);
   ctx.font = fontOf(fs);
-  ctx.fillStyle = el.stroke;
+  ctx.fillStyle = ink(el.stroke);
   ctx.textBaseline = 'middle';
   for (let i = 0; i < lines.length; i++) {
     ctx.fillText(lines[i] ?? '', left, top + fs * LINE_HEIGHT * (i + 0.5));
@@ -205,6 +212,7 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
   const w = Math.abs(g.w);
   const h = Math.abs(g.h);
   const tiny = Math.max(w, h) * env.zoom < 2 && el.type !== 'pen';
+  const ink = env.ink ?? lightInk;
   ctx.save();
   ctx.globalAlpha = el.opacity;
   if (g.rot !== 0 && el.type !== 'line' && el.type !== 'arrow') {
@@ -214,7 +222,9 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
     ctx.translate(-c.x, -c.y);
   }
   if (tiny) {
-    ctx.fillStyle = el.type === 'sticky' ? (isNone(el.fill) ? STICKY_FILL : el.fill) : el.stroke;
+    ctx.fillStyle = ink(
+      el.type === 'sticky' ? (isNone(el.fill) ? STICKY_FILL : el.fill) : el.stroke,
+    );
     ctx.fillRect(g.x, g.y, Math.max(w, 1 / env.zoom), Math.max(h, 1 / env.zoom));
     ctx.restore();
     return;
@@ -224,11 +234,11 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
       const r = Math.min(8, w / 4, h / 4);
       rectPath(ctx, g.x, g.y, w, h, r);
       if (!isNone(el.fill)) {
-        ctx.fillStyle = el.fill;
+        ctx.fillStyle = ink(el.fill);
         ctx.fill();
       }
       if (el.width > 0) {
-        applyStroke(ctx, el);
+        applyStroke(ctx, el, ink);
         ctx.stroke();
       }
       break;
@@ -237,11 +247,11 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
       ctx.beginPath();
       ctx.ellipse(g.x + w / 2, g.y + h / 2, w / 2, h / 2, 0, 0, Math.PI * 2);
       if (!isNone(el.fill)) {
-        ctx.fillStyle = el.fill;
+        ctx.fillStyle = ink(el.fill);
         ctx.fill();
       }
       if (el.width > 0) {
-        applyStroke(ctx, el);
+        applyStroke(ctx, el, ink);
         ctx.stroke();
       }
       break;
@@ -249,7 +259,7 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
     case 'line':
     case 'arrow': {
       const [a, b] = lineEnds(g);
-      applyStroke(ctx, el);
+      applyStroke(ctx, el, ink);
       ctx.beginPath();
       ctx.moveTo(a.x, a.y);
       ctx.lineTo(b.x, b.y);
@@ -259,29 +269,29 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
     }
     case 'pen': {
       ctx.translate(g.x, g.y);
-      ctx.fillStyle = el.stroke;
+      ctx.fillStyle = ink(el.stroke);
       ctx.fill(cachedPenPath(el));
       break;
     }
     case 'text':
-      drawText(ctx, el, g.x, g.y, env.zoom);
+      drawText(ctx, el, g.x, g.y, env.zoom, ink);
       break;
     case 'sticky': {
       const fill = isNone(el.fill) ? STICKY_FILL : el.fill;
-      ctx.fillStyle = 'rgba(0, 0, 0, 0.06)';
+      ctx.fillStyle = ink('rgba(0, 0, 0, 0.06)');
       rectPath(ctx, g.x + 1, g.y + 4, w, h, 6);
       ctx.fill();
-      ctx.fillStyle = 'rgba(0, 0, 0, 0.05)';
+      ctx.fillStyle = ink('rgba(0, 0, 0, 0.05)');
       rectPath(ctx, g.x, g.y + 1.5, w, h, 5);
       ctx.fill();
-      ctx.fillStyle = fill;
+      ctx.fillStyle = ink(fill);
       rectPath(ctx, g.x, g.y, w, h, 4);
       ctx.fill();
       ctx.save();
       ctx.beginPath();
       ctx.rect(g.x, g.y, w, h);
       ctx.clip();
-      drawText(ctx, el, g.x + STICKY_PADDING, g.y + STICKY_PADDING, env.zoom);
+      drawText(ctx, el, g.x + STICKY_PADDING, g.y + STICKY_PADDING, env.zoom, ink);
       ctx.restore();
       break;
     }
@@ -289,9 +299,9 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
       const img = el.assetId ? env.images.get(el.assetId) : null;
       if (img) ctx.drawImage(img, g.x, g.y, w, h);
       else {
-        ctx.fillStyle = '#f1f3f5';
+        ctx.fillStyle = ink('#f1f3f5');
         ctx.fillRect(g.x, g.y, w, h);
-        ctx.strokeStyle = '#adb5bd';
+        ctx.strokeStyle = ink('#adb5bd');
         ctx.lineWidth = 1 / env.zoom;
         ctx.setLineDash([6 / env.zoom, 4 / env.zoom]);
         ctx.strokeRect(g.x, g.y, w, h);

@@ -28,6 +28,7 @@ import { createRenderer, type Renderer } from '../canvas/renderer';
 import { drawElement } from '../canvas/shapes';
 import { createTools, VIEWER_TOOLS } from '../tools';
 import type { Preview, Tool, ToolContext, ToolName, ToolPointer } from '../tools/types';
+import { resolveColours } from '../sync/identity';
 import { CursorLayer, LASER_MS, Publisher, readPeer, type Peer } from './presence';
 import { TextEditor } from './text-editor';
 
@@ -79,6 +80,8 @@ export interface Editor {
   redo(): void;
   readonly canUndo: boolean;
   readonly canRedo: boolean;
+  /** This person's undo history (local origin only); exposed for the test hook. */
+  readonly undoManager: Y.UndoManager;
   readonly zoom: number;
   zoomIn(): void;
   zoomOut(): void;
@@ -125,6 +128,17 @@ export function createEditor(opts: EditorOptions): Editor {
   container.append(canvas);
   const renderer: Renderer = createRenderer(canvas, model, { assetUrl: opts.assetUrl });
   renderer.resize();
+  // Dark mode follows the page's theme (`data-theme` on <html>, which the UI sets).
+  const pageIsDark = () => document.documentElement.dataset.theme === 'dark';
+  renderer.dark = pageIsDark();
+  const themeObserver = new MutationObserver(() => {
+    renderer.dark = pageIsDark();
+    textEditor?.place(renderer.camera);
+  });
+  themeObserver.observe(document.documentElement, {
+    attributes: true,
+    attributeFilter: ['data-theme'],
+  });
   const cursors = new CursorLayer(container);
   const publisher = new Publisher(awareness);
   const tools = createTools();
@@ -135,6 +149,8 @@ export function createEditor(opts: EditorOptions): Editor {
   let style: StyleValues = { ...DEFAULT_STYLE };
   let preview: Preview | null = null;
   let peers: Peer[] = [];
+  /** This person's colour as others see it (resolved against everyone present). */
+  let ownColour = opts.user.colour;
   let following: number | null = null;
   let textEditor: TextEditor | null = null;
   let laserTrail: [number, number, number][] = [];
@@ -205,12 +221,19 @@ export function createEditor(opts: EditorOptions): Editor {
 
   function openText(id: string, isNew: boolean): void {
     textEditor?.close();
-    const ed = new TextEditor(container, model, id, isNew, () => {
-      if (textEditor === ed) textEditor = null;
-      updateHidden();
-      renderer.requestFrame();
-      emit();
-    });
+    const ed = new TextEditor(
+      container,
+      model,
+      id,
+      isNew,
+      () => {
+        if (textEditor === ed) textEditor = null;
+        updateHidden();
+        renderer.requestFrame();
+        emit();
+      },
+      () => renderer.ink,
+    );
     textEditor = ed;
     ed.place(renderer.camera);
     updateHidden();
@@ -296,7 +319,7 @@ export function createEditor(opts: EditorOptions): Editor {
 
   // Overlay: remote selections and gestures, the local preview, tool chrome, lasers.
   renderer.setOverlay((g, camera) => {
-    const env = { zoom: camera.zoom, images: renderer.images };
+    const env = { zoom: camera.zoom, images: renderer.images, ink: renderer.ink };
     const now = Date.now();
     let animating = false;
     g.save();
@@ -329,18 +352,23 @@ export function createEditor(opts: EditorOptions): Editor {
     if (preview?.marquee) marquee(g, camera, preview.marquee, '#4c6ef5');
     if (!textEditor) current().overlay?.(ctx, g, camera);
     if (laserTrail.length > 0)
-      animating = drawLaser(g, camera, laserTrail, now, opts.user.colour) || animating;
+      animating = drawLaser(g, camera, laserTrail, now, ownColour) || animating;
     if (animating) renderer.requestFrame();
   });
   const peerLaserSeen = new Map<number, { newest: number; at: number }>();
 
   // Presence.
   function readPeers(): void {
+    const states = awareness.getStates() as Map<number, Record<string, unknown>>;
+    const colours = resolveColours(states);
+    ownColour = colours.get(awareness.clientID) ?? opts.user.colour;
     const next: Peer[] = [];
-    awareness.getStates().forEach((state, clientId) => {
+    states.forEach((state, clientId) => {
       if (clientId === awareness.clientID) return;
-      const peer = readPeer(clientId, state as Record<string, unknown>);
-      if (peer) next.push(peer);
+      const peer = readPeer(clientId, state);
+      if (!peer) return;
+      peer.user.colour = colours.get(clientId) ?? peer.user.colour;
+      next.push(peer);
     });
     peers = next;
     cursors.update(peers, renderer.camera);
@@ -750,6 +778,7 @@ export function createEditor(opts: EditorOptions): Editor {
       setSelection([...selection]);
       emit();
     },
+    undoManager: model.undoManager,
     get canUndo() {
       return !readOnly && model.undoManager.canUndo();
     },
@@ -845,6 +874,7 @@ export function createEditor(opts: EditorOptions): Editor {
     destroy() {
       if (destroyed) return;
       destroyed = true;
+      themeObserver.disconnect();
       textEditor?.close();
       resizeObserver.disconnect();
       canvas.removeEventListener('pointerdown', onPointerDown);

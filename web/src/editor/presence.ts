@@ -11,6 +11,7 @@ import type { Box, Point } from '../board/geometry';
 import { readPlainElement } from '../board/schema';
 import type { BoardElement } from '../board/types';
 import { boardToScreen, type Camera } from '../canvas/camera';
+import { textOn } from '../sync/identity';
 import type { Preview } from '../tools/types';
 
 /** Who a person is, as awareness carries it. */
@@ -178,7 +179,7 @@ export class CursorLayer {
           '<path d="M2 1.5 L15.5 8.6 L9.3 10.2 L6.4 16.2 Z" stroke="#fff" stroke-width="1.5" stroke-linejoin="round"/>';
         const label = document.createElement('span');
         label.style.cssText =
-          'position:absolute;left:14px;top:16px;padding:2px 7px;border-radius:6px;font:500 12px/1.4 system-ui,sans-serif;color:#fff;white-space:nowrap;box-shadow:0 1px 3px rgba(0,0,0,.2);';
+          'position:absolute;left:14px;top:16px;padding:2px 7px;border-radius:6px;font:500 12px/1.4 system-ui,sans-serif;white-space:nowrap;box-shadow:0 1px 3px rgba(0,0,0,.2);';
         el.append(arrow, label);
         this.host.append(el);
         this.els.set(peer.clientId, el);
@@ -189,6 +190,7 @@ export class CursorLayer {
       if (label) {
         if (label.textContent !== peer.user.name) label.textContent = peer.user.name;
         label.style.background = peer.user.colour;
+        label.style.color = textOn(peer.user.colour);
       }
       const s = boardToScreen(camera, peer.cursor);
       el.style.transform = `translate(${Math.round(s.x)}px, ${Math.round(s.y)}px)`;

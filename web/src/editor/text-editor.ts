@@ -10,6 +10,7 @@ import type { BoardModel } from '../board/model';
 import { centre } from '../board/geometry';
 import { FONT_FAMILY, LINE_HEIGHT, STICKY_FILL, STICKY_PADDING } from '../board/types';
 import { boardToScreen, type Camera } from '../canvas/camera';
+import { lightInk, type Ink } from '../canvas/ink';
 import { measureText, textLines } from '../canvas/shapes';
 
 /** The open editor of one element. */
@@ -25,6 +26,8 @@ export class TextEditor {
     id: string,
     private readonly isNew: boolean,
     private readonly onClose: () => void,
+    /** The renderer's current ink, so the text shows in the colours the canvas draws. */
+    private readonly ink: () => Ink = () => lightInk,
   ) {
     this.id = id;
     this.measure = document.createElement('canvas').getContext('2d');
@@ -72,17 +75,18 @@ export class TextEditor {
     const s = boardToScreen(camera, { x: g.x, y: g.y });
     const c = centre(g);
     const a = this.area.style;
+    const ink = this.ink();
     a.width = `${Math.max(Math.abs(g.w), el.fontSize) + (sticky ? 0 : el.fontSize)}px`;
     a.height = `${Math.max(Math.abs(g.h), el.fontSize * LINE_HEIGHT)}px`;
     a.padding = `${pad}px`;
     a.font = `${el.fontSize}px ${FONT_FAMILY}`;
     a.lineHeight = String(LINE_HEIGHT);
-    a.color = el.stroke;
+    a.color = ink(el.stroke);
     a.whiteSpace = sticky ? 'pre-wrap' : 'pre';
-    a.background = sticky ? (el.fill === 'none' ? STICKY_FILL : el.fill) : 'transparent';
+    a.background = sticky ? ink(el.fill === 'none' ? STICKY_FILL : el.fill) : 'transparent';
     a.borderRadius = sticky ? '4px' : '0';
     a.opacity = String(el.opacity);
-    a.caretColor = el.stroke;
+    a.caretColor = ink(el.stroke);
     const ox = (c.x - g.x) * camera.zoom;
     const oy = (c.y - g.y) * camera.zoom;
     a.transform = `translate(${s.x}px, ${s.y}px) translate(${ox}px, ${oy}px) rotate(${g.rot}deg) translate(${-ox}px, ${-oy}px) scale(${camera.zoom})`;

@@ -18,6 +18,7 @@ import {
   presenceFor,
   rememberRole,
   rememberUser,
+  resolveColours,
 } from '../sync/identity';
 import { actionForKey, isTextInput, VIEWER_TOOLS, type ActionId } from '../ui/actions';
 import { createConnectionIndicator } from '../ui/connection';
@@ -302,9 +303,12 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
     const name = (state?.user as { name?: string } | undefined)?.name;
     followBanner.hidden = id === null;
     followName.textContent = name ? `Following ${name}` : 'Following';
+    const colours = resolveColours(
+      conn.provider.awareness.getStates() as Map<number, Record<string, unknown>>,
+    );
     followBanner.style.setProperty(
       '--c',
-      (state?.user as { colour?: string } | undefined)?.colour ?? 'var(--accent)',
+      (id === null ? undefined : colours.get(id)) ?? 'var(--accent)',
     );
   };
 
@@ -342,7 +346,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   window.easel = {
     doc: conn.doc,
     provider: conn.provider,
-    undoManager: (editor as Editor & { undoManager?: unknown }).undoManager ?? null,
+    undoManager: editor.undoManager,
     editor,
   };
   const offTerminal = conn.onTerminal((c) => {

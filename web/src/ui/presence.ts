@@ -1,9 +1,9 @@
 // The list of people on the board (`data-testid="presence"`), from awareness: a coloured
-// avatar and name each, the local user first; clicking someone follows their viewport
-// (clicking again stops). Owns this list only; cursors and selections are the editor's.
+// avatar and name each (avatars only once others are present), the local user first;
+// clicking someone follows their viewport (clicking again stops). Owns this list only; cursors and selections are the editor's.
 import type { Awareness } from 'y-protocols/awareness';
 import type { Editor } from '../editor';
-import type { PresenceUser } from '../sync/identity';
+import { resolveColours, textOn, type PresenceUser } from '../sync/identity';
 import { h } from './dom';
 
 /** One person present: their awareness client id and identity. */
@@ -13,19 +13,26 @@ export interface Peer {
   self: boolean;
 }
 
-/** The people in an awareness state map, self first, then by name; one entry per client. */
+/**
+ * The people in an awareness state map, self first, then by name; one entry per person
+ * (several tabs of one person show once: this tab if it is one of them, else their
+ * lowest client id), each in their resolved colour (distinct per person present).
+ */
 export function peersOf(states: Map<number, Record<string, unknown>>, selfId: number): Peer[] {
-  const peers: Peer[] = [];
-  for (const [clientId, state] of states) {
-    const u = state.user as Partial<PresenceUser> | undefined;
+  const colours = resolveColours(states);
+  const byUser = new Map<string, Peer>();
+  for (const clientId of [...states.keys()].sort((a, b) => a - b)) {
+    const u = states.get(clientId)?.user as Partial<PresenceUser> | undefined;
     if (!u || typeof u.name !== 'string' || typeof u.id !== 'string') continue;
-    peers.push({
+    const self = clientId === selfId;
+    if (byUser.has(u.id) && !self) continue;
+    byUser.set(u.id, {
       clientId,
-      user: { id: u.id, name: u.name, colour: typeof u.colour === 'string' ? u.colour : '#888' },
-      self: clientId === selfId,
+      user: { id: u.id, name: u.name, colour: colours.get(clientId) ?? '#868e96' },
+      self,
     });
   }
-  return peers.sort(
+  return [...byUser.values()].sort(
     (a, b) => Number(b.self) - Number(a.self) || a.user.name.localeCompare(b.user.name),
   );
 }
@@ -62,13 +69,20 @@ export function createPresenceList(awareness: Awareness, editor: Editor): Presen
     const key = JSON.stringify([editor.following, peers.map((p) => [p.clientId, p.user])]);
     if (key === shown) return;
     shown = key;
+    // With others present only avatars show (names stay for screen readers and tooltips),
+    // so the list never runs under the tool bar.
+    list.classList.toggle('compact', peers.length > 1);
     list.replaceChildren(
       ...peers.map((p) => {
         const following = editor.following === p.clientId;
         const label = p.self ? `${p.user.name} (you)` : p.user.name;
         const avatar = h(
           'span',
-          { class: 'avatar', style: `--c:${p.user.colour}`, 'aria-hidden': 'true' },
+          {
+            class: 'avatar',
+            style: `--c:${p.user.colour};--on-c:${textOn(p.user.colour)}`,
+            'aria-hidden': 'true',
+          },
           initials(p.user.name),
         );
         const name = h('span', { class: 'peer-name' }, label);

@@ -24,6 +24,15 @@ export function applyStoredTheme(): void {
   document.documentElement.dataset.theme = isDark() ? 'dark' : 'light';
 }
 
+/**
+ * Applies the stored choice now and again whenever the system's preference changes (it
+ * only matters while the choice is `system`), so an open board follows the OS at once.
+ */
+export function followTheme(): void {
+  applyStoredTheme();
+  window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener('change', applyStoredTheme);
+}
+
 /** Flips between light and dark and remembers it; returns whether the page is now dark. */
 export function toggleTheme(): boolean {
   const dark = !isDark();

@@ -1,6 +1,8 @@
 // The floating tool bar: one button per tool (accessible name = the tool's name,
 // `aria-pressed` on the active one, the shortcut in the tooltip), and the Image button
-// (a click on the canvas with it then asks for a file). Owns these buttons only; choosing a tool goes through the editor.
+// (a click on the canvas with it then asks for a file); on a phone it scrolls sideways with
+// faded edges where tools are hidden. Owns these buttons only; choosing a tool goes
+// through the editor.
 import {
   Circle,
   Crosshair,
@@ -69,11 +71,34 @@ export function createToolbar(editor: Editor, readOnly: boolean): Toolbar {
     { class: 'toolbar floating', role: 'toolbar', 'aria-label': 'Tools' },
     ...buttons,
   );
+  // On a phone the bar scrolls sideways: fade the edge that has more tools beyond it, and
+  // bring the active tool (picked by shortcut, say) into view.
+  const markOverflow = () => {
+    const edges = overflowEdges(el.scrollLeft, el.clientWidth, el.scrollWidth);
+    el.classList.toggle('more-left', edges.left);
+    el.classList.toggle('more-right', edges.right);
+  };
+  el.addEventListener('scroll', markOverflow, { passive: true });
+  new ResizeObserver(markOverflow).observe(el);
   const update = () => {
     for (const b of buttons) {
-      b.setAttribute('aria-pressed', String(b.dataset.tool === editor.tool));
+      const active = b.dataset.tool === editor.tool;
+      const changed = b.getAttribute('aria-pressed') !== String(active);
+      b.setAttribute('aria-pressed', String(active));
+      if (active && changed && el.scrollWidth > el.clientWidth) {
+        b.scrollIntoView({ block: 'nearest', inline: 'center' });
+      }
     }
   };
   update();
   return { el, update };
+}
+
+/** Which sides of a sideways-scrolling bar have content hidden beyond them. */
+export function overflowEdges(
+  scrollLeft: number,
+  clientWidth: number,
+  scrollWidth: number,
+): { left: boolean; right: boolean } {
+  return { left: scrollLeft > 1, right: scrollLeft + clientWidth < scrollWidth - 1 };
 }
