@@ -114,7 +114,7 @@ function closeMessage(c: TerminalClose): HTMLElement {
   if (c.code === 4404) {
     return blockingMessage(
       'Board deleted',
-      'This board was deleted. Its owner may restore a copy.',
+      'This board was deleted by its owner or an administrator.',
     );
   }
   if (c.code === 4413) {
