@@ -7,6 +7,7 @@ import { ApiError } from '../api/client';
 import { assetUrl, getBoard, logout, renameBoard, uploadAsset } from '../api/routes';
 import { currentUser, resetSession, signinUrl } from '../api/session';
 import type { BoardView, Role, UserView } from '../api/types';
+import { roots } from '../board/schema';
 import { createEditor, type Editor } from '../editor';
 import { navigate, type PageContext } from '../router';
 import { connectBoard, type BoardConnection, type TerminalClose } from '../sync/connection';
@@ -29,6 +30,7 @@ import {
   type Controls,
 } from '../ui/controls';
 import { blockingMessage, isApple, openShortcuts } from '../ui/dialogs';
+import { createEmptyHint } from '../ui/empty-hint';
 import { h } from '../ui/dom';
 import { createPresenceList } from '../ui/presence';
 import { createStylePanel } from '../ui/style-panel';
@@ -330,7 +332,8 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
     bottomRight.prepend(stylePanel.toggle);
     ui.append(stylePanel.el);
   }
-  page.append(ui, toast.el);
+  const emptyHint = createEmptyHint(roots(conn.doc).elements, readOnly);
+  page.append(emptyHint.el, ui, toast.el);
 
   const offChange = editor.on('change', () => {
     for (const p of parts) p.update();
@@ -342,6 +345,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
   const offState = conn.onState((s) => indicator.set(s));
   const offSync = conn.onFirstSync(() => {
     document.body.dataset.synced = 'true';
+    emptyHint.ready();
   });
   window.easel = {
     doc: conn.doc,
@@ -438,6 +442,7 @@ function mountBoard(root: HTMLElement, boardId: string, opening: Opening): () =>
     offChange();
     offState();
     offSync();
+    emptyHint.destroy();
     offTerminal();
     conn.provider.awareness.off('change', onAwareness);
     closeHelp?.();
