@@ -150,6 +150,18 @@ function applyStroke(ctx: CanvasRenderingContext2D, el: BoardElement, ink: Ink):
   else ctx.setLineDash([]);
 }
 
+/** Fills (unless the fill is none) and strokes (unless the width is 0) the current path. */
+function fillAndStroke(ctx: CanvasRenderingContext2D, el: BoardElement, ink: Ink): void {
+  if (!isNone(el.fill)) {
+    ctx.fillStyle = ink(el.fill);
+    ctx.fill();
+  }
+  if (el.width > 0) {
+    applyStroke(ctx, el, ink);
+    ctx.stroke();
+  }
+}
+
 function rectPath(
   ctx: CanvasRenderingContext2D,
   x: number,
@@ -233,27 +245,13 @@ export function drawElement(ctx: CanvasRenderingContext2D, el: BoardElement, env
     case 'rect': {
       const r = Math.min(8, w / 4, h / 4);
       rectPath(ctx, g.x, g.y, w, h, r);
-      if (!isNone(el.fill)) {
-        ctx.fillStyle = ink(el.fill);
-        ctx.fill();
-      }
-      if (el.width > 0) {
-        applyStroke(ctx, el, ink);
-        ctx.stroke();
-      }
+      fillAndStroke(ctx, el, ink);
       break;
     }
     case 'ellipse': {
       ctx.beginPath();
       ctx.ellipse(g.x + w / 2, g.y + h / 2, w / 2, h / 2, 0, 0, Math.PI * 2);
-      if (!isNone(el.fill)) {
-        ctx.fillStyle = ink(el.fill);
-        ctx.fill();
-      }
-      if (el.width > 0) {
-        applyStroke(ctx, el, ink);
-        ctx.stroke();
-      }
+      fillAndStroke(ctx, el, ink);
       break;
     }
     case 'line':

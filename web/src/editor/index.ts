@@ -13,7 +13,7 @@ import { boxFromPoints, elementBounds, unionBox, type Box, type Point } from '..
 import { BoardModel } from '../board/model';
 import { compareOrder } from '../board/order';
 import { newId } from '../board/schema';
-import { DEFAULT_STYLE, isTextLike, type BoardElement, type Dash } from '../board/types';
+import { DEFAULT_STYLE, isTextLike, type BoardElement, type Style } from '../board/types';
 import {
   boardToScreen,
   fitBox,
@@ -34,15 +34,8 @@ import { TextEditor } from './text-editor';
 
 export type { ToolName } from '../tools/types';
 
-/** The style panel's values: applied to the selection and to new shapes. */
-export interface StyleValues {
-  stroke: string;
-  fill: string;
-  width: number;
-  dash: Dash;
-  opacity: number;
-  fontSize: number;
-}
+/** The style panel's values (the document's style keys): applied to the selection and to new shapes. */
+export type StyleValues = Style;
 
 /** What the page gives the editor. */
 export interface EditorOptions {

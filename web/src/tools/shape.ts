@@ -51,12 +51,9 @@ export function createShapeTool(kind: ShapeKind): Tool {
   let id = '';
   const linear = kind === 'line' || kind === 'arrow';
 
-  function build(ctx: ToolContext): {
-    el: BoardElement;
-    binds: { anchor: 'start' | 'end'; to: string }[];
-  } | null {
-    if (!start || !current) return null;
-    const base = {
+  /** What every element this tool creates starts with: the current style, its id, on top. */
+  function fresh(ctx: ToolContext) {
+    return {
       ...ctx.style,
       id,
       type: kind,
@@ -64,6 +61,14 @@ export function createShapeTool(kind: ShapeKind): Tool {
       locked: false,
       createdBy: ctx.userId,
     };
+  }
+
+  function build(ctx: ToolContext): {
+    el: BoardElement;
+    binds: { anchor: 'start' | 'end'; to: string }[];
+  } | null {
+    if (!start || !current) return null;
+    const base = fresh(ctx);
     if (linear) {
       let a = start.board;
       let b = current.board;
@@ -131,12 +136,7 @@ export function createShapeTool(kind: ShapeKind): Tool {
         const s = start.board;
         built = {
           el: {
-            ...ctx.style,
-            id,
-            type: kind,
-            index: ctx.model.nextIndex(),
-            locked: false,
-            createdBy: ctx.userId,
+            ...fresh(ctx),
             geom: {
               x: round(s.x - DEFAULT_SIZE.w / 2),
               y: round(s.y - DEFAULT_SIZE.h / 2),
