@@ -8,7 +8,6 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -91,7 +90,14 @@ pub async fn upload(
 ) -> Result<HttpResponse, ApiError> {
     let board = board_id(&path)?;
     caller.on_board(&state, board, Role::Editor).await?;
-    let bytes = read_image(&req, payload, state.config.max_asset_bytes).await?;
+    let bytes = super::read_body(
+        &req,
+        payload,
+        state.config.max_asset_bytes,
+        "an image",
+        "EASEL_MAX_ASSET_BYTES",
+    )
+    .await?;
     let sniffed = image::sniff(&bytes)?;
     let asset = state
         .store
@@ -116,37 +122,6 @@ pub async fn upload(
         )
         .await;
     Ok(HttpResponse::Created().json(AssetView::from(&asset)))
-}
-
-/// Reads an upload's body, refusing (413) one over `max` bytes without buffering past it:
-/// a declared `Content-Length` over `max` is refused before anything is read.
-async fn read_image(
-    req: &HttpRequest,
-    mut payload: web::Payload,
-    max: usize,
-) -> Result<Vec<u8>, ApiError> {
-    let too_large = || {
-        ApiError::TooLarge(format!(
-            "an image may hold at most {max} bytes (EASEL_MAX_ASSET_BYTES)"
-        ))
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::with_capacity(declared.map_or(0, |len| len as usize));
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
-        if body.len() + chunk.len() > max {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// One of the board's images, to anyone who may read the board. Its URL names its content,

@@ -6,7 +6,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, delete, get, patch, post, web};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -467,22 +466,14 @@ pub async fn import(
     state: web::Data<AppState>,
     caller: Caller,
     query: web::Query<ImportQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     refuse_form_bodies(&req)?;
     caller.require_user()?;
     let allowance = allow_new_board(&state, &caller)?;
     let limit = state.config.realtime.max_message_bytes;
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::TooLarge(format!(
-                "an import may hold at most {limit} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body =
+        super::read_body(&req, payload, limit, "an import", "EASEL_MAX_MESSAGE_BYTES").await?;
     let max_doc_bytes = state.config.realtime.max_doc_bytes;
     let format = query.format;
     let _turn = super::conversion_turn(&state).await?;

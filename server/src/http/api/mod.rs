@@ -50,6 +50,40 @@ pub(super) async fn conversion_turn(
     }
 }
 
+/// Reads a raw request body of at most `max` bytes: a declared `Content-Length` over it is
+/// refused before anything is read, and the body is never buffered past it. The 413 says
+/// what the body is (`what`, e.g. "an image") and which setting bounds it (`setting`).
+pub(super) async fn read_body(
+    req: &actix_web::HttpRequest,
+    mut payload: web::Payload,
+    max: usize,
+    what: &str,
+    setting: &str,
+) -> Result<Vec<u8>, super::error::ApiError> {
+    use futures_util::StreamExt;
+    let too_large = || {
+        super::error::ApiError::TooLarge(format!("{what} may hold at most {max} bytes ({setting})"))
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::with_capacity(declared.map_or(0, |len| len as usize));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| super::error::ApiError::BadRequest(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// The OpenAPI document's fixed parts; the paths come from the registered routes.
 #[derive(OpenApi)]
 #[openapi(
