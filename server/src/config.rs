@@ -181,6 +181,9 @@ pub struct Realtime {
     /// `EASEL_BOARD_CHECK_SECS`: how often a live room checks its board still exists (a
     /// board deleted by another process, such as `easel board delete`, closes with 4404).
     pub board_check: Duration,
+    /// `EASEL_PRESENCE_TIMEOUT_MS`: how long the presence of another process's members
+    /// stays shown without news from that process (it relays it three times as often).
+    pub presence_timeout: Duration,
     /// `EASEL_COMPACT_EVERY`: compact a board after this many logged updates.
     pub compact_every: u64,
     /// `EASEL_COMPACT_BYTES`: compact a board after this many logged bytes.
@@ -328,6 +331,13 @@ impl Config {
                 30,
                 1,
                 86_400,
+            )?),
+            presence_timeout: Duration::from_millis(parse_num(
+                &get,
+                "EASEL_PRESENCE_TIMEOUT_MS",
+                15_000,
+                300,
+                600_000,
             )?),
             compact_every: parse_num(&get, "EASEL_COMPACT_EVERY", 1000, 1, 10_000_000)?,
             compact_bytes: parse_num(&get, "EASEL_COMPACT_BYTES", 8 << 20, 1024, 1 << 40)?,

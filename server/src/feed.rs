@@ -18,6 +18,12 @@
 //! read supersedes (the same member, the same account flag) are dropped, so an old grant
 //! read back is never in force even for a moment before the change that followed it.
 //!
+//! The same listening connection carries the other news processes sharing a database
+//! give each other: a board's log grew ([`Hub::log_advanced`]: its live room reads the
+//! rows) and relayed messages such as presence ([`Hub::from_peer`]). Whenever the listener
+//! is (re)opened, every live room reads its log too ([`Hub::recheck_logs`]), so a
+//! notification missed while it was down costs nothing.
+//!
 //! Knows nothing of SQL (the store reads and writes the feed) or of HTTP.
 
 use std::collections::HashSet;
@@ -28,6 +34,7 @@ use async_trait::async_trait;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use crate::cluster::PeerMessage;
 use crate::domain::{BoardId, UserId};
 use crate::metrics::metrics;
 use crate::rooms::{AccessChange, Hub};
@@ -266,6 +273,7 @@ impl Follower {
                         reconnect_wait = self.settings.poll;
                         // Whatever was announced while nobody listened is read now.
                         next_read = Instant::now();
+                        self.hub.recheck_logs();
                     }
                     Ok(None) => announces = false,
                     Err(e) => {
@@ -298,6 +306,11 @@ impl Follower {
                 notice = next_notice(&mut listening) => match notice {
                     Ok(Notice::Event(id)) if id <= self.cursor.0 => {}
                     Ok(Notice::Event(_)) => next_read = Instant::now(),
+                    Ok(Notice::Log { board, seq }) => self.hub.log_advanced(board, seq),
+                    Ok(Notice::Relay(text)) => match PeerMessage::decode(&text) {
+                        Some(message) => self.hub.from_peer(message),
+                        None => tracing::debug!("ignoring a relayed message this version cannot read"),
+                    },
                     Ok(Notice::Other) => {}
                     Err(e) => {
                         tracing::info!(error = %crate::telemetry::chain(&e), "lost the change-feed listener; reconnecting and catching up");

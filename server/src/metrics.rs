@@ -42,6 +42,12 @@ pub struct Metrics {
     pub store_errors: IntCounter,
     /// Change-feed events (access changes made anywhere) this node has read and applied.
     pub access_events: IntCounter,
+    /// Updates other processes appended to a live board's log, read and applied here.
+    pub log_followed: IntCounter,
+    /// Reads of a live board's log for what other processes appended.
+    pub log_reads: IntCounter,
+    /// Messages for other processes (presence) dropped: queue full or store unreachable.
+    pub relay_dropped: IntCounter,
     /// Password hashes and verifications allowed to run at once.
     pub password_hash_slots: IntGauge,
     /// Password hashes and verifications done (each holds 19 MiB while it runs).
@@ -140,6 +146,21 @@ impl Metrics {
                 "Change-feed events (access changes made anywhere) applied",
             )
             .expect("metric"),
+            log_followed: IntCounter::new(
+                "easel_log_followed_updates_total",
+                "Updates appended by other processes, applied by this one's rooms",
+            )
+            .expect("metric"),
+            log_reads: IntCounter::new(
+                "easel_log_reads_total",
+                "Reads of a live board's log for other processes' updates",
+            )
+            .expect("metric"),
+            relay_dropped: IntCounter::new(
+                "easel_relay_dropped_total",
+                "Presence messages for other processes dropped",
+            )
+            .expect("metric"),
             password_hash_slots: IntGauge::new(
                 "easel_password_hash_slots",
                 "Password hashes allowed to run at once",
@@ -179,6 +200,9 @@ impl Metrics {
             Box::new(m.rejected.clone()),
             Box::new(m.store_errors.clone()),
             Box::new(m.access_events.clone()),
+            Box::new(m.log_followed.clone()),
+            Box::new(m.log_reads.clone()),
+            Box::new(m.relay_dropped.clone()),
             Box::new(m.password_hash_slots.clone()),
             Box::new(m.password_hashes.clone()),
             Box::new(m.password_hashes_running.clone()),

@@ -116,6 +116,7 @@ impl Application {
                 command_queue: 256,
                 spill_dir,
                 board_check: r.board_check,
+                presence_timeout: r.presence_timeout,
             },
         ));
         hub.return_freed_memory(std::time::Duration::from_secs(2));

@@ -2,9 +2,15 @@
 //!
 //! Owns the lifecycle of rooms: load a board from the store on first join (exactly once
 //! under concurrent first joins), hand connections to it, unload it when idle, and shut
-//! every room down in order. Knows nothing of HTTP or SQL: it speaks to the store through
-//! the [`Store`] trait and to connections through channels and each one's [`Outbox`].
+//! every room down in order; pass on news of other processes (a board's log grew, their
+//! presence) to the room it concerns without waiting on it. Knows nothing of HTTP or SQL:
+//! rooms speak to the store through [`BoardLog`], and to connections through channels and
+//! each one's [`Outbox`].
 
+mod fanout;
+mod fresh;
+mod journal;
+pub mod log;
 mod presence;
 mod queued;
 mod room;
@@ -24,11 +30,13 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 use yrs::{ReadTxn, StateVector, Transact};
 
+use crate::cluster::{self, NodeId, PeerMessage, Relay};
 use crate::domain::{BoardId, Role, UserId};
 use crate::metrics::metrics;
 use crate::protocol::ClientMessage;
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, Store, StoreError};
 
+use log::{BoardLog, StoreLog};
 pub use room::RoomSettings;
 
 /// Identifies one WebSocket connection for the lifetime of the process.
@@ -211,6 +219,7 @@ pub struct Joining {
 pub struct RoomHandle {
     tx: mpsc::Sender<room::Command>,
     members: Arc<AtomicUsize>,
+    follow: Arc<room::Follow>,
 }
 
 impl RoomHandle {
@@ -235,6 +244,11 @@ type Slot = Arc<OnceCell<RoomHandle>>;
 pub struct Hub {
     rooms: Arc<Mutex<HashMap<BoardId, Slot>>>,
     store: Arc<dyn Store>,
+    log: Arc<dyn BoardLog>,
+    node: NodeId,
+    /// Where rooms relay presence to other processes (Postgres only), and the task that
+    /// publishes it, taken at shutdown once every room has finished.
+    relay: Mutex<Option<(Relay, tokio::task::JoinHandle<()>)>>,
     settings: RoomSettings,
     shutdown: CancellationToken,
     tracker: TaskTracker,
@@ -244,10 +258,16 @@ pub struct Hub {
 }
 
 impl Hub {
-    /// A hub over `store`.
+    /// A hub over `store`. On Postgres, where several processes may serve the same boards,
+    /// its rooms relay presence to the others (call from within the runtime).
     pub fn new(store: Arc<dyn Store>, settings: RoomSettings) -> Self {
+        let node = Uuid::new_v4();
+        let relay = (store.backend() == Backend::Postgres).then(|| cluster::start(store.clone(), node));
         Self {
             rooms: Arc::default(),
+            log: Arc::new(StoreLog(store.clone())),
+            node,
+            relay: Mutex::new(relay),
             store,
             settings,
             shutdown: CancellationToken::new(),
@@ -334,6 +354,33 @@ impl Hub {
         self.access_epoch.fetch_add(1, Ordering::SeqCst);
         for room in self.live_rooms() {
             let _ = room.tx.send(room::Command::Access(change.clone())).await;
+        }
+    }
+
+    /// The board's log reached `seq` (another process appended to it): its room, if live
+    /// here, reads and fans out what it lacks.
+    pub fn log_advanced(&self, board: BoardId, seq: i64) {
+        if let Some(room) = self.live(board) {
+            room.follow.advanced(seq);
+        }
+    }
+
+    /// News of the logs may have been missed (the listening connection was lost): every
+    /// live room reads its board's log.
+    pub fn recheck_logs(&self) {
+        for room in self.live_rooms() {
+            room.follow.recheck();
+        }
+    }
+
+    /// Hands another process's message to the room it concerns, if live here; dropped
+    /// when that room is busy (presence is best effort) or the message is this process's.
+    pub fn from_peer(&self, message: PeerMessage) {
+        if message.node() == self.node {
+            return;
+        }
+        if let Some(room) = self.live(message.board()) {
+            let _ = room.tx.try_send(room::Command::Peer(Box::new(message)));
         }
     }
 
@@ -497,6 +544,12 @@ impl Hub {
         self.shutdown.cancel();
         self.tracker.close();
         self.tracker.wait().await;
+        // Every room has told the other processes its members left: let that go out.
+        let relay = self.relay.lock().expect("hub lock").take();
+        if let Some((relay, publishing)) = relay {
+            drop(relay);
+            let _ = tokio::time::timeout(Duration::from_secs(2), publishing).await;
+        }
     }
 
     fn forget(&self, board: BoardId, slot: &Slot) {
@@ -507,28 +560,44 @@ impl Hub {
     }
 
     async fn load(&self, board: BoardId, slot: Slot) -> Result<RoomHandle, JoinError> {
-        let stored = match self.store.load(board).await {
+        let stored = match self.log.load(board).await {
             Ok(s) => s,
             Err(StoreError::NotFound(_)) => return Err(JoinError::NotFound),
             Err(e) => return Err(JoinError::Load(e)),
         };
         let (tx, rx) = mpsc::channel(self.settings.command_queue);
         let members = Arc::new(AtomicUsize::new(0));
+        let follow = Arc::new(room::Follow::default());
         let unload = Unloader {
             rooms: self.rooms.clone(),
             board,
             slot,
         };
-        let (store, settings, count) = (self.store.clone(), self.settings.clone(), members.clone());
-        let room =
-            off_thread(move || room::Room::new(board, stored, store, settings, count)).await?;
+        let parts = room::Parts {
+            board,
+            log: self.log.clone(),
+            settings: self.settings.clone(),
+            member_count: members.clone(),
+            relay: self
+                .relay
+                .lock()
+                .expect("hub lock")
+                .as_ref()
+                .map(|(r, _)| r.clone()),
+            follow: follow.clone(),
+        };
+        let room = off_thread(move || room::Room::new(parts, stored)).await?;
         let shutdown = self.shutdown.clone();
         self.tracker.spawn(async move {
             metrics().rooms.inc();
             room.run(rx, shutdown, unload).await;
             metrics().rooms.dec();
         });
-        Ok(RoomHandle { tx, members })
+        Ok(RoomHandle {
+            tx,
+            members,
+            follow,
+        })
     }
 }
 

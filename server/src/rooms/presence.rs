@@ -7,11 +7,19 @@
 //! connection owns it already (the same user's newer connection takes it over: a client
 //! that reconnects keeps its id before the server has noticed the old socket died). Entries
 //! for ids a connection does not own are dropped. A state set to `null`, or whose
-//! connection left, is removed from memory once its removal has gone out. Sans I/O: it
-//! knows nothing of sockets, tasks or the document.
+//! connection left, is removed from memory once its removal has gone out.
+//!
+//! Other processes serving the board relay their members' states (see `cluster`): those
+//! are kept per client id with the process they came from and when they were last heard
+//! of, never override a local connection's own id, and expire when their process falls
+//! silent ([`Presence::expire_remote`]). Only local states are relayed onwards
+//! ([`Changes::local`], [`Presence::local`]), so nothing echoes between processes. Sans
+//! I/O: it knows nothing of sockets, tasks or the document.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use tokio::time::Instant;
 
 use yrs::ClientID;
 use yrs::sync::AwarenessUpdate;
@@ -35,9 +43,22 @@ struct Owner {
     user: UserId,
 }
 
+/// The changes since the last [`Presence::take_changes`].
+#[derive(Debug, Default)]
+pub struct Changes {
+    /// Every change, for this room's members.
+    pub all: Option<AwarenessUpdate>,
+    /// The changes of this process's own connections, for the other processes.
+    pub local: Option<AwarenessUpdate>,
+}
+
 /// A room's awareness states and their owners.
 #[derive(Default)]
 pub struct Presence {
+    /// States relayed by other processes, by client id, with when they were last relayed.
+    remote: HashMap<ClientID, Instant>,
+    /// Relayed ids removed since the last [`Presence::take_changes`].
+    remote_gone: HashSet<ClientID>,
     states: HashMap<ClientID, State>,
     owners: HashMap<ClientID, Owner>,
     /// Each connection's own client id.
@@ -86,6 +107,7 @@ impl Presence {
         {
             return false;
         }
+        self.remote.remove(&id);
         if let Some(previous) = self.owners.insert(
             id,
             Owner {
@@ -148,17 +170,84 @@ impl Presence {
 
     /// The changes since the last call, as one update (removals as `null` states), and
     /// forgets the removed ids for good.
-    pub fn take_changes(&mut self) -> Option<AwarenessUpdate> {
+    pub fn take_changes(&mut self) -> Changes {
         let dirty = std::mem::take(&mut self.dirty);
         let removed = std::mem::take(&mut self.removed);
-        let clients: HashMap<ClientID, AwarenessUpdateEntry> = dirty
-            .into_iter()
-            .filter_map(|id| match self.states.get(&id) {
-                Some(state) => Some((id, entry(state.clock, state.json.clone()))),
-                None => removed
-                    .get(&id)
-                    .map(|clock| (id, entry(*clock, NULL.into()))),
-            })
+        let remote_gone = std::mem::take(&mut self.remote_gone);
+        let mut all = HashMap::new();
+        let mut local = HashMap::new();
+        for id in dirty {
+            let change = match self.states.get(&id) {
+                Some(state) => entry(state.clock, state.json.clone()),
+                None => match removed.get(&id) {
+                    Some(clock) => entry(*clock, NULL.into()),
+                    None => continue,
+                },
+            };
+            if !self.remote.contains_key(&id) && !remote_gone.contains(&id) {
+                local.insert(id, change.clone());
+            }
+            all.insert(id, change);
+        }
+        Changes {
+            all: (!all.is_empty()).then_some(AwarenessUpdate { clients: all }),
+            local: (!local.is_empty()).then_some(AwarenessUpdate { clients: local }),
+        }
+    }
+
+    /// Applies states relayed by another process, heard of at `now`: entries for ids a
+    /// local connection owns are ignored; the others follow y-protocols' clock rule, and
+    /// each renews its state's lease even when unchanged. Returns how many changed.
+    pub fn apply_remote(&mut self, update: AwarenessUpdate, now: Instant) -> usize {
+        let mut changed = 0;
+        for (id, entry) in update.clients {
+            if self.owners.contains_key(&id) {
+                continue;
+            }
+            let is_null = &*entry.json == NULL;
+            if !is_null {
+                self.remote.insert(id, now);
+            }
+            if self.set(id, entry) {
+                changed += 1;
+                if is_null {
+                    self.remote.remove(&id);
+                    self.remote_gone.insert(id);
+                }
+            }
+        }
+        changed
+    }
+
+    /// Removes relayed states not heard of since `before` (their process stopped relaying:
+    /// it died, or lost the database); the removals go out with the next changes. Returns
+    /// how many were removed.
+    pub fn expire_remote(&mut self, before: Instant) -> usize {
+        let stale: Vec<ClientID> = self
+            .remote
+            .iter()
+            .filter(|(_, seen)| **seen < before)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in &stale {
+            self.remote.remove(id);
+            self.remote_gone.insert(*id);
+            if let Some(state) = self.states.remove(id) {
+                self.removed.insert(*id, state.clock.wrapping_add(1));
+                self.dirty.insert(*id);
+            }
+        }
+        stale.len()
+    }
+
+    /// The live states of this process's own connections, to relay in full (a refresh of
+    /// their lease elsewhere, or an answer to a process that asked).
+    pub fn local(&self) -> Option<AwarenessUpdate> {
+        let clients: HashMap<ClientID, AwarenessUpdateEntry> = self
+            .states
+            .iter()
+            .filter(|(id, _)| !self.remote.contains_key(id))
+            .map(|(id, state)| (*id, entry(state.clock, state.json.clone())))
             .collect();
         (!clients.is_empty()).then_some(AwarenessUpdate { clients })
     }
@@ -183,7 +272,12 @@ impl Presence {
     /// what the room's presence costs in memory.
     #[cfg(test)]
     fn remembered(&self) -> usize {
-        self.states.len() + self.owners.len() + self.ids.len() + self.removed.len()
+        self.states.len()
+            + self.owners.len()
+            + self.ids.len()
+            + self.removed.len()
+            + self.remote.len()
+            + self.remote_gone.len()
     }
 }
 
@@ -302,7 +396,7 @@ mod tests {
         p.take_changes();
         p.apply(1, &ada, update(&[(10, 4, "null")]));
         p.leave(2);
-        let changes = p.take_changes().unwrap();
+        let changes = p.take_changes().all.unwrap();
         assert_eq!(changes.clients[&ClientID::new(10)].clock, 4);
         assert_eq!(&*changes.clients[&ClientID::new(20)].json, "null");
         assert_eq!(
@@ -310,7 +404,7 @@ mod tests {
             2,
             "a leaver's removal outranks its last state"
         );
-        assert!(p.take_changes().is_none());
+        assert!(p.take_changes().all.is_none());
         p.leave(1);
         assert_eq!(p.remembered(), 0, "nothing accumulates");
         assert!(p.everyone().is_none());
@@ -321,8 +415,51 @@ mod tests {
         let mut p = Presence::default();
         let ada = user("ada");
         assert_eq!(p.apply(1, &ada, update(&[(10, 1, "null")])).changed, 0);
-        assert!(p.take_changes().is_none());
+        assert!(p.take_changes().all.is_none());
         p.leave(1);
         assert_eq!(p.remembered(), 0);
+    }
+
+    #[test]
+    fn relayed_states_expire_with_their_process_and_never_echo() {
+        let mut p = Presence::default();
+        let start = Instant::now();
+        p.apply(1, &user("ada"), update(&[(10, 1, r#"{"n":"Ada"}"#)]));
+        let first = p.take_changes();
+        assert_eq!(first.local, first.all, "a local change is relayed");
+
+        let relayed = update(&[(20, 3, r#"{"n":"Bob"}"#), (10, 9, r#"{"n":"Fake"}"#)]);
+        assert_eq!(p.apply_remote(relayed, start), 1, "ada's id stays hers");
+        assert_eq!(state_of(&p, 10).as_deref(), Some(r#"{"n":"Ada"}"#));
+        assert_eq!(state_of(&p, 20).as_deref(), Some(r#"{"n":"Bob"}"#));
+        let changes = p.take_changes();
+        assert!(changes.all.is_some());
+        assert!(changes.local.is_none(), "a relayed state is not relayed back");
+        assert_eq!(p.local().unwrap().clients.len(), 1);
+
+        // A refresh with the same clock changes nothing but renews the lease.
+        let later = start + std::time::Duration::from_secs(10);
+        assert_eq!(p.apply_remote(update(&[(20, 3, r#"{"n":"Bob"}"#)]), later), 0);
+        assert_eq!(p.expire_remote(later - std::time::Duration::from_secs(1)), 0);
+        assert_eq!(p.expire_remote(later + std::time::Duration::from_secs(1)), 1);
+        let changes = p.take_changes();
+        let gone = &changes.all.unwrap().clients[&ClientID::new(20)];
+        assert_eq!((&*gone.json, gone.clock), ("null", 4));
+        assert!(changes.local.is_none(), "nor is its removal");
+        assert_eq!(state_of(&p, 20), None);
+
+        // A relayed removal removes at once; a local connection may take a relayed id.
+        p.apply_remote(update(&[(30, 1, "{}")]), later);
+        assert_eq!(p.apply_remote(update(&[(30, 1, "null")]), later), 1);
+        assert_eq!(state_of(&p, 30), None);
+        p.apply_remote(update(&[(40, 1, "{}")]), later);
+        p.take_changes();
+        assert_eq!(p.apply(2, &user("cy"), update(&[(40, 2, r#"{"n":"Cy"}"#)])).changed, 1);
+        assert!(p.take_changes().local.is_some());
+        assert_eq!(p.expire_remote(later + std::time::Duration::from_secs(60)), 0);
+        p.leave(1);
+        p.leave(2);
+        p.take_changes();
+        assert_eq!(p.remembered(), 0, "nothing accumulates");
     }
 }

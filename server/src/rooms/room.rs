@@ -1,45 +1,47 @@
-//! One live board: the task that owns its `yrs::Doc` and `Awareness`.
+//! One live board: the task that owns its `yrs::Doc`, and the orchestration of its parts.
 //!
-//! Owns applying client messages, making every accepted update durable in the store
-//! **before** anyone else sees it (group commit: updates that arrive while a write is in
-//! flight share the next one), fanning out, awareness, compaction and idle unload. It is
-//! the only code that touches its Doc. Knows nothing of sockets or SQL.
+//! Owns the room's loop and its one exit path: it takes commands from connections and the
+//! hub, applies accepted client updates to the Doc, hands them to the [`Journal`] (which
+//! saves them **before** anyone else sees them), fans out what the journal saved and what
+//! it read of other processes' appends, keeps presence ([`Presence`], relayed to other
+//! processes through [`Relay`]), compacts, and unloads when idle. It is the only code that
+//! touches its Doc. The parts each have a module: `journal` (the log, in and out),
+//! `fanout` (members and delivery), `fresh` (answers to joiners), `presence`. Knows
+//! nothing of sockets or SQL.
 //!
-//! A fresh client (empty state vector) is answered from a cached sync step 2 of the whole
-//! document plus the updates saved since it was encoded ([`FreshJoin`]): encoding a big
-//! board takes far longer than sending it, joins come in bursts, and re-encoding after
-//! every edit would make the first joiner after each edit pay it. A room loaded from the
-//! store starts with the snapshot and the log after it. Every update, a restore's included,
-//! reaches the cache the way it reaches members (saved, in order, in `fan_out`); a tail
-//! grown past [`FreshJoin`]'s bounds is dropped, and the next joiner re-encodes.
+//! A room loaded from the store starts with the snapshot and the log after it, and its
+//! cached answer to fresh joiners ([`FreshJoin`]) is that snapshot plus the updates saved
+//! since; every update, a restore's and other processes' included, reaches the cache the
+//! way it reaches members (in order, in `fan_out`/`apply_logged`).
 
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use yrs::encoding::write::Write;
 use yrs::sync::AwarenessUpdate;
-use yrs::updates::encoder::{Encode, Encoder, EncoderV1};
-use yrs::{Doc, ReadTxn, StateVector, Transact};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 
+use super::fanout::{Member, Members, QueueLimits, Trouble};
+use super::fresh::{FreshJoin, encode_step2};
+use super::journal::{Done, Journal, Pending};
+use super::log::BoardLog;
 use super::presence::Presence;
 use super::queued::{Meter, counted};
 use super::snapshot::{self, Encoded, ForStore};
 use super::{
-    Access, AccessChange, BoardState, ConnId, Gone, Joining, Kick, Outbox, RestoreError,
-    SERVER_CONN, Unloader,
+    AccessChange, BoardState, ConnId, Joining, Kick, RestoreError, SERVER_CONN, Unloader,
 };
-use crate::domain::{BoardId, Role};
+use crate::cluster::{PeerMessage, Relay};
+use crate::domain::BoardId;
 use crate::metrics::metrics;
 use crate::protocol::{self, ClientMessage, DocUpdate, scan};
-use crate::store::{MAX_APPEND_BATCH, SeqRange, Store, StoreError, StoredDoc};
+use crate::store::{LoggedUpdate, Snapshot, StoredDoc};
 
 /// How long awareness changes gather before they go out as one message, in a room of up
 /// to 150 members; bigger rooms gather longer (see [`awareness_interval`]).
@@ -59,43 +61,6 @@ pub fn awareness_interval(members: usize) -> Duration {
 
 /// A v1 update that changes nothing: the state of an empty document.
 const EMPTY_UPDATE: &[u8] = &[0, 0];
-
-/// Most updates a fresh joiner is sent after the cached step 2 instead of a new encoding.
-const FRESH_TAIL_MAX_UPDATES: usize = 256;
-
-/// Tail bytes a fresh joiner may be sent beyond a quarter of the cached step 2.
-const FRESH_TAIL_MIN_BYTES: usize = 256 << 10;
-
-/// The answer to a client with an empty state vector: the whole document encoded once as
-/// a sync step 2 (`base`), and the updates saved since, as the frames that fanned them out.
-struct FreshJoin {
-    base: Bytes,
-    tail: Vec<Bytes>,
-    tail_bytes: usize,
-}
-
-impl FreshJoin {
-    /// `base`, answered after the update frames in `tail`.
-    fn new(base: Bytes, tail: Vec<Bytes>) -> Self {
-        Self {
-            tail_bytes: tail.iter().map(Bytes::len).sum(),
-            base,
-            tail,
-        }
-    }
-
-    /// Adds a saved update; `None` once the tail is no longer worth replaying: past
-    /// [`FRESH_TAIL_MAX_UPDATES`] or a quarter of the connection queue (`queue`, so that a
-    /// joiner is never closed as too slow by its own sync), or past a quarter of the base
-    /// plus [`FRESH_TAIL_MIN_BYTES`]. The next joiner then re-encodes.
-    fn extended(mut self, frame: Bytes, queue: usize) -> Option<Self> {
-        self.tail_bytes += frame.len();
-        self.tail.push(frame);
-        let fits = self.tail.len() <= FRESH_TAIL_MAX_UPDATES.min(queue / 4)
-            && self.tail_bytes <= self.base.len() / 4 + FRESH_TAIL_MIN_BYTES;
-        fits.then_some(self)
-    }
-}
 
 /// Limits and timings of every room.
 #[derive(Debug, Clone)]
@@ -124,8 +89,12 @@ pub struct RoomSettings {
     pub command_queue: usize,
     /// Where updates still unsaved at shutdown are written (see `spill`).
     pub spill_dir: std::path::PathBuf,
-    /// How often a room with members checks its board still exists.
+    /// How often a room with members reads its board's log even without news of new rows
+    /// (a backstop for lost notifications; it also notices a board deleted elsewhere).
     pub board_check: Duration,
+    /// How long another process's members stay present here without news from it; the
+    /// room relays its own members' presence three times as often.
+    pub presence_timeout: Duration,
 }
 
 /// What a room is asked to do. Kept small (the join is boxed): a room's command channel
@@ -151,133 +120,81 @@ pub(super) enum Command {
         target: Doc,
         reply: oneshot::Sender<Result<(), RestoreError>>,
     },
+    /// Another process's message about this board.
+    Peer(Box<PeerMessage>),
 }
 
-struct Member {
-    access: Access,
-    role: Role,
-    /// Whether it has been sent sync step 2. Until then it gets no live updates: its step 2,
-    /// computed from the saved document, will hold them, and a client that receives an
-    /// update before the state it builds on must park it as pending.
-    synced: bool,
-    out: Box<dyn Outbox>,
-    /// Frames its outbox had no room for yet, oldest first; everything after the first
-    /// waits here too, so frames never overtake each other.
-    backlog: VecDeque<Bytes>,
-    /// Bytes of its frames still queued anywhere (backlog, socket queue).
-    queued: Meter,
-    /// It asked for everyone's awareness: answered with the next awareness tick.
-    wants_presence: bool,
-    kick: Option<oneshot::Sender<Kick>>,
+/// News of the board's log for a room, from the hub: set without waiting for the room.
+#[derive(Default)]
+pub(super) struct Follow {
+    /// The highest sequence number announced.
+    head: AtomicI64,
+    /// Read the log even without news (the announcements may have been missed).
+    recheck: AtomicBool,
+    wake: Notify,
 }
 
-/// What became of a frame offered to a member.
-enum Delivery {
-    /// In the transport's queue.
-    Sent,
-    /// In the member's backlog, until its outbox has room.
-    Backlogged,
-    /// The backlog is full: the member cannot keep up.
-    TooSlow,
-    /// The socket is closed.
-    Gone,
-}
-
-impl Member {
-    /// Hands `frame` to the outbox, or to the backlog while the outbox is full (`cx` is
-    /// woken when it has room) or the backlog holds older frames. Too slow once it holds
-    /// `limits.frames` frames in its backlog, or more than `limits.bytes` bytes queued.
-    fn offer(&mut self, frame: Bytes, limits: QueueLimits, cx: &mut Context<'_>) -> Delivery {
-        if self.queued.get() > limits.bytes {
-            return Delivery::TooSlow;
-        }
-        let frame = counted(frame, &self.queued);
-        if self.backlog.is_empty() {
-            match self.out.poll_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    return match self.put(frame) {
-                        Ok(()) => Delivery::Sent,
-                        Err(Gone) => Delivery::Gone,
-                    };
-                }
-                Poll::Ready(Err(Gone)) => return Delivery::Gone,
-                Poll::Pending => {}
-            }
-        } else if self.backlog.len() >= limits.frames {
-            return Delivery::TooSlow;
-        }
-        self.backlog.push_back(frame);
-        Delivery::Backlogged
+impl Follow {
+    /// The board's log reached `seq`.
+    pub(super) fn advanced(&self, seq: i64) {
+        self.head.fetch_max(seq, Ordering::Relaxed);
+        self.wake.notify_one();
     }
 
-    /// Moves backlogged frames to the outbox while it has room; `Ok(true)` once the
-    /// backlog is empty, `Ok(false)` while the outbox is full (`cx` is woken).
-    fn drain(&mut self, cx: &mut Context<'_>) -> Result<bool, Gone> {
-        while !self.backlog.is_empty() {
-            match self.out.poll_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    let frame = self.backlog.pop_front().expect("a backlogged frame");
-                    self.put(frame)?;
-                }
-                Poll::Ready(Err(gone)) => return Err(gone),
-                Poll::Pending => return Ok(false),
-            }
-        }
-        Ok(true)
-    }
-
-    /// Queues `frame` on the outbox, which has room, and counts it as sent.
-    fn put(&mut self, frame: Bytes) -> Result<(), Gone> {
-        let len = frame.len() as u64;
-        self.out.send(frame)?;
-        metrics().messages_out.inc();
-        metrics().bytes_out.inc_by(len);
-        Ok(())
+    /// Announcements may have been missed: read the log.
+    pub(super) fn recheck(&self) {
+        self.recheck.store(true, Ordering::Relaxed);
+        self.wake.notify_one();
     }
 }
 
-/// How much one member may have queued before it counts as too slow.
-#[derive(Debug, Clone, Copy)]
-struct QueueLimits {
-    frames: usize,
-    bytes: usize,
+/// What the room needs to keep its log compact.
+struct Compaction {
+    /// The sequence number the stored snapshot covers.
+    snapshot_seq: i64,
+    /// Updates and bytes logged since.
+    logged_updates: u64,
+    logged_bytes: u64,
+    /// The compaction running in the background, if any.
+    running: Option<tokio::task::JoinHandle<()>>,
 }
 
-struct Pending {
-    from: ConnId,
-    raw: Vec<u8>,
-    received: Instant,
-    /// Told once the update is saved and fanned out (a restore waits for it).
-    saved: Option<oneshot::Sender<Result<(), RestoreError>>>,
+impl Compaction {
+    fn logged(&mut self, bytes: u64) {
+        self.logged_updates += 1;
+        self.logged_bytes += bytes;
+    }
+
+    fn is_due(&self, settings: &RoomSettings) -> bool {
+        self.logged_updates >= settings.compact_every || self.logged_bytes >= settings.compact_bytes
+    }
 }
 
-type Flush = (JoinHandle<Result<SeqRange, StoreError>>, Vec<Pending>);
+/// Why a room's loop ended.
+enum Exit {
+    /// The board was deleted: nothing more is saved.
+    Deleted,
+    /// The last member left long enough ago; everything is saved.
+    Idle,
+    /// The server is shutting down.
+    Shutdown,
+}
 
 pub(super) struct Room {
     board: BoardId,
     doc: Doc,
     presence: Presence,
-    members: HashMap<ConnId, Member>,
-    member_count: Arc<AtomicUsize>,
-    store: Arc<dyn Store>,
+    members: Members,
+    log: Arc<dyn BoardLog>,
+    journal: Journal,
     settings: RoomSettings,
-    /// Applied to the Doc, not yet handed to the store.
-    pending: Vec<Pending>,
-    pending_bytes: u64,
-    /// Handed to the store, not yet committed.
-    inflight: Option<Flush>,
     /// Sync step 1 requests waiting until everything in the Doc is durable.
     deferred: Vec<(ConnId, StateVector)>,
     /// Updates received while a step 1 was deferred (and after them, until they are
     /// applied), applied in arrival order once it is answered.
     held: Vec<(ConnId, DocUpdate)>,
     held_bytes: u64,
-    retry_at: Option<Instant>,
-    backoff: Duration,
-    last_seq: i64,
-    snapshot_seq: i64,
-    logged_updates: u64,
-    logged_bytes: u64,
+    compaction: Compaction,
     doc_bytes: u64,
     /// What the document took in memory at its last compaction (or load), as estimated by
     /// the update pre-scan; the compaction task replaces it with its own estimate.
@@ -292,26 +209,35 @@ pub(super) struct Room {
     queued: Meter,
     /// What answers an empty state vector, while it stays cheaper than re-encoding.
     full_state: Option<FreshJoin>,
-    /// The compaction running in the background, if any.
-    compacting: Option<tokio::task::JoinHandle<()>>,
     /// The board was deleted: the room stops without saving.
     deleted: bool,
     /// When the coalesced awareness message goes out.
     awareness_flush_at: Option<Instant>,
-    /// Members with frames in their backlog.
-    backlogged: HashSet<ConnId>,
-    /// This room's task, woken when a full outbox has room again.
-    waker: Waker,
+    /// Where presence goes to other processes; `None` when the store serves one process.
+    relay: Option<Relay>,
+    follow: Arc<Follow>,
+}
+
+/// What a room is made of besides its stored document.
+pub(super) struct Parts {
+    pub(super) board: BoardId,
+    pub(super) log: Arc<dyn BoardLog>,
+    pub(super) settings: RoomSettings,
+    pub(super) member_count: Arc<AtomicUsize>,
+    pub(super) relay: Option<Relay>,
+    pub(super) follow: Arc<Follow>,
 }
 
 impl Room {
-    pub(super) fn new(
-        board: BoardId,
-        stored: StoredDoc,
-        store: Arc<dyn Store>,
-        settings: RoomSettings,
-        member_count: Arc<AtomicUsize>,
-    ) -> Result<Self, String> {
+    pub(super) fn new(parts: Parts, stored: StoredDoc) -> Result<Self, String> {
+        let Parts {
+            board,
+            log,
+            settings,
+            member_count,
+            relay,
+            follow,
+        } = parts;
         let rebuilt = snapshot::rebuild_with_base(&stored)?;
         // The Doc's whole state is the snapshot (or nothing) and the log after it.
         let base = protocol::encode_sync_step2(rebuilt.base_v1.as_deref().unwrap_or(EMPTY_UPDATE));
@@ -342,43 +268,35 @@ impl Room {
                 levels.record(&placed);
             }
         }
+        let logged_bytes: u64 = stored.updates.iter().map(|u| u.data.len() as u64).sum();
         Ok(Self {
             board,
             doc: rebuilt.doc,
             presence: Presence::default(),
-            members: HashMap::new(),
-            member_count,
-            store,
+            members: Members::new(member_count),
+            journal: Journal::new(board, log.clone(), stored.last_seq),
+            log,
             settings,
-            pending: Vec::new(),
-            pending_bytes: 0,
-            inflight: None,
             deferred: Vec::new(),
             held: Vec::new(),
             held_bytes: 0,
-            retry_at: None,
-            backoff: Duration::ZERO,
-            last_seq: stored.last_seq,
-            snapshot_seq: stored.snapshot.as_ref().map_or(0, |s| s.seq),
-            logged_updates: stored.updates.len() as u64,
-            logged_bytes: stored.updates.iter().map(|u| u.data.len() as u64).sum(),
+            compaction: Compaction {
+                snapshot_seq: stored.snapshot.as_ref().map_or(0, |s| s.seq),
+                logged_updates: stored.updates.len() as u64,
+                logged_bytes,
+                running: None,
+            },
             // As after a compaction: the whole state in the wire's encoding.
-            doc_bytes: rebuilt.base_v1.as_ref().map_or(0, |b| b.len() as u64)
-                + stored
-                    .updates
-                    .iter()
-                    .map(|u| u.data.len() as u64)
-                    .sum::<u64>(),
+            doc_bytes: rebuilt.base_v1.as_ref().map_or(0, |b| b.len() as u64) + logged_bytes,
             memory_base: Arc::new(AtomicU64::new(doc_memory)),
             levels,
             memory_since: 0,
             queued,
             full_state,
-            compacting: None,
             deleted: false,
             awareness_flush_at: None,
-            backlogged: HashSet::new(),
-            waker: Waker::noop().clone(),
+            relay,
+            follow,
         })
     }
 
@@ -389,75 +307,81 @@ impl Room {
         unloader: Unloader,
     ) {
         let mut idle_since = Some(Instant::now());
-        let mut check = tokio::time::interval_at(
-            Instant::now() + self.settings.board_check,
-            self.settings.board_check,
-        );
-        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut checking: Option<JoinHandle<Result<(), StoreError>>> = None;
-        self.waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
-        loop {
-            self.maybe_start_flush();
+        let mut check = interval_from_now(self.settings.board_check);
+        let mut presence_tick = interval_from_now(self.settings.presence_timeout / 3);
+        let waker = std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await;
+        self.members.set_waker(waker);
+        if let Some(relay) = &self.relay {
+            // Members of other processes are shown here from the start, not from their
+            // next move.
+            relay.query(self.board);
+        }
+        let follow = self.follow.clone();
+        let exit = loop {
+            self.journal.start();
             let idle_deadline = idle_since
                 .filter(|_| self.members.is_empty())
                 .map(|t| t + self.settings.idle);
+            let retry_at = self.journal.retry_at();
             tokio::select! {
                 cmd = rx.recv() => match cmd {
-                    Some(cmd) => {
-                        self.handle(cmd);
-                        if self.deleted {
-                            unloader.unload();
-                            reject_joins(rx);
-                            tracing::info!(board_id = %self.board, "board deleted; room closed");
-                            return;
-                        }
-                        if self.members.is_empty() && idle_since.is_none() {
-                            idle_since = Some(Instant::now());
-                        } else if !self.members.is_empty() {
-                            idle_since = None;
-                        }
-                    }
-                    None => break,
+                    Some(cmd) => self.handle(cmd),
+                    None => break Exit::Shutdown,
                 },
-                result = wait_flush(&mut self.inflight), if self.inflight.is_some() => self.on_flushed(result),
-                gone = tokio::task::unconstrained(std::future::poll_fn(|cx| drain_backlogs(&mut self.members, &mut self.backlogged, cx))), if !self.backlogged.is_empty() => {
+                done = self.journal.finish(), if self.journal.busy() => self.on_done(done),
+                gone = tokio::task::unconstrained(std::future::poll_fn(|cx| self.members.poll_drain(cx))), if self.members.has_backlogs() => {
                     for conn in gone {
                         self.leave(conn);
                     }
                 }
-                _ = sleep_until(self.retry_at), if self.retry_at.is_some() => self.retry_at = None,
+                _ = sleep_until(retry_at), if retry_at.is_some() => self.journal.retry_due(),
                 _ = sleep_until(self.awareness_flush_at), if self.awareness_flush_at.is_some() => self.flush_awareness(),
-                _ = check.tick(), if checking.is_none() && !self.members.is_empty() => {
-                    let (store, board) = (self.store.clone(), self.board);
-                    checking = Some(tokio::spawn(async move { store.get_board(board).await.map(drop) }));
-                }
-                exists = wait_check(&mut checking), if checking.is_some() => {
-                    if let Err(StoreError::NotFound(_)) = exists {
-                        self.kick_all(Kick::BoardDeleted);
-                        self.drop_unsaved();
-                        unloader.unload();
-                        reject_joins(rx);
-                        tracing::info!(board_id = %self.board, "board deleted elsewhere; room closed");
-                        return;
+                () = follow.wake.notified() => {
+                    self.journal.note_head(follow.head.load(Ordering::Relaxed));
+                    if follow.recheck.swap(false, Ordering::Relaxed) {
+                        self.journal.recheck();
                     }
                 }
+                _ = check.tick(), if !self.members.is_empty() => self.journal.recheck(),
+                _ = presence_tick.tick(), if self.relay.is_some() => self.refresh_presence(),
                 _ = sleep_until(idle_deadline), if idle_deadline.is_some() => {
                     if self.save_everything(Duration::from_secs(5)).await {
-                        unloader.unload();
-                        reject_joins(rx);
-                        tracing::debug!(board_id = %self.board, "room unloaded");
-                        return;
+                        break Exit::Idle;
                     }
                     idle_since = Some(Instant::now());
                 }
-                _ = shutdown.cancelled() => break,
+                _ = shutdown.cancelled() => break Exit::Shutdown,
+            }
+            if self.deleted {
+                break Exit::Deleted;
+            }
+            if self.members.is_empty() {
+                idle_since.get_or_insert_with(Instant::now);
+            } else {
+                idle_since = None;
+            }
+        };
+        self.finish(exit, rx, unloader).await;
+    }
+
+    /// The one way out of a room: what is unsaved is saved (or spilled) unless the board is
+    /// gone, everyone left is told why, other processes hear that this room's members are
+    /// gone, and the hub forgets the room, handing back joins still queued.
+    async fn finish(mut self, exit: Exit, rx: mpsc::Receiver<Command>, unloader: Unloader) {
+        match exit {
+            Exit::Deleted => tracing::info!(board_id = %self.board, "board deleted; room closed"),
+            Exit::Idle => tracing::debug!(board_id = %self.board, "room unloaded"),
+            Exit::Shutdown => {
+                if !self.save_everything(Duration::from_secs(10)).await {
+                    self.spill();
+                }
+                self.kick_all(Kick::ShuttingDown);
             }
         }
-        // Shutting down: save what is unsaved, then tell everyone to come back later.
-        if !self.save_everything(Duration::from_secs(10)).await {
-            self.spill();
+        let changes = self.presence.take_changes();
+        if let (Some(relay), Some(local)) = (&self.relay, changes.local) {
+            relay.awareness(self.board, local);
         }
-        self.kick_all(Kick::ShuttingDown);
         unloader.unload();
         reject_joins(rx);
     }
@@ -472,7 +396,7 @@ impl Room {
                     .iter()
                     .rposition(|m| matches!(m, ClientMessage::SyncStep1(_)));
                 for (i, m) in messages.into_iter().enumerate() {
-                    if !self.members.contains_key(&conn) {
+                    if !self.members.contains(conn) {
                         break;
                     }
                     if matches!(m, ClientMessage::SyncStep1(_)) && Some(i) != last_step1 {
@@ -489,17 +413,21 @@ impl Room {
                         .doc
                         .transact()
                         .encode_state_as_update_v1(&StateVector::default()),
-                    seq: self.last_seq,
+                    seq: self.journal.applied(),
                     members: self.members.len(),
                 });
             }
             Command::Restore { target, reply } => self.restore(&target, reply),
-            Command::Delete => {
-                self.kick_all(Kick::BoardDeleted);
-                self.drop_unsaved();
-                self.deleted = true;
-            }
+            Command::Delete => self.board_gone(),
+            Command::Peer(message) => self.on_peer(*message),
         }
+    }
+
+    /// The board was deleted (here or elsewhere): nothing more is saved, and the room ends.
+    fn board_gone(&mut self) {
+        self.kick_all(Kick::BoardDeleted);
+        self.drop_unsaved();
+        self.deleted = true;
     }
 
     /// Makes the document's content equal to `target`'s as one ordinary change, saved and
@@ -520,7 +448,7 @@ impl Room {
     /// role at all closes it (4403), a revoked token closes the connections opened with it.
     fn change_access(&mut self, change: &AccessChange) {
         let mut revoked: Vec<(ConnId, Kick)> = Vec::new();
-        for (conn, member) in &mut self.members {
+        for (conn, member) in self.members.iter_mut() {
             let access = &mut member.access;
             let why = match change {
                 AccessChange::Member { user, role } if *user == access.user => {
@@ -564,19 +492,8 @@ impl Room {
             let _ = reply.send(Ok(()));
             return;
         };
-        let member = Member {
-            synced: false,
-            access: who.access,
-            role,
-            out: who.out,
-            backlog: VecDeque::new(),
-            queued: Meter::default(),
-            wants_presence: false,
-            kick: Some(who.kick),
-        };
-        self.members.insert(conn, member);
-        self.member_count
-            .store(self.members.len(), Ordering::Relaxed);
+        self.members
+            .insert(conn, Member::new(who.access, role, who.out, who.kick));
         if reply.send(Ok(())).is_err() {
             self.remove(conn);
             return;
@@ -595,12 +512,12 @@ impl Room {
     fn on_message(&mut self, conn: ConnId, msg: ClientMessage) {
         match msg {
             ClientMessage::SyncStep1(sv) => {
-                if self.pending.is_empty() && self.inflight.is_none() {
-                    self.send_step2(conn, &sv);
-                } else {
+                if self.journal.has_unsaved() {
                     // One answer per member however many step 1s it sends meanwhile.
                     self.deferred.retain(|(c, _)| *c != conn);
                     self.deferred.push((conn, sv));
+                } else {
+                    self.send_step2(conn, &sv);
                 }
             }
             ClientMessage::SyncStep2(update) | ClientMessage::Update(update) => {
@@ -609,7 +526,7 @@ impl Room {
             ClientMessage::Awareness(update) => self.on_awareness(conn, update),
             ClientMessage::QueryAwareness => {
                 // Answered with the next awareness tick, once however often it asks.
-                if let Some(member) = self.members.get_mut(&conn) {
+                if let Some(member) = self.members.get_mut(conn) {
                     member.wants_presence = true;
                     self.schedule_awareness();
                 }
@@ -622,7 +539,7 @@ impl Room {
         if update.is_empty() {
             return;
         }
-        let Some(member) = self.members.get(&conn) else {
+        let Some(member) = self.members.get(conn) else {
             return;
         };
         if !member.role.can_edit() {
@@ -630,7 +547,7 @@ impl Room {
             return;
         }
         let len = update.raw.len() as u64;
-        if self.pending_bytes + self.held_bytes + len > self.settings.max_pending_bytes {
+        if self.journal.pending_bytes() + self.held_bytes + len > self.settings.max_pending_bytes {
             self.kick(conn, Kick::BacklogFull);
             return;
         }
@@ -691,9 +608,8 @@ impl Room {
             }
         }
         self.doc_bytes += len;
-        self.pending_bytes += len;
         metrics().updates_applied.inc();
-        self.pending.push(Pending {
+        self.journal.push(Pending {
             from,
             raw,
             received: Instant::now(),
@@ -704,7 +620,7 @@ impl Room {
     /// Applies a member's awareness update (only its entry for its own client id counts);
     /// the change goes out with the next coalesced awareness message.
     fn on_awareness(&mut self, conn: ConnId, update: AwarenessUpdate) {
-        let Some(member) = self.members.get(&conn) else {
+        let Some(member) = self.members.get(conn) else {
             return;
         };
         let applied = self.presence.apply(conn, &member.access.user, update);
@@ -731,13 +647,17 @@ impl Room {
         }
     }
 
-    /// Sends the coalesced awareness changes to everyone, and everyone's awareness to the
-    /// members who asked for it.
+    /// Sends the coalesced awareness changes to everyone here, this process's own to the
+    /// other processes, and everyone's awareness to the members who asked for it.
     fn flush_awareness(&mut self) {
         self.awareness_flush_at = None;
-        if let Some(update) = self.presence.take_changes() {
+        let changes = self.presence.take_changes();
+        if let Some(update) = changes.all {
             let frame = self.frame(protocol::encode_awareness(&update));
             self.broadcast(frame, None, false);
+        }
+        if let (Some(relay), Some(local)) = (&self.relay, changes.local) {
+            relay.awareness(self.board, local);
         }
         let asked: Vec<ConnId> = self
             .members
@@ -755,63 +675,65 @@ impl Room {
         }
     }
 
-    fn maybe_start_flush(&mut self) {
-        if self.inflight.is_some() || self.pending.is_empty() || self.retry_at.is_some() {
-            return;
+    /// Every third of the presence timeout: this process's members' presence is relayed
+    /// in full (other processes keep it while it is renewed), and other processes' that
+    /// was not renewed within the timeout is removed (their process died or lost the
+    /// database).
+    fn refresh_presence(&mut self) {
+        if let (Some(relay), Some(local)) = (&self.relay, self.presence.local()) {
+            relay.awareness(self.board, local);
         }
-        // A backlog from a store outage may exceed what one append takes: save it in
-        // order, one batch after the other.
-        let rest = self
-            .pending
-            .split_off(self.pending.len().min(MAX_APPEND_BATCH));
-        let batch = std::mem::replace(&mut self.pending, rest);
-        let updates: Vec<Vec<u8>> = batch.iter().map(|p| p.raw.clone()).collect();
-        let (store, board) = (self.store.clone(), self.board);
-        metrics().persist_batch.observe(updates.len() as f64);
-        let handle = tokio::spawn(async move {
-            let timer = metrics().persist_seconds.start_timer();
-            let result = store.append_updates(board, &updates).await;
-            timer.observe_duration();
-            result
-        });
-        self.inflight = Some((handle, batch));
+        let before = Instant::now() - self.settings.presence_timeout;
+        if self.presence.expire_remote(before) > 0 {
+            self.schedule_awareness();
+        }
     }
 
-    fn on_flushed(&mut self, result: (Result<SeqRange, StoreError>, Vec<Pending>)) {
-        let (result, batch) = result;
-        match result {
-            Ok(range) => {
-                let bytes: u64 = batch.iter().map(|p| p.raw.len() as u64).sum();
-                self.pending_bytes -= bytes;
-                self.last_seq = range.last;
-                self.logged_updates += batch.len() as u64;
-                self.logged_bytes += bytes;
-                self.backoff = Duration::ZERO;
-                self.fan_out(batch);
-                if self.pending.is_empty() {
-                    self.release_waiting();
-                    if self.logged_updates >= self.settings.compact_every
-                        || self.logged_bytes >= self.settings.compact_bytes
-                    {
-                        self.start_compaction();
-                    }
+    /// Another process's message about this board.
+    fn on_peer(&mut self, message: PeerMessage) {
+        match message {
+            PeerMessage::Awareness { update, .. } => {
+                if self.presence.apply_remote(update, Instant::now()) > 0 {
+                    self.schedule_awareness();
                 }
             }
-            Err(StoreError::NotFound(_)) => {
-                self.kick_all(Kick::BoardDeleted);
-                self.drop_unsaved();
-                self.deleted = true;
+            PeerMessage::Query { .. } => {
+                if let (Some(relay), Some(local)) = (&self.relay, self.presence.local()) {
+                    relay.awareness(self.board, local);
+                }
             }
-            Err(e) => {
-                // Keep the batch, in order, ahead of anything newer, and retry with backoff.
-                let mut batch = batch;
-                batch.append(&mut self.pending);
-                self.pending = batch;
-                self.backoff =
-                    (self.backoff * 2).clamp(Duration::from_millis(50), Duration::from_secs(5));
-                self.retry_at = Some(Instant::now() + self.backoff);
+        }
+    }
+
+    /// Acts on what a log operation brought.
+    fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Saved(batch) => {
+                for p in &batch {
+                    self.compaction.logged(p.raw.len() as u64);
+                }
+                self.fan_out(batch);
+                if !self.journal.has_unsaved() {
+                    self.release_waiting();
+                }
+                self.maybe_compact();
+            }
+            Done::Read { snapshot, rows } => {
+                if let Some(s) = snapshot {
+                    self.apply_snapshot(s);
+                }
+                for row in rows {
+                    self.apply_logged(row);
+                }
+                self.maybe_compact();
+            }
+            Done::Deleted => {
+                tracing::info!(board_id = %self.board, "board deleted elsewhere");
+                self.board_gone();
+            }
+            Done::Failed(e) => {
                 metrics().store_errors.inc();
-                tracing::warn!(board_id = %self.board, error = %crate::telemetry::chain(&e), retry_in = ?self.backoff, "saving updates failed");
+                tracing::warn!(board_id = %self.board, error = %crate::telemetry::chain(&e), retry_at = ?self.journal.retry_at(), "the board's log failed; retrying");
             }
         }
     }
@@ -839,13 +761,73 @@ impl Room {
             metrics()
                 .fanout_seconds
                 .observe(p.received.elapsed().as_secs_f64());
-            let frame = self.frame(protocol::encode_update(&p.raw));
-            let limit = self.settings.outbound_queue;
-            self.full_state = self
-                .full_state
-                .take()
-                .and_then(|f| f.extended(frame.clone(), limit));
-            self.broadcast(frame, Some(p.from), true);
+            self.fan_out_update(&p.raw, Some(p.from));
+        }
+    }
+
+    /// Sends one saved update to every synced member but `except`, and to the cache for
+    /// fresh joiners.
+    fn fan_out_update(&mut self, raw: &[u8], except: Option<ConnId>) {
+        let frame = self.frame(protocol::encode_update(raw));
+        let limit = self.settings.outbound_queue;
+        self.full_state = self
+            .full_state
+            .take()
+            .and_then(|f| f.extended(frame.clone(), limit));
+        self.broadcast(frame, except, true);
+    }
+
+    /// Applies a row another process appended to the board's log, and fans it out as if
+    /// it had arrived here. It is saved already, so it is never refused: limits were
+    /// checked where it arrived.
+    fn apply_logged(&mut self, row: LoggedUpdate) {
+        let len = row.data.len() as u64;
+        self.memory_since += scan::memory_of(&row.data);
+        if let Ok(placed) = scan::item_levels(&row.data, &self.levels, scan::Strictness::Record) {
+            self.levels.record(&placed);
+        }
+        let applied = Update::decode_v1(&row.data)
+            .map_err(|e| e.to_string())
+            .and_then(|u| {
+                self.doc
+                    .transact_mut()
+                    .apply_update(u)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = applied {
+            // Loading the board would fail the same way; members keep what they have.
+            self.full_state = None;
+            tracing::error!(board_id = %self.board, seq = row.seq, error = %e, "a logged update does not apply");
+            return;
+        }
+        self.doc_bytes += len;
+        self.compaction.logged(len);
+        self.fan_out_update(&row.data, None);
+    }
+
+    /// Another process compacted past rows this room had not read: what the snapshot holds
+    /// beyond the Doc is applied and fanned out as one update.
+    fn apply_snapshot(&mut self, s: Snapshot) {
+        let seq = s.seq;
+        let stored = StoredDoc {
+            snapshot: Some(s),
+            updates: Vec::new(),
+            last_seq: seq,
+        };
+        let missing = snapshot::rebuild(&stored).map(|theirs| {
+            let sv = self.doc.transact().state_vector();
+            theirs.transact().encode_diff_v1(&sv)
+        });
+        match missing {
+            Ok(data) => {
+                self.apply_logged(LoggedUpdate { seq, data });
+                self.compaction.snapshot_seq = seq;
+                self.compaction.logged_updates = 0;
+                self.compaction.logged_bytes = 0;
+            }
+            Err(e) => {
+                tracing::error!(board_id = %self.board, seq, error = %e, "another process's snapshot does not load")
+            }
         }
     }
 
@@ -862,30 +844,47 @@ impl Room {
         Some(Encoded::new(&txn))
     }
 
-    /// Compacts in the background. Transcoding the snapshot and checking it take longer
-    /// than encoding it, so they happen off the room's task, which goes on serving.
-    fn start_compaction(&mut self) {
-        if self.compacting.as_ref().is_some_and(|c| !c.is_finished()) {
+    /// Compacts in the background once enough is logged and the Doc holds exactly the log
+    /// up to the room's position: the snapshot covers that position and nothing more, so
+    /// no process's row above it is ever deleted. Transcoding the snapshot and checking it
+    /// take longer than encoding it, so they happen off the room's task, which goes on
+    /// serving.
+    fn maybe_compact(&mut self) {
+        if !self.compaction.is_due(&self.settings) {
+            return;
+        }
+        if self
+            .compaction
+            .running
+            .as_ref()
+            .is_some_and(|c| !c.is_finished())
+        {
             // One at a time; the counters stay up, so the next save starts the next.
+            return;
+        }
+        let Some(seq) = self.journal.settled() else {
+            return;
+        };
+        if seq <= self.compaction.snapshot_seq {
             return;
         }
         let Some(encoded) = self.snapshot_state() else {
             return;
         };
-        let (store, board, seq) = (self.store.clone(), self.board, self.last_seq);
-        self.snapshot_seq = seq;
-        self.logged_updates = 0;
-        self.logged_bytes = 0;
+        let (log, board) = (self.log.clone(), self.board);
+        self.compaction.snapshot_seq = seq;
+        self.compaction.logged_updates = 0;
+        self.compaction.logged_bytes = 0;
         self.doc_bytes = encoded.v1_len() as u64;
         // Until the task has its own estimate of the document, the running one stands.
         self.memory_base.store(self.doc_memory(), Ordering::Relaxed);
         self.memory_since = 0;
         let memory_base = self.memory_base.clone();
-        self.compacting = Some(tokio::spawn(async move {
+        self.compaction.running = Some(tokio::spawn(async move {
             let Some(encoded) = for_store(board, encoded, Some(memory_base)).await else {
                 return;
             };
-            if let Err(e) = store
+            if let Err(e) = log
                 .compact(board, &encoded.state, encoded.encoding, seq)
                 .await
             {
@@ -894,42 +893,53 @@ impl Room {
         }));
     }
 
-    /// Writes every pending update and a snapshot, retrying until `deadline` passes.
+    /// Saves every pending update, reads what other processes appended, and writes a
+    /// snapshot, retrying until `within` passes; whether everything was saved.
     async fn save_everything(&mut self, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(flush) = self.inflight.take() {
-                let mut slot = Some(flush);
-                let result = wait_flush(&mut slot).await;
-                self.on_flushed(result);
+            self.journal.start();
+            if self.journal.busy() {
+                let done = self.journal.finish().await;
+                self.on_done(done);
+                if self.deleted {
+                    return true;
+                }
+                continue;
             }
-            if self.pending.is_empty() && self.held.is_empty() {
+            if !self.journal.has_unsaved() && !self.held.is_empty() {
+                self.release_waiting();
+                continue;
+            }
+            if !self.journal.has_unsaved() && self.held.is_empty() {
                 break;
             }
-            if self.pending.is_empty() {
-                self.release_waiting();
-            }
+            let Some(at) = self.journal.retry_at() else {
+                break;
+            };
             if Instant::now() >= deadline {
                 return false;
             }
-            if let Some(at) = self.retry_at.take() {
-                tokio::time::sleep_until(at.min(deadline)).await;
+            tokio::time::sleep_until(at.min(deadline)).await;
+            if Instant::now() >= at {
+                self.journal.retry_due();
             }
-            self.maybe_start_flush();
         }
         // A background compaction finishes first: the room does not end before it.
-        if let Some(compacting) = self.compacting.take() {
-            let _ = compacting.await;
+        if let Some(running) = self.compaction.running.take() {
+            let _ = running.await;
         }
-        if self.last_seq > self.snapshot_seq
+        if let Some(seq) = self.journal.settled()
+            && seq > self.compaction.snapshot_seq
             && let Some(encoded) = self.snapshot_state()
             && let Some(encoded) = for_store(self.board, encoded, None).await
         {
-            let stored =
-                self.store
-                    .compact(self.board, &encoded.state, encoded.encoding, self.last_seq);
-            match stored.await {
-                Ok(_) => self.snapshot_seq = self.last_seq,
+            match self
+                .log
+                .compact(self.board, &encoded.state, encoded.encoding, seq)
+                .await
+            {
+                Ok(_) => self.compaction.snapshot_seq = seq,
                 Err(e) => {
                     tracing::warn!(board_id = %self.board, error = %crate::telemetry::chain(&e), "final compaction failed; the log is kept")
                 }
@@ -941,7 +951,9 @@ impl Room {
     /// The store stayed unreachable until shutdown: write what is unsaved, in order, to a
     /// spill file that the next start replays, rather than drop it.
     fn spill(&mut self) {
-        let updates: Vec<Vec<u8>> = std::mem::take(&mut self.pending)
+        let updates: Vec<Vec<u8>> = self
+            .journal
+            .take_unsaved()
             .into_iter()
             .map(|p| p.raw)
             .chain(
@@ -968,8 +980,7 @@ impl Room {
 
     /// The board is gone: nothing left to save.
     fn drop_unsaved(&mut self) {
-        self.pending.clear();
-        self.pending_bytes = 0;
+        self.journal.take_unsaved();
         self.held.clear();
         self.held_bytes = 0;
     }
@@ -992,7 +1003,7 @@ impl Room {
         for update in before {
             self.send_to(conn, update);
         }
-        if let Some(member) = self.members.get_mut(&conn) {
+        if let Some(member) = self.members.get_mut(conn) {
             member.synced = true;
         }
         self.send_to(conn, frame);
@@ -1028,30 +1039,22 @@ impl Room {
     }
 
     fn send_to(&mut self, conn: ConnId, frame: Bytes) {
-        let limit = self.queue_limits();
-        let Some(member) = self.members.get_mut(&conn) else {
-            return;
-        };
-        let delivery = unbudgeted(&self.waker, |cx| member.offer(frame, limit, cx));
-        self.settle(conn, delivery);
+        let limits = self.queue_limits();
+        if let Some(trouble) = self.members.send_to(conn, frame, limits) {
+            self.settle(conn, trouble);
+        }
         self.shed();
     }
 
     /// Queues `frame` for every member but `except` (and, for document updates, but those
     /// not yet synced).
     fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>, synced_only: bool) {
-        let limit = self.queue_limits();
-        let members = &mut self.members;
-        let not_sent: Vec<(ConnId, Delivery)> = unbudgeted(&self.waker, |cx| {
-            members
-                .iter_mut()
-                .filter(|(conn, member)| Some(**conn) != except && (member.synced || !synced_only))
-                .map(|(conn, member)| (*conn, member.offer(frame.clone(), limit, cx)))
-                .filter(|(_, delivery)| !matches!(delivery, Delivery::Sent))
-                .collect()
-        });
-        for (conn, delivery) in not_sent {
-            self.settle(conn, delivery);
+        let limits = self.queue_limits();
+        for (conn, trouble) in self
+            .members
+            .broadcast(&frame, except, synced_only, limits)
+        {
+            self.settle(conn, trouble);
         }
         self.shed();
     }
@@ -1064,36 +1067,21 @@ impl Room {
             .settings
             .max_room_queued_bytes
             .saturating_add(self.doc_bytes as usize);
-        let mut over = self.queued.get().saturating_sub(allowance);
+        let over = self.queued.get().saturating_sub(allowance);
         if over == 0 {
             return;
         }
-        let mut heaviest: Vec<(usize, ConnId)> = self
-            .members
-            .iter()
-            .map(|(conn, m)| (m.queued.get(), *conn))
-            .filter(|(queued, _)| *queued > 0)
-            .collect();
-        heaviest.sort_unstable_by(|a, b| b.cmp(a));
-        for (queued, conn) in heaviest {
-            if over == 0 {
-                break;
-            }
+        for (conn, queued) in self.members.heaviest(over) {
             tracing::debug!(board_id = %self.board, conn_id = conn, queued, "room queue over its limit");
             self.kick(conn, Kick::SlowConsumer);
-            over = over.saturating_sub(queued);
         }
     }
 
-    /// Acts on what became of a frame offered to `conn`.
-    fn settle(&mut self, conn: ConnId, delivery: Delivery) {
-        match delivery {
-            Delivery::Sent => {}
-            Delivery::Backlogged => {
-                self.backlogged.insert(conn);
-            }
-            Delivery::TooSlow => self.kick(conn, Kick::SlowConsumer),
-            Delivery::Gone => self.leave(conn),
+    /// Acts on a member a frame could not reach.
+    fn settle(&mut self, conn: ConnId, trouble: Trouble) {
+        match trouble {
+            Trouble::TooSlow => self.kick(conn, Kick::SlowConsumer),
+            Trouble::Gone => self.leave(conn),
         }
     }
 
@@ -1107,18 +1095,14 @@ impl Room {
     }
 
     fn kick_all(&mut self, why: Kick) {
-        let conns: Vec<ConnId> = self.members.keys().copied().collect();
-        for conn in conns {
+        for conn in self.members.conns() {
             self.kick(conn, why.clone());
         }
     }
 
     fn remove(&mut self, conn: ConnId) -> Option<Member> {
-        let member = self.members.remove(&conn);
-        self.member_count
-            .store(self.members.len(), Ordering::Relaxed);
+        let member = self.members.remove(conn);
         self.deferred.retain(|(c, _)| *c != conn);
-        self.backlogged.remove(&conn);
         if member.is_some() {
             self.presence.leave(conn);
             if self.presence.has_changes() {
@@ -1127,6 +1111,13 @@ impl Room {
         }
         member
     }
+}
+
+/// A timer ticking every `every`, first after one period, that skips what it missed.
+fn interval_from_now(every: Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval_at(Instant::now() + every, every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
 }
 
 /// `encoded` in its stored encoding, checked on a blocking thread before it replaces the
@@ -1160,96 +1151,6 @@ async fn for_store(
             None
         }
     }
-}
-
-/// The frames that bring a client at `sv` up to the document's state: update frames for
-/// what the document holds but cannot integrate yet (its dependencies have not arrived),
-/// then the sync step 2 of everything integrated. The unintegrated parts are not merged
-/// into the step 2 as yrs's `encode_state_as_update_v1` does: that merge can lose content
-/// or panic, and what it drops never reaches the client, since it was fanned out before.
-fn encode_step2(doc: &Doc, sv: &StateVector) -> (Vec<Bytes>, Bytes) {
-    let txn = doc.transact();
-    let mut unintegrated = Vec::new();
-    if txn.has_missing_updates() {
-        let store = txn.store();
-        if let Some(pending) = store.pending_update() {
-            let update = pending.update.encode_v1();
-            unintegrated.push(Bytes::from(protocol::encode_update(&update)));
-        }
-        if let Some(deletes) = store.pending_ds() {
-            // An update with no structs and only this delete set.
-            let mut encoder = EncoderV1::new();
-            encoder.write_var(0u32);
-            deletes.encode(&mut encoder);
-            unintegrated.push(Bytes::from(protocol::encode_update(&encoder.to_vec())));
-        }
-    }
-    let step2 = protocol::encode_sync_step2(&txn.encode_diff_v1(sv));
-    (unintegrated, Bytes::from(step2))
-}
-
-/// Runs `f` with the room's waker, outside tokio's cooperative budget: offering a frame
-/// never waits, and a budget spent by the room's other work would make outboxes that have
-/// room look full, sending a large room's fan-out the long way, through the backlogs.
-fn unbudgeted<T>(waker: &Waker, f: impl FnOnce(&mut Context<'_>) -> T) -> T {
-    let mut f = Some(f);
-    let once = std::future::poll_fn(|cx| Poll::Ready(f.take().expect("polled once")(cx)));
-    let mut once = std::pin::pin!(tokio::task::unconstrained(once));
-    match once.as_mut().poll(&mut Context::from_waker(waker)) {
-        Poll::Ready(out) => out,
-        Poll::Pending => unreachable!("a poll_fn that is always ready"),
-    }
-}
-
-/// Moves backlogged frames into members' outboxes while they have room. Ready, with the
-/// members whose socket closed meanwhile, once every backlog is empty or a socket closed;
-/// pending (every full outbox wakes the room) while backlogs wait.
-fn drain_backlogs(
-    members: &mut HashMap<ConnId, Member>,
-    backlogged: &mut HashSet<ConnId>,
-    cx: &mut Context<'_>,
-) -> Poll<Vec<ConnId>> {
-    let mut gone = Vec::new();
-    backlogged.retain(|conn| {
-        let Some(member) = members.get_mut(conn) else {
-            return false;
-        };
-        match member.drain(cx) {
-            Ok(empty) => !empty,
-            Err(Gone) => {
-                gone.push(*conn);
-                false
-            }
-        }
-    });
-    if backlogged.is_empty() || !gone.is_empty() {
-        Poll::Ready(gone)
-    } else {
-        Poll::Pending
-    }
-}
-
-async fn wait_flush(inflight: &mut Option<Flush>) -> (Result<SeqRange, StoreError>, Vec<Pending>) {
-    let (handle, batch) = inflight.as_mut().expect("a flush in flight");
-    let result = match handle.await {
-        Ok(r) => r,
-        Err(e) => Err(StoreError::Invalid(format!("store task failed: {e}"))),
-    };
-    let batch = std::mem::take(batch);
-    *inflight = None;
-    (result, batch)
-}
-
-/// Waits for the board-existence check in flight; a failed task counts as "exists".
-async fn wait_check(
-    checking: &mut Option<JoinHandle<Result<(), StoreError>>>,
-) -> Result<(), StoreError> {
-    let result = match checking.as_mut() {
-        Some(handle) => handle.await.unwrap_or(Ok(())),
-        None => Ok(()),
-    };
-    *checking = None;
-    result
 }
 
 async fn sleep_until(at: Option<Instant>) {

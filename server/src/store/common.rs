@@ -494,6 +494,25 @@ macro_rules! impl_store {
                 sql::stored_doc(rows)
             }
 
+            async fn load_after(
+                &self,
+                board: BoardId,
+                after: i64,
+                limit: u32,
+            ) -> Result<StoredDoc> {
+                let rows: Vec<sql::LoadRow> = sqlx::query_as(sql::LOAD_AFTER)
+                    .bind(board.as_uuid())
+                    .bind(after)
+                    .bind(i64::from(limit.max(1)))
+                    .fetch_all(&self.pool)
+                    .await?;
+                sql::stored_doc(rows)
+            }
+
+            async fn relay(&self, message: &str) -> Result<()> {
+                self.relay_message(message).await
+            }
+
             async fn compact(
                 &self,
                 board: BoardId,

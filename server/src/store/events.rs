@@ -107,18 +107,45 @@ pub struct FeedEvent {
 }
 
 /// What a notification on [`CHANNEL`] says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
     /// The feed row with this id committed.
     Event(i64),
-    /// A payload this version does not know: ignored (kinds added later, such as news of a
-    /// board's log, must not confuse older nodes sharing the database).
+    /// A board's log grew: its rows up to `seq` committed (payload `u:<board>:<seq>`).
+    Log {
+        /// The board.
+        board: BoardId,
+        /// Its last sequence number now.
+        seq: i64,
+    },
+    /// A message one process relays to the others (payload `r:<message>`); opaque here.
+    Relay(String),
+    /// A payload this version does not know: ignored (kinds added later must not confuse
+    /// older nodes sharing the database).
     Other,
 }
+
+/// The prefix of a [`Notice::Log`] payload.
+pub const LOG_PREFIX: &str = "u:";
+
+/// The prefix of a [`Notice::Relay`] payload.
+pub const RELAY_PREFIX: &str = "r:";
 
 impl Notice {
     /// Parses a notification's payload.
     pub fn parse(payload: &str) -> Self {
+        if let Some(rest) = payload.strip_prefix(LOG_PREFIX) {
+            let parsed = rest.split_once(':').and_then(|(board, seq)| {
+                Some(Notice::Log {
+                    board: BoardId::parse(board).ok()?,
+                    seq: seq.parse().ok()?,
+                })
+            });
+            return parsed.unwrap_or(Notice::Other);
+        }
+        if let Some(rest) = payload.strip_prefix(RELAY_PREFIX) {
+            return Notice::Relay(rest.to_owned());
+        }
         payload.trim().parse().map_or(Notice::Other, Notice::Event)
     }
 }
@@ -204,5 +231,20 @@ mod tests {
         assert_eq!(Notice::parse(" 7\n"), Notice::Event(7));
         assert_eq!(Notice::parse("board 1 12"), Notice::Other);
         assert_eq!(Notice::parse(""), Notice::Other);
+    }
+
+    #[test]
+    fn notices_of_a_log_and_relayed_messages() {
+        let board = BoardId::new();
+        assert_eq!(
+            Notice::parse(&format!("u:{board}:17")),
+            Notice::Log { board, seq: 17 }
+        );
+        assert_eq!(Notice::parse("u:not-a-board:17"), Notice::Other);
+        assert_eq!(Notice::parse(&format!("u:{board}:x")), Notice::Other);
+        assert_eq!(
+            Notice::parse("r:a|anything:at all"),
+            Notice::Relay("a|anything:at all".into())
+        );
     }
 }

@@ -25,7 +25,7 @@ use crate::config::{Config, Database};
 use crate::domain::{BoardId, BoardName, DomainError, Role, UserId};
 use crate::image::{asset_id, is_asset_id};
 
-pub use events::{CHANNEL, Event, FeedEvent, Notice, Subscription};
+pub use events::{CHANNEL, Event, FeedEvent, LOG_PREFIX, Notice, RELAY_PREFIX, Subscription};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
@@ -796,6 +796,11 @@ pub trait Store: Send + Sync + 'static {
     async fn append_updates(&self, board: BoardId, updates: &[Vec<u8>]) -> Result<SeqRange>;
     /// The latest snapshot plus every logged update after it, read consistently.
     async fn load(&self, board: BoardId) -> Result<StoredDoc>;
+    /// What a reader that applied the board's log up to `after` lacks, read consistently:
+    /// the snapshot only if it covers more than `after` (another process compacted rows
+    /// this reader never read), then up to `limit` logged updates after both, in order.
+    /// `last_seq` says whether more remain.
+    async fn load_after(&self, board: BoardId, after: i64, limit: u32) -> Result<StoredDoc>;
     /// Stores `state` (in `encoding`) as the snapshot covering the log up to `up_to_seq`
     /// and deletes the updates it covers, in one transaction. Returns `false` (and changes
     /// nothing) when an equal or newer snapshot is already stored.
@@ -877,6 +882,10 @@ pub trait Store: Send + Sync + 'static {
     /// the change feed (Postgres `LISTEN`). `None` where the backend cannot push (SQLite):
     /// poll [`Store::events_after`] instead.
     async fn subscribe(&self) -> Result<Option<Box<dyn Subscription>>>;
+    /// Hands `message` to every process subscribed to the store ([`Notice::Relay`]), best
+    /// effort: nothing is stored. Does nothing where a single process serves the store
+    /// (SQLite). Postgres caps a message near 8,000 bytes.
+    async fn relay(&self, message: &str) -> Result<()>;
 
     /// How many boards and users there are.
     async fn counts(&self) -> Result<Counts>;

@@ -3,7 +3,8 @@
 //! Owns the connection pool and what is Postgres-specific: `SELECT ... FOR UPDATE` row
 //! locks that keep sequence numbers gap-free and in commit order, the `UNNEST` batch
 //! insert, repeatable-read loads, the advisory locks ordering the change feed's writers and
-//! a board's image uploads, and the change feed's `LISTEN` subscription. The shared operations come from `common.rs`. One pool serves reads and
+//! a board's image uploads, the change feed's `LISTEN` subscription, and the `NOTIFY`s that
+//! tell other processes a board's log grew or relay their messages. The shared operations come from `common.rs`. One pool serves reads and
 //! writes alike: Postgres runs writers concurrently, row locks order them. A subscription
 //! has a connection of its own (application name `easel-events`), outside the pool.
 
@@ -102,6 +103,17 @@ impl PostgresStore {
         Ok(Some(Box::new(Listening(listener))))
     }
 
+    /// Announces `message` to every process listening on [`CHANNEL`] (`r:<message>`).
+    async fn relay_message(&self, message: &str) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, $2 || $3)::text")
+            .bind(CHANNEL)
+            .bind(RELAY_PREFIX)
+            .bind(message)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Postgres lets writers run concurrently: its writer is the one pool.
     fn writer(&self) -> &PgPool {
         &self.pool
@@ -118,7 +130,10 @@ impl PostgresStore {
     /// One statement, so one round trip and one implicit transaction: the UPDATE numbers
     /// the batch and holds the board row's write lock until the INSERT beside it commits, so
     /// a second appender to the board waits, and numbers become visible in one order, with
-    /// no gaps (Postgres runs every data-modifying part of a `WITH` to completion).
+    /// no gaps (Postgres runs every data-modifying part of a `WITH` to completion). The
+    /// same statement announces the board's new last number on [`CHANNEL`]
+    /// (`u:<board>:<seq>`): Postgres delivers it when the rows commit, so other processes
+    /// following the board read them as soon as they are visible.
     async fn append_batch(&self, board: BoardId, updates: &[Vec<u8>], now: Millis) -> Result<i64> {
         sqlx::query_scalar(
             "WITH bumped AS (\
@@ -128,12 +143,14 @@ impl PostgresStore {
                  INSERT INTO board_updates (board_id, seq, data, created_at) \
                  SELECT $1, bumped.last_seq - $2 + t.ord, t.data, $3 \
                  FROM bumped, UNNEST($4::bytea[]) WITH ORDINALITY AS t(data, ord)) \
-             SELECT last_seq FROM bumped",
+             SELECT last_seq, pg_notify($5, $6 || $1::text || ':' || last_seq)::text FROM bumped",
         )
         .bind(board.as_uuid())
         .bind(updates.len() as i64)
         .bind(now)
         .bind(updates)
+        .bind(CHANNEL)
+        .bind(LOG_PREFIX)
         .fetch_optional(self.writer())
         .await?
         .ok_or(StoreError::NotFound("board"))

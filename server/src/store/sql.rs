@@ -79,6 +79,17 @@ pub(super) const LOAD: &str = "\
      UNION ALL SELECT 2, seq, data, NULL FROM board_updates WHERE board_id = $1 AND seq > \
          COALESCE((SELECT seq FROM board_snapshots WHERE board_id = $1), 0) \
      ORDER BY part, seq";
+/// What a reader that applied a board's log up to `$2` is missing, in [`LOAD`]'s shape:
+/// its `last_seq`, its snapshot only if it covers more than `$2` (a compaction removed
+/// rows the reader never read), then at most `$3` rows after both, in order.
+pub(super) const LOAD_AFTER: &str = "\
+     SELECT 0 AS part, last_seq AS seq, NULL AS data, NULL AS encoding FROM boards WHERE id = $1 \
+     UNION ALL SELECT 1, seq, state, encoding FROM board_snapshots WHERE board_id = $1 AND seq > $2 \
+     UNION ALL SELECT * FROM (SELECT 2, seq, data, NULL FROM board_updates \
+         WHERE board_id = $1 AND seq > $2 AND seq > \
+         COALESCE((SELECT seq FROM board_snapshots WHERE board_id = $1), 0) \
+         ORDER BY seq LIMIT $3) AS tail \
+     ORDER BY part, seq";
 pub(super) const SNAPSHOT_SEQ: &str = "SELECT seq FROM board_snapshots WHERE board_id = $1";
 pub(super) const UPSERT_SNAPSHOT: &str = "INSERT INTO board_snapshots \
      (board_id, seq, state, encoding, created_at) VALUES ($1, $2, $3, $4, $5) \

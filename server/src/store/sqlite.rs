@@ -79,6 +79,11 @@ impl SqliteStore {
         Ok(None)
     }
 
+    /// One process serves an SQLite store: there is nobody to relay to.
+    async fn relay_message(&self, _message: &str) -> Result<()> {
+        Ok(())
+    }
+
     /// Caller `i` of an admission read, its parameters from `$first`.
     fn admission_row(i: usize, first: usize) -> String {
         format!("({i}, ${first}, ${}, ${})", first + 1, first + 2)
