@@ -265,7 +265,7 @@ mod tests {
             format!("x|{node}|{board}"),
             format!("a|{node}|{board}"),
             format!("a|{node}|{board}|!!!"),
-            format!("a|{node}|{board}|AAAA"),
+            format!("a|{node}|{board}|BQ"),
         ] {
             assert_eq!(PeerMessage::decode(&text), None, "{text}");
         }

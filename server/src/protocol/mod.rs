@@ -225,7 +225,10 @@ fn decode_state_vector(payload: &[u8]) -> Result<StateVector, ProtocolError> {
 
 /// An awareness payload (y-protocols): a count, then per client its id, clock and state as
 /// JSON text. Decoded here rather than by yrs, which reserves room for the count first.
-pub fn decode_awareness(payload: &[u8], max_state: usize) -> Result<AwarenessUpdate, ProtocolError> {
+pub fn decode_awareness(
+    payload: &[u8],
+    max_state: usize,
+) -> Result<AwarenessUpdate, ProtocolError> {
     const WHAT: ProtocolError = ProtocolError::Malformed("awareness update");
     let mut cursor = Cursor::new(payload);
     let count: u64 = cursor.read_var()?;

@@ -191,8 +191,7 @@ impl Journal {
         } else if self.behind() {
             let after = self.applied;
             metrics().log_reads.inc();
-            let handle =
-                tokio::spawn(async move { log.load_after(board, after, READ_PAGE).await });
+            let handle = tokio::spawn(async move { log.load_after(board, after, READ_PAGE).await });
             self.io = Some(Io::Read(handle));
         }
     }
@@ -273,7 +272,11 @@ impl Journal {
                 break;
             }
             self.applied = row.seq;
-            if !self.ours.iter().any(|r| r.first <= row.seq && row.seq <= r.last) {
+            if !self
+                .ours
+                .iter()
+                .any(|r| r.first <= row.seq && row.seq <= r.last)
+            {
                 rows.push(row);
             }
         }
@@ -295,6 +298,8 @@ impl Journal {
     }
 }
 
-fn joined<T>(joined: Result<Result<T, StoreError>, tokio::task::JoinError>) -> Result<T, StoreError> {
+fn joined<T>(
+    joined: Result<Result<T, StoreError>, tokio::task::JoinError>,
+) -> Result<T, StoreError> {
     joined.unwrap_or_else(|e| Err(StoreError::Invalid(format!("store task failed: {e}"))))
 }

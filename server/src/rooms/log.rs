@@ -70,5 +70,4 @@ impl BoardLog for StoreLog {
     ) -> Result<bool, StoreError> {
         self.0.compact(board, state, encoding, up_to_seq).await
     }
-
 }

@@ -15,6 +15,8 @@ mod presence;
 mod queued;
 mod room;
 pub mod snapshot;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -262,7 +264,8 @@ impl Hub {
     /// its rooms relay presence to the others (call from within the runtime).
     pub fn new(store: Arc<dyn Store>, settings: RoomSettings) -> Self {
         let node = Uuid::new_v4();
-        let relay = (store.backend() == Backend::Postgres).then(|| cluster::start(store.clone(), node));
+        let relay =
+            (store.backend() == Backend::Postgres).then(|| cluster::start(store.clone(), node));
         Self {
             rooms: Arc::default(),
             log: Arc::new(StoreLog(store.clone())),

@@ -434,14 +434,26 @@ mod tests {
         assert_eq!(state_of(&p, 20).as_deref(), Some(r#"{"n":"Bob"}"#));
         let changes = p.take_changes();
         assert!(changes.all.is_some());
-        assert!(changes.local.is_none(), "a relayed state is not relayed back");
+        assert!(
+            changes.local.is_none(),
+            "a relayed state is not relayed back"
+        );
         assert_eq!(p.local().unwrap().clients.len(), 1);
 
         // A refresh with the same clock changes nothing but renews the lease.
         let later = start + std::time::Duration::from_secs(10);
-        assert_eq!(p.apply_remote(update(&[(20, 3, r#"{"n":"Bob"}"#)]), later), 0);
-        assert_eq!(p.expire_remote(later - std::time::Duration::from_secs(1)), 0);
-        assert_eq!(p.expire_remote(later + std::time::Duration::from_secs(1)), 1);
+        assert_eq!(
+            p.apply_remote(update(&[(20, 3, r#"{"n":"Bob"}"#)]), later),
+            0
+        );
+        assert_eq!(
+            p.expire_remote(later - std::time::Duration::from_secs(1)),
+            0
+        );
+        assert_eq!(
+            p.expire_remote(later + std::time::Duration::from_secs(1)),
+            1
+        );
         let changes = p.take_changes();
         let gone = &changes.all.unwrap().clients[&ClientID::new(20)];
         assert_eq!((&*gone.json, gone.clock), ("null", 4));
@@ -454,9 +466,16 @@ mod tests {
         assert_eq!(state_of(&p, 30), None);
         p.apply_remote(update(&[(40, 1, "{}")]), later);
         p.take_changes();
-        assert_eq!(p.apply(2, &user("cy"), update(&[(40, 2, r#"{"n":"Cy"}"#)])).changed, 1);
+        assert_eq!(
+            p.apply(2, &user("cy"), update(&[(40, 2, r#"{"n":"Cy"}"#)]))
+                .changed,
+            1
+        );
         assert!(p.take_changes().local.is_some());
-        assert_eq!(p.expire_remote(later + std::time::Duration::from_secs(60)), 0);
+        assert_eq!(
+            p.expire_remote(later + std::time::Duration::from_secs(60)),
+            0
+        );
         p.leave(1);
         p.leave(2);
         p.take_changes();

@@ -34,9 +34,7 @@ use super::log::BoardLog;
 use super::presence::Presence;
 use super::queued::{Meter, counted};
 use super::snapshot::{self, Encoded, ForStore};
-use super::{
-    AccessChange, BoardState, ConnId, Joining, Kick, RestoreError, SERVER_CONN, Unloader,
-};
+use super::{AccessChange, BoardState, ConnId, Joining, Kick, RestoreError, SERVER_CONN, Unloader};
 use crate::cluster::{PeerMessage, Relay};
 use crate::domain::BoardId;
 use crate::metrics::metrics;
@@ -1050,10 +1048,7 @@ impl Room {
     /// not yet synced).
     fn broadcast(&mut self, frame: Bytes, except: Option<ConnId>, synced_only: bool) {
         let limits = self.queue_limits();
-        for (conn, trouble) in self
-            .members
-            .broadcast(&frame, except, synced_only, limits)
-        {
+        for (conn, trouble) in self.members.broadcast(&frame, except, synced_only, limits) {
             self.settle(conn, trouble);
         }
         self.shed();
