@@ -124,6 +124,9 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&data), 0o700);
         assert_eq!(mode(&data.join("easel.db.lock")), 0o600);
-        assert!(!data.join("easel.db").exists(), "the database is not touched");
+        assert!(
+            !data.join("easel.db").exists(),
+            "the database is not touched"
+        );
     }
 }

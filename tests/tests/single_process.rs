@@ -55,7 +55,9 @@ fn serve_expecting_exit(data_dir: &Path, limit: Duration) -> Output {
     while child.try_wait().expect("poll the second server").is_none() {
         if started.elapsed() > limit {
             child.kill().ok();
-            let out = child.wait_with_output().expect("the second server's output");
+            let out = child
+                .wait_with_output()
+                .expect("the second server's output");
             panic!(
                 "a second easel serve on the same SQLite store was still running after \
                  {limit:?}: {}",
@@ -64,7 +66,9 @@ fn serve_expecting_exit(data_dir: &Path, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.wait_with_output().expect("the second server's output")
+    child
+        .wait_with_output()
+        .expect("the second server's output")
 }
 
 async fn healthy(port: u16) -> bool {
@@ -87,7 +91,10 @@ async fn a_second_server_on_one_sqlite_store_refuses_to_start() {
     .await
     .unwrap();
     let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(!second.status.success(), "the second server exited 0: {stderr}");
+    assert!(
+        !second.status.success(),
+        "the second server exited 0: {stderr}"
+    );
     let db = data.join("easel.db");
     let expected = format!(
         "error: another easel serve is using the SQLite store at {} (lock {}.lock); stop it, \
@@ -103,11 +110,16 @@ async fn a_second_server_on_one_sqlite_store_refuses_to_start() {
 
     // The one-shot commands work beside the running server.
     assert_eq!(easel_ok(data, &["migrate"]).trim(), "migrations applied");
-    let id = easel_ok(data, &["board", "create", "--name", "Beside", "--owner", "alice"]);
+    let id = easel_ok(
+        data,
+        &["board", "create", "--name", "Beside", "--owner", "alice"],
+    );
     let id = id.trim();
     let listed = easel_ok(data, &["board", "list"]);
     assert!(
-        listed.lines().any(|l| l.starts_with(id) && l.contains("Beside")),
+        listed
+            .lines()
+            .any(|l| l.starts_with(id) && l.contains("Beside")),
         "{listed}"
     );
     let token = easel_ok(data, &["token", "--user", "alice"]);
