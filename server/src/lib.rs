@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod private_fs;
 pub mod protocol;
 pub mod rooms;
+pub mod serve_lock;
 pub mod spill;
 pub mod startup;
 pub mod store;

@@ -5,7 +5,9 @@
 //! (up to `EASEL_SHUTDOWN_TIMEOUT_SECS`), then close the store's pool. A second signal
 //! exits at once. Start-up also creates the first administrator (`EASEL_ADMIN_EMAIL`) when
 //! no account has that email, starts following the change feed before serving, and starts
-//! the metrics server on `EASEL_METRICS_BIND` when it is set (stopped with the app).
+//! the metrics server on `EASEL_METRICS_BIND` when it is set (stopped with the app). On the
+//! embedded SQLite store it first takes the store's [`ServeLock`], held until the store is
+//! closed, so a second server on the same file refuses to start.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -17,11 +19,12 @@ use anyhow::Context;
 use utoipa_actix_web::AppExt;
 
 use crate::auth::{JwtKeys, hash_password};
-use crate::config::{Config, FirstAdmin};
+use crate::config::{Config, Database, FirstAdmin};
 use crate::domain::UserId;
 use crate::feed::{self, FeedSettings};
 use crate::http::{self, AppState};
 use crate::rooms::{Hub, RoomSettings};
+use crate::serve_lock::ServeLock;
 use crate::spill;
 use crate::store::{self, NewUser, Store, StoreError};
 use crate::telemetry;
@@ -37,6 +40,8 @@ pub struct Application {
     metrics: Option<(u16, Server)>,
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
+    /// Held on the embedded SQLite store until the store is closed.
+    serve_lock: Option<ServeLock>,
 }
 
 /// Stops a running [`Application`] in the documented order.
@@ -56,10 +61,16 @@ impl Shutdown {
 }
 
 impl Application {
-    /// Opens and migrates the store, creates the first administrator if configured and
-    /// missing, binds `config.bind` (port 0 picks a free port) and starts serving. Fails
-    /// with the cause when the store cannot be migrated or the address cannot be bound.
+    /// Takes the SQLite store's [`ServeLock`] (on SQLite), opens and migrates the store,
+    /// creates the first administrator if configured and missing, binds `config.bind`
+    /// (port 0 picks a free port) and starts serving. Fails with the cause when another
+    /// server holds the SQLite store, the store cannot be migrated or the address cannot be
+    /// bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let serve_lock = match &config.database {
+            Database::Sqlite(path) => Some(ServeLock::acquire(path)?),
+            Database::Postgres(_) => None,
+        };
         let keys = JwtKeys::from_config(&config).context("loading the JWT signing key")?;
         let store = store::open(&config).await.context("opening the store")?;
         store
@@ -171,6 +182,7 @@ impl Application {
             metrics,
             store,
             hub,
+            serve_lock,
         })
     }
 
@@ -208,7 +220,8 @@ impl Application {
         });
     }
 
-    /// Serves until stopped, then stops the metrics server and closes the store.
+    /// Serves until stopped, then stops the metrics server, closes the store and releases
+    /// the SQLite store's lock.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let result = match self.metrics {
             Some((_, metrics)) => {
@@ -228,6 +241,7 @@ impl Application {
         };
         self.hub.shutdown().await;
         self.store.close().await;
+        drop(self.serve_lock);
         tracing::info!("easel stopped");
         result.context("running the HTTP server")
     }

@@ -144,6 +144,8 @@ pub struct TestApp {
     /// Its data directory, removed with the app.
     pub data_dir: tempfile::TempDir,
     shutdown: easel::startup::Shutdown,
+    /// The task serving the app, until [`TestApp::stop`] waits for it.
+    running: std::sync::Mutex<Option<tokio::task::JoinHandle<anyhow::Result<()>>>>,
 }
 
 impl TestApp {
@@ -156,9 +158,17 @@ impl TestApp {
             .expect("request to the test app")
     }
 
-    /// Stops the server gracefully (saves rooms, closes sockets with 1001).
+    /// Stops the server gracefully (saves rooms, closes sockets with 1001) and waits until
+    /// it has closed its store, so another app may then serve the same SQLite file.
     pub async fn stop(&self) {
         self.shutdown.shutdown().await;
+        let running = self.running.lock().expect("the serving task").take();
+        if let Some(running) = running {
+            running
+                .await
+                .expect("the serving task")
+                .expect("the app stops cleanly");
+        }
     }
 }
 
@@ -218,7 +228,7 @@ pub async fn spawn_app_with(db: Option<TestDb>, vars: &[(&str, &str)]) -> TestAp
     let port = app.port();
     let metrics_port = app.metrics_port();
     let shutdown = app.shutdown_handle();
-    tokio::spawn(app.run_until_stopped());
+    let running = tokio::spawn(app.run_until_stopped());
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
@@ -227,6 +237,7 @@ pub async fn spawn_app_with(db: Option<TestDb>, vars: &[(&str, &str)]) -> TestAp
         db,
         data_dir,
         shutdown,
+        running: std::sync::Mutex::new(Some(running)),
     }
 }
 
