@@ -102,6 +102,8 @@ contract!(
     feed_readers_miss_no_event_of_concurrent_writers,
     old_events_are_pruned_and_ids_keep_growing,
     new_events_are_announced_where_the_backend_can,
+    a_reader_behind_gets_the_rows_after_it_or_the_snapshot_that_replaced_them,
+    appends_and_relayed_messages_are_announced_where_the_backend_can,
     a_board_holds_at_most_the_versions_asked_for,
     assets_are_stored_once_per_board_and_read_back,
     a_boards_assets_stay_within_their_bound,
@@ -2193,6 +2195,91 @@ async fn new_events_are_announced_where_the_backend_can(fx: &Fixture) {
         .expect("announced")
         .unwrap();
     assert_eq!(notice, Notice::Event(id));
+}
+
+async fn a_reader_behind_gets_the_rows_after_it_or_the_snapshot_that_replaced_them(fx: &Fixture) {
+    let store = fx.open().await;
+    let board = new_board(&*store, "Behind", "alice").await;
+    let updates: Vec<Vec<u8>> = (1..=10).map(|i| vec![i as u8]).collect();
+    store.append_updates(board, &updates).await.unwrap();
+    let seqs = |doc: &StoredDoc| doc.updates.iter().map(|u| u.seq).collect::<Vec<_>>();
+
+    let after = store.load_after(board, 3, 1_000).await.unwrap();
+    assert_eq!(seqs(&after), (4..=10).collect::<Vec<_>>());
+    assert_eq!(after.updates[0].data, vec![4u8]);
+    assert_eq!((after.last_seq, after.snapshot.is_none()), (10, true));
+    let page = store.load_after(board, 3, 4).await.unwrap();
+    assert_eq!(seqs(&page), vec![4, 5, 6, 7], "a page, in order");
+    assert_eq!(page.last_seq, 10, "the last number says more remain");
+    assert!(
+        store
+            .load_after(board, 10, 100)
+            .await
+            .unwrap()
+            .updates
+            .is_empty()
+    );
+
+    // Another process compacted up to 6: a reader at 3 gets the snapshot, then what follows.
+    assert!(store.compact(board, b"state@6", V1, 6).await.unwrap());
+    let behind = store.load_after(board, 3, 1_000).await.unwrap();
+    let snapshot = behind
+        .snapshot
+        .clone()
+        .expect("the snapshot that replaced rows 4-6");
+    assert_eq!(
+        (snapshot.seq, snapshot.state.as_slice()),
+        (6, &b"state@6"[..])
+    );
+    assert_eq!(seqs(&behind), vec![7, 8, 9, 10]);
+    // A reader at 8 is past the snapshot: only rows.
+    let ahead = store.load_after(board, 8, 1_000).await.unwrap();
+    assert!(ahead.snapshot.is_none());
+    assert_eq!(seqs(&ahead), vec![9, 10]);
+
+    store.delete_board(board).await.unwrap();
+    assert!(matches!(
+        store.load_after(board, 0, 10).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn appends_and_relayed_messages_are_announced_where_the_backend_can(fx: &Fixture) {
+    let store = fx.open().await;
+    let other = fx.open().await;
+    let Some(mut subscription) = store.subscribe().await.unwrap() else {
+        assert_eq!(store.backend(), Backend::Sqlite);
+        // One process serves SQLite: relaying is accepted and goes nowhere.
+        store.relay("q|anything").await.unwrap();
+        return;
+    };
+    let board = new_board(&*other, "Announced log", "alice").await;
+    let range = other
+        .append_updates(board, &[vec![1], vec![2], vec![3]])
+        .await
+        .unwrap();
+    other.relay("a|hello|world").await.unwrap();
+    let mut heard = Vec::new();
+    while heard.len() < 2 {
+        let notice = tokio::time::timeout(Duration::from_secs(30), subscription.next())
+            .await
+            .expect("announced")
+            .unwrap();
+        if !matches!(notice, Notice::Event(_)) {
+            heard.push(notice);
+        }
+    }
+    assert_eq!(
+        heard,
+        [
+            Notice::Log {
+                board,
+                seq: range.last
+            },
+            Notice::Relay("a|hello|world".into()),
+        ],
+        "in commit order, with the board's new last number"
+    );
 }
 
 async fn a_board_holds_at_most_the_versions_asked_for(fx: &Fixture) {
