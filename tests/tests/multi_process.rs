@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use easel::domain::{BoardId, Role};
-use easel::store::Store;
 use easel_tests::board::{rebuild, shape_keys};
 use easel_tests::yclient::YClient;
 use easel_tests::{
@@ -166,7 +165,7 @@ async fn two_processes_lose_nothing_and_see_each_other() {
     stop(&mut b).await;
 
     let kept = stored_keys(&db.url(), &board).await;
-    assert_eq!(kept, all, "the store: {}", missing(&all, &kept));
+    assert!(kept == all, "the store: {}", missing(&all, &kept));
     let a = a_node.start(BIN).await;
     let mut fresh = join(&a, &board, "alice").await;
     assert!(
@@ -189,7 +188,11 @@ async fn a_late_joiner_gets_everything_written_on_both() {
     let all: BTreeSet<String> = keys("a", 100).union(&keys("b", 100)).cloned().collect();
     until_logged(&db.url(), &board, 200).await;
     let kept = stored_keys(&db.url(), &board).await;
-    assert_eq!(kept, all, "both processes saved: {}", missing(&all, &kept));
+    assert!(
+        kept == all,
+        "both processes saved: {}",
+        missing(&all, &kept)
+    );
 
     let mut late = join(&b, &board, "carol").await;
     assert!(
@@ -255,9 +258,8 @@ async fn concurrent_compactions_lose_and_duplicate_nothing() {
     conn.close().await.ok();
     assert_eq!(covered, 0, "no log row the snapshot covers is left");
     let kept = shape_keys(&rebuild(&doc));
-    assert_eq!(
-        kept,
-        all,
+    assert!(
+        kept == all,
         "the stored document: {}",
         missing(&all, &kept)
     );
@@ -352,7 +354,7 @@ async fn sigkill_of_one_process_loses_nothing_anyone_saw() {
                 c.until(T, |c| c.synced).await;
                 for i in 0.. {
                     c.draw(&format!("a{w}-{i}"), 16).await;
-                    c.pump(Duration::from_millis(3)).await;
+                    c.pump(Duration::from_millis(5)).await;
                     if c.closed.is_some() {
                         break;
                     }
@@ -372,7 +374,7 @@ async fn sigkill_of_one_process_loses_nothing_anyone_saw() {
             let mut i = 0;
             while !stop_b.load(Ordering::SeqCst) {
                 c.draw(&format!("b-{i}"), 16).await;
-                c.pump(Duration::from_millis(3)).await;
+                c.pump(Duration::from_millis(5)).await;
                 i += 1;
             }
             c
