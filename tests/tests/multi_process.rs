@@ -247,22 +247,17 @@ async fn concurrent_compactions_lose_and_duplicate_nothing() {
         "the log after the snapshot is contiguous, without duplicates"
     );
     let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-    let covered: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM board_updates WHERE board_id = $1 AND seq <= $2",
-    )
-    .bind(uuid::Uuid::parse_str(&board).unwrap())
-    .bind(snapshot_seq)
-    .fetch_one(&mut conn)
-    .await
-    .unwrap();
+    let covered: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM board_updates WHERE board_id = $1 AND seq <= $2")
+            .bind(uuid::Uuid::parse_str(&board).unwrap())
+            .bind(snapshot_seq)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
     conn.close().await.ok();
     assert_eq!(covered, 0, "no log row the snapshot covers is left");
     let kept = shape_keys(&rebuild(&doc));
-    assert!(
-        kept == all,
-        "the stored document: {}",
-        missing(&all, &kept)
-    );
+    assert!(kept == all, "the stored document: {}", missing(&all, &kept));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -372,7 +367,9 @@ async fn sigkill_of_one_process_loses_nothing_anyone_saw() {
             let mut c = YClient::connect(&url).await;
             assert!(c.until(T, |c| c.synced).await, "B's writer synced");
             let mut i = 0;
-            while !stop_b.load(Ordering::SeqCst) {
+            // A closed socket ends the loop too: sends and reads on it return at once, so
+            // the loop would never yield and a failing test could never shut down.
+            while !stop_b.load(Ordering::SeqCst) && c.closed.is_none() {
                 c.draw(&format!("b-{i}"), 16).await;
                 c.pump(Duration::from_millis(5)).await;
                 i += 1;
@@ -406,11 +403,16 @@ async fn sigkill_of_one_process_loses_nothing_anyone_saw() {
     let writer = on_b.await.unwrap();
     let written = shape_keys(writer.doc());
     assert!(
-        observer.until(T, |c| shape_keys(c.doc()).is_superset(&written)).await,
+        observer
+            .until(T, |c| shape_keys(c.doc()).is_superset(&written))
+            .await,
         "the observer gets everything B's writer drew: {}",
         missing(&written, &shape_keys(observer.doc()))
     );
-    let seen: BTreeSet<String> = written.union(&shape_keys(observer.doc())).cloned().collect();
+    let seen: BTreeSet<String> = written
+        .union(&shape_keys(observer.doc()))
+        .cloned()
+        .collect();
 
     let mut newcomer = join(&b, &board, "carol").await;
     assert!(
@@ -434,7 +436,9 @@ async fn sigkill_of_one_process_loses_nothing_anyone_saw() {
     let b = b_node.start(BIN).await;
     let mut fresh = join(&b, &board, "carol").await;
     assert!(
-        fresh.until(T, |c| shape_keys(c.doc()).is_superset(&seen)).await,
+        fresh
+            .until(T, |c| shape_keys(c.doc()).is_superset(&seen))
+            .await,
         "a fresh client after a restart: {}",
         missing(&seen, &shape_keys(fresh.doc()))
     );
