@@ -357,7 +357,32 @@ pub async fn board_with(
     owner: &str,
     members: &[(&str, easel::domain::Role)],
 ) -> String {
-    let store = app.store().await;
+    create_board_in(app.store().await, owner, members).await
+}
+
+/// Creates a board owned by `owner` with extra members in the Postgres database at
+/// `database_url` (for tests that run servers as processes, with no [`TestApp`]).
+pub async fn pg_board_with(
+    database_url: &str,
+    owner: &str,
+    members: &[(&str, easel::domain::Role)],
+) -> String {
+    create_board_in(pg_store(database_url), owner, members).await
+}
+
+/// A store on the Postgres database at `database_url`, opened as another process would.
+pub fn pg_store(database_url: &str) -> Arc<dyn easel::store::Store> {
+    Arc::new(
+        easel::store::PostgresStore::connect(database_url, 4, std::time::Duration::from_secs(5))
+            .expect("a Postgres store"),
+    )
+}
+
+async fn create_board_in(
+    store: Arc<dyn easel::store::Store>,
+    owner: &str,
+    members: &[(&str, easel::domain::Role)],
+) -> String {
     let board = store
         .create_board(&easel::store::NewBoard {
             id: easel::domain::BoardId::new(),
@@ -433,6 +458,26 @@ impl ServerProcess {
         self.logs.lock().expect("log lines").clone()
     }
 
+    /// Stops the process gracefully with SIGTERM and waits for it to exit; kills it if it
+    /// is still running after 30 s. Returns how it exited.
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status;
+        }
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: `kill` only sends a signal; `pid` is our own child, not yet reaped.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while tokio::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.kill9();
+        self.child.wait().expect("the killed server's exit status")
+    }
+
     /// Kills the process with SIGKILL: no chance to save anything.
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
@@ -445,6 +490,43 @@ impl ServerProcess {
             "ws://127.0.0.1:{}/ws/boards/{board}?token={token}",
             self.port
         )
+    }
+}
+
+/// One of several `easel serve` processes sharing one database: its own data directory
+/// and settings, kept so the same node can be started again after it stopped.
+pub struct Node {
+    vars: Vec<(String, String)>,
+    /// Removed with the node.
+    _data_dir: tempfile::TempDir,
+}
+
+impl Node {
+    /// A node on the database at `database_url`, with a fresh data directory and `vars`.
+    pub fn new(database_url: &str, vars: &[(&str, &str)]) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp data dir");
+        let mut all = vec![
+            ("DATABASE_URL".to_owned(), database_url.to_owned()),
+            (
+                "EASEL_DATA_DIR".to_owned(),
+                data_dir.path().display().to_string(),
+            ),
+        ];
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Self {
+            vars: all,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// Starts this node's process (pass `env!("CARGO_BIN_EXE_easel-test-server")`).
+    pub async fn start(&self, bin: &str) -> ServerProcess {
+        let env: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        ServerProcess::start(bin, &env).await
     }
 }
 

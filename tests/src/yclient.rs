@@ -200,10 +200,11 @@ impl YClient {
     }
 
     /// Reads and handles frames until `done` holds or `timeout` passes; returns whether it held.
+    /// The deadline holds even while frames keep arriving faster than they are handled.
     pub async fn until(&mut self, timeout: Duration, mut done: impl FnMut(&Self) -> bool) -> bool {
         let deadline = tokio::time::Instant::now() + timeout;
         while !done(self) {
-            if self.closed.is_some() {
+            if self.closed.is_some() || tokio::time::Instant::now() >= deadline {
                 return false;
             }
             match tokio::time::timeout_at(deadline, self.ws.next()).await {
