@@ -114,9 +114,9 @@ if (process.env.EASEL_TEST_DATABASE_URL) {
 // One server process (restartable on the same data dir, database and port).
 
 class EaselServer {
-  constructor ({ port, dataDir, databaseUrl }) {
+  constructor ({ port, dataDir, databaseUrl, env = {} }) {
     this.port = port
-    this.env = { ...process.env, EASEL_BIND: `127.0.0.1:${port}`, EASEL_DATA_DIR: dataDir, EASEL_JWT_SECRET: JWT_SECRET, EASEL_LOG: 'warn' }
+    this.env = { ...process.env, EASEL_BIND: `127.0.0.1:${port}`, EASEL_DATA_DIR: dataDir, EASEL_JWT_SECRET: JWT_SECRET, EASEL_LOG: 'warn', ...env }
     delete this.env.DATABASE_URL
     if (databaseUrl) this.env.DATABASE_URL = databaseUrl
     this.child = null
@@ -172,20 +172,25 @@ class EaselServer {
 }
 
 // ---------------------------------------------------------------------------------------
-// Per-test context: a server, a board with members, and clients to clean up.
+// Per-test context: a server (or several `processes` on one database, each with its own
+// data directory and `env`), a board with members, and clients to clean up.
 
-async function setup (t, backend) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-interop-'))
+async function setup (t, backend, { processes = 1, env = {} } = {}) {
   const db = await backend.createDatabase()
-  const server = new EaselServer({ port: await freePort(), dataDir, databaseUrl: db && db.url })
+  const servers = []
+  for (let i = 0; i < processes; i++) {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-interop-'))
+    servers.push(new EaselServer({ port: await freePort(), dataDir, databaseUrl: db && db.url, env }))
+  }
+  const server = servers[0]
   const clients = []
   t.after(async () => {
     for (const c of clients) c.close()
-    await server.stop('SIGKILL')
+    for (const s of servers) await s.stop('SIGKILL')
     if (db) await db.drop()
-    fs.rmSync(dataDir, { recursive: true, force: true })
+    for (const s of servers) fs.rmSync(s.env.EASEL_DATA_DIR, { recursive: true, force: true })
   })
-  await server.start()
+  for (const s of servers) await s.start()
 
   const board = await server.cli('board', 'create', '--name', 'Interop board', '--owner', 'alice')
   assert.match(board, /^\S+$/, 'board create prints one id')
@@ -197,10 +202,10 @@ async function setup (t, backend) {
     tokens[user] = await server.cli('token', '--user', user, '--name', name, '--ttl', '1h')
   }
 
-  /** A stock y-websocket client for `user` on the board; records its events. */
-  function connect (user) {
+  /** A stock y-websocket client for `user` on the board (through server `on`); records its events. */
+  function connect (user, on = server) {
     const doc = new Y.Doc()
-    const provider = new WebsocketProvider(`ws://127.0.0.1:${server.port}/ws/boards`, board, doc, {
+    const provider = new WebsocketProvider(`ws://127.0.0.1:${on.port}/ws/boards`, board, doc, {
       params: { token: tokens[user] },
       WebSocketPolyfill: WebSocket,
       // Node has a global BroadcastChannel: without this, clients in this one process would
@@ -229,13 +234,13 @@ async function setup (t, backend) {
     return client
   }
 
-  async function connectSynced (user) {
-    const client = connect(user)
+  async function connectSynced (user, on = server) {
+    const client = connect(user, on)
     await waitFor(`${user} to sync`, () => client.provider.synced)
     return client
   }
 
-  return { server, board, connect, connectSynced }
+  return { server, servers, board, connect, connectSynced }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -407,6 +412,44 @@ for (const backend of backends) {
       const c = await ctx.connectSynced('carol')
       assertShapes(c, 5, ['marker'])
       assert.equal(c.elements.has('viewer-shape'), false)
+    })
+  })
+}
+
+// Several processes on one Postgres: what an operator running two replicas behind a load
+// balancer sees with stock clients.
+for (const backend of backends.filter((b) => b.name === 'postgres')) {
+  describe('stock yjs + y-websocket clients on two processes sharing one Postgres', { timeout: TEST_TIMEOUT_MS * 2 }, () => {
+    test('600 shapes written through both processes are seen by both writers and all survive a restart', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const ctx = await setup(t, backend, { processes: 2, env: { EASEL_COMPACT_EVERY: '50' } })
+      const [one, two] = ctx.servers
+      const a = await ctx.connectSynced('alice', one)
+      const b = await ctx.connectSynced('bob', two)
+      const ids = (prefix) => Array.from({ length: 300 }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`)
+      const all = [...ids('a'), ...ids('b')]
+      for (let i = 0; i < 300; i++) {
+        drawShape(a, ids('a')[i], shapeFields(i))
+        drawShape(b, ids('b')[i], shapeFields(i))
+        if (i % 50 === 49) await sleep(10)
+      }
+      const holdsAll = (c) => all.every((id) => c.elements.get(id)?.get('stroke') !== undefined)
+      await waitFor('alice (on one process) to see both writers\' 600 shapes', () => holdsAll(a), 30_000)
+      await waitFor('bob (on the other) to see both writers\' 600 shapes', () => holdsAll(b), 30_000)
+
+      // Presence crosses processes too.
+      a.provider.awareness.setLocalStateField('user', { name: 'A' })
+      await waitFor('bob to see alice\'s presence from the other process', () => b.provider.awareness.getStates().get(a.doc.clientID)?.user?.name === 'A')
+
+      // Both stop gracefully; one comes back; a fresh client gets everything.
+      a.close()
+      b.close()
+      for (const s of ctx.servers) {
+        const status = await s.stop('SIGTERM')
+        assert.deepEqual(status, { code: 0, signal: null }, `easel serve exit after SIGTERM; stderr:\n${s.stderr}`)
+      }
+      await two.start()
+      const c = await ctx.connectSynced('carol', two)
+      assert.deepEqual([...c.elements.keys()].sort(), all.sort())
     })
   })
 }
