@@ -7,6 +7,8 @@
 //! rooms speak to the store through [`BoardLog`], and to connections through channels and
 //! each one's [`Outbox`].
 
+mod compaction;
+mod document;
 mod fanout;
 mod fresh;
 mod journal;

@@ -1,21 +1,17 @@
-//! One live board: the task that owns its `yrs::Doc`, and the orchestration of its parts.
+//! One live board: the task that owns its document, and the orchestration of its parts.
 //!
-//! Owns the room's loop and its one exit path: it takes commands from connections and the
-//! hub, applies accepted client updates to the Doc, hands them to the [`Journal`] (which
-//! saves them **before** anyone else sees them), fans out what the journal saved and what
-//! it read of other processes' appends, keeps presence ([`Presence`], relayed to other
-//! processes through [`Relay`]), compacts, and unloads when idle. It is the only code that
-//! touches its Doc. The parts each have a module: `journal` (the log, in and out),
-//! `fanout` (members and delivery), `fresh` (answers to joiners), `presence`. Knows
-//! nothing of sockets or SQL.
-//!
-//! A room loaded from the store starts with the snapshot and the log after it, and its
-//! cached answer to fresh joiners ([`FreshJoin`]) is that snapshot plus the updates saved
-//! since; every update, a restore's and other processes' included, reaches the cache the
-//! way it reaches members (in order, in `fan_out`/`apply_logged`).
+//! Owns the room's loop and its one exit path ([`Room::finish`]): it takes commands from
+//! connections and the hub, has accepted client updates applied to the document, hands
+//! them to the journal (which saves them **before** anyone else sees them), fans out what
+//! the journal saved and what it read of other processes' appends, keeps presence
+//! (relayed to other processes), compacts, and unloads when idle. The parts each have a
+//! module with one job: `document` (the Doc, its limits, the cached answer to fresh
+//! joiners), `journal` (the board's log, in and out), `fanout` (members and delivery),
+//! `presence`, `compaction`. Only this task touches the Doc. Knows nothing of sockets or
+//! SQL.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -24,21 +20,20 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use yrs::sync::AwarenessUpdate;
-use yrs::updates::decoder::Decode;
-use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, StateVector};
 
+use super::compaction::Compaction;
+use super::document::BoardDoc;
 use super::fanout::{Member, Members, QueueLimits, Trouble};
-use super::fresh::{FreshJoin, encode_step2};
 use super::journal::{Done, Journal, Pending};
 use super::log::BoardLog;
 use super::presence::Presence;
 use super::queued::{Meter, counted};
-use super::snapshot::{self, Encoded, ForStore};
 use super::{AccessChange, BoardState, ConnId, Joining, Kick, RestoreError, SERVER_CONN, Unloader};
 use crate::cluster::{PeerMessage, Relay};
 use crate::domain::BoardId;
 use crate::metrics::metrics;
-use crate::protocol::{self, ClientMessage, DocUpdate, scan};
+use crate::protocol::{self, ClientMessage, DocUpdate};
 use crate::store::{LoggedUpdate, Snapshot, StoredDoc};
 
 /// How long awareness changes gather before they go out as one message, in a room of up
@@ -56,9 +51,6 @@ pub fn awareness_interval(members: usize) -> Duration {
     let per_member = Duration::from_micros(100).saturating_mul(members as u32);
     per_member.clamp(AWARENESS_COALESCE, AWARENESS_COALESCE_MAX)
 }
-
-/// A v1 update that changes nothing: the state of an empty document.
-const EMPTY_UPDATE: &[u8] = &[0, 0];
 
 /// Limits and timings of every room.
 #[derive(Debug, Clone)]
@@ -146,28 +138,6 @@ impl Follow {
     }
 }
 
-/// What the room needs to keep its log compact.
-struct Compaction {
-    /// The sequence number the stored snapshot covers.
-    snapshot_seq: i64,
-    /// Updates and bytes logged since.
-    logged_updates: u64,
-    logged_bytes: u64,
-    /// The compaction running in the background, if any.
-    running: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Compaction {
-    fn logged(&mut self, bytes: u64) {
-        self.logged_updates += 1;
-        self.logged_bytes += bytes;
-    }
-
-    fn is_due(&self, settings: &RoomSettings) -> bool {
-        self.logged_updates >= settings.compact_every || self.logged_bytes >= settings.compact_bytes
-    }
-}
-
 /// Why a room's loop ended.
 enum Exit {
     /// The board was deleted: nothing more is saved.
@@ -180,7 +150,7 @@ enum Exit {
 
 pub(super) struct Room {
     board: BoardId,
-    doc: Doc,
+    doc: BoardDoc,
     presence: Presence,
     members: Members,
     log: Arc<dyn BoardLog>,
@@ -193,20 +163,9 @@ pub(super) struct Room {
     held: Vec<(ConnId, DocUpdate)>,
     held_bytes: u64,
     compaction: Compaction,
-    doc_bytes: u64,
-    /// What the document took in memory at its last compaction (or load), as estimated by
-    /// the update pre-scan; the compaction task replaces it with its own estimate.
-    memory_base: Arc<AtomicU64>,
-    /// What the updates applied since added to it.
-    memory_since: u64,
-    /// How deep every item of the document sits, so no update can nest shared types
-    /// deeper than the pre-scan allows.
-    levels: scan::Levels,
     /// Bytes of the frames this room made that are still queued somewhere (or cached for
     /// joiners), each counted once however many members share it.
     queued: Meter,
-    /// What answers an empty state vector, while it stays cheaper than re-encoding.
-    full_state: Option<FreshJoin>,
     /// The board was deleted: the room stops without saving.
     deleted: bool,
     /// When the coalesced awareness message goes out.
@@ -236,40 +195,12 @@ impl Room {
             relay,
             follow,
         } = parts;
-        let rebuilt = snapshot::rebuild_with_base(&stored)?;
-        // The Doc's whole state is the snapshot (or nothing) and the log after it.
-        let base = protocol::encode_sync_step2(rebuilt.base_v1.as_deref().unwrap_or(EMPTY_UPDATE));
-        let mut full_state = Some(FreshJoin::new(Bytes::from(base), Vec::new()));
         let queued = Meter::default();
-        for u in &stored.updates {
-            let Some(fresh) = full_state.take() else {
-                break;
-            };
-            let frame = counted(Bytes::from(protocol::encode_update(&u.data)), &queued);
-            full_state = fresh.extended(frame, settings.outbound_queue);
-        }
-        let doc_memory = rebuilt.base_v1.as_deref().map_or(0, scan::memory_of)
-            + stored
-                .updates
-                .iter()
-                .map(|u| scan::memory_of(&u.data))
-                .sum::<u64>();
-        let mut levels = scan::Levels::default();
-        for bytes in rebuilt
-            .base_v1
-            .iter()
-            .chain(stored.updates.iter().map(|u| &u.data))
-        {
-            // Bytes stored before the pre-scan existed may not pass it: they count as
-            // nothing known, which only makes the board stricter.
-            if let Ok(placed) = scan::item_levels(bytes, &levels, scan::Strictness::Record) {
-                levels.record(&placed);
-            }
-        }
+        let doc = BoardDoc::load(&stored, &queued, settings.outbound_queue)?;
         let logged_bytes: u64 = stored.updates.iter().map(|u| u.data.len() as u64).sum();
         Ok(Self {
             board,
-            doc: rebuilt.doc,
+            doc,
             presence: Presence::default(),
             members: Members::new(member_count),
             journal: Journal::new(board, log.clone(), stored.last_seq),
@@ -278,19 +209,12 @@ impl Room {
             deferred: Vec::new(),
             held: Vec::new(),
             held_bytes: 0,
-            compaction: Compaction {
-                snapshot_seq: stored.snapshot.as_ref().map_or(0, |s| s.seq),
-                logged_updates: stored.updates.len() as u64,
+            compaction: Compaction::new(
+                stored.snapshot.as_ref().map_or(0, |s| s.seq),
+                stored.updates.len() as u64,
                 logged_bytes,
-                running: None,
-            },
-            // As after a compaction: the whole state in the wire's encoding.
-            doc_bytes: rebuilt.base_v1.as_ref().map_or(0, |b| b.len() as u64) + logged_bytes,
-            memory_base: Arc::new(AtomicU64::new(doc_memory)),
-            levels,
-            memory_since: 0,
+            ),
             queued,
-            full_state,
             deleted: false,
             awareness_flush_at: None,
             relay,
@@ -407,10 +331,7 @@ impl Room {
             Command::Access(change) => self.change_access(&change),
             Command::State { reply } => {
                 let _ = reply.send(BoardState {
-                    state: self
-                        .doc
-                        .transact()
-                        .encode_state_as_update_v1(&StateVector::default()),
+                    state: self.doc.state_v1(),
                     seq: self.journal.applied(),
                     members: self.members.len(),
                 });
@@ -434,7 +355,7 @@ impl Room {
         // The change is in the Doc once made, so it is always queued: refusing it now
         // would leave the Doc ahead of the store and of every client. The size cap guards
         // against clients; a restore brings back a state the board already had.
-        let update = crate::document::restore(&self.doc, target);
+        let update = self.doc.restore(target);
         if update.is_empty() {
             let _ = reply.send(Ok(()));
             return;
@@ -496,7 +417,7 @@ impl Room {
             self.remove(conn);
             return;
         }
-        let step1 = protocol::encode_sync_step1(&self.doc.transact().state_vector());
+        let step1 = protocol::encode_sync_step1(&self.doc.state_vector());
         self.send_to(conn, Bytes::from(step1));
         if let Some(msg) = self.presence_of_everyone() {
             self.send_to(conn, msg);
@@ -564,31 +485,10 @@ impl Room {
 
     /// Applies an accepted update to the Doc and queues it for saving.
     fn apply(&mut self, conn: ConnId, update: DocUpdate) {
-        let len = update.raw.len() as u64;
-        let memory = update.shape.memory(update.raw.len());
-        if self.doc_bytes + len > self.settings.max_doc_bytes
-            || self.doc_memory() + memory > scan::memory_cap(self.settings.max_doc_bytes)
-        {
-            self.kick(conn, Kick::DocumentTooLarge);
-            return;
+        match self.doc.accept(update, self.settings.max_doc_bytes) {
+            Ok(raw) => self.queue(conn, raw, None),
+            Err(kick) => self.kick(conn, kick),
         }
-        let placed = match scan::item_levels(&update.raw, &self.levels, scan::Strictness::Refuse) {
-            Ok(placed) => placed,
-            Err(e) => {
-                self.kick(conn, Kick::Invalid(e.to_string()));
-                return;
-            }
-        };
-        self.memory_since += memory;
-        self.levels.record(&placed);
-        let applied = self.doc.transact_mut().apply_update(update.update);
-        if let Err(e) = applied {
-            // It may have changed part of the Doc, which no saved update describes.
-            self.full_state = None;
-            self.kick(conn, Kick::Invalid(format!("update does not apply: {e}")));
-            return;
-        }
-        self.queue(conn, update.raw, None);
     }
 
     /// Queues an update already applied to the Doc for saving, then fan-out.
@@ -598,14 +498,6 @@ impl Room {
         raw: Vec<u8>,
         saved: Option<oneshot::Sender<Result<(), RestoreError>>>,
     ) {
-        let len = raw.len() as u64;
-        if from == SERVER_CONN {
-            self.memory_since += scan::memory_of(&raw);
-            if let Ok(placed) = scan::item_levels(&raw, &self.levels, scan::Strictness::Record) {
-                self.levels.record(&placed);
-            }
-        }
-        self.doc_bytes += len;
         metrics().updates_applied.inc();
         self.journal.push(Pending {
             from,
@@ -767,11 +659,7 @@ impl Room {
     /// fresh joiners.
     fn fan_out_update(&mut self, raw: &[u8], except: Option<ConnId>) {
         let frame = self.frame(protocol::encode_update(raw));
-        let limit = self.settings.outbound_queue;
-        self.full_state = self
-            .full_state
-            .take()
-            .and_then(|f| f.extended(frame.clone(), limit));
+        self.doc.cache(&frame, self.settings.outbound_queue);
         self.broadcast(frame, except, true);
     }
 
@@ -779,49 +667,26 @@ impl Room {
     /// it had arrived here. It is saved already, so it is never refused: limits were
     /// checked where it arrived.
     fn apply_logged(&mut self, row: LoggedUpdate) {
-        let len = row.data.len() as u64;
-        self.memory_since += scan::memory_of(&row.data);
-        if let Ok(placed) = scan::item_levels(&row.data, &self.levels, scan::Strictness::Record) {
-            self.levels.record(&placed);
-        }
-        let applied = Update::decode_v1(&row.data)
-            .map_err(|e| e.to_string())
-            .and_then(|u| {
-                self.doc
-                    .transact_mut()
-                    .apply_update(u)
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(e) = applied {
+        match self.doc.apply_saved(&row.data) {
+            Ok(()) => {
+                self.compaction.logged(row.data.len() as u64);
+                self.fan_out_update(&row.data, None);
+            }
             // Loading the board would fail the same way; members keep what they have.
-            self.full_state = None;
-            tracing::error!(board_id = %self.board, seq = row.seq, error = %e, "a logged update does not apply");
-            return;
+            Err(e) => {
+                tracing::error!(board_id = %self.board, seq = row.seq, error = %e, "a logged update does not apply")
+            }
         }
-        self.doc_bytes += len;
-        self.compaction.logged(len);
-        self.fan_out_update(&row.data, None);
     }
 
     /// Another process compacted past rows this room had not read: what the snapshot holds
     /// beyond the Doc is applied and fanned out as one update.
     fn apply_snapshot(&mut self, s: Snapshot) {
         let seq = s.seq;
-        let stored = StoredDoc {
-            snapshot: Some(s),
-            updates: Vec::new(),
-            last_seq: seq,
-        };
-        let missing = snapshot::rebuild(&stored).map(|theirs| {
-            let sv = self.doc.transact().state_vector();
-            theirs.transact().encode_diff_v1(&sv)
-        });
-        match missing {
+        match self.doc.missing_from(s) {
             Ok(data) => {
                 self.apply_logged(LoggedUpdate { seq, data });
-                self.compaction.snapshot_seq = seq;
-                self.compaction.logged_updates = 0;
-                self.compaction.logged_bytes = 0;
+                self.compaction.covered(seq);
             }
             Err(e) => {
                 tracing::error!(board_id = %self.board, seq, error = %e, "another process's snapshot does not load")
@@ -829,35 +694,14 @@ impl Room {
         }
     }
 
-    /// The document's state for a snapshot, or `None` while it holds updates that cannot be
-    /// integrated yet (their dependencies have not arrived: the log keeps those, so the
-    /// board is not compacted until they integrate). Not yet checked nor in its stored
-    /// encoding: see [`for_store`].
-    fn snapshot_state(&self) -> Option<Encoded> {
-        let txn = self.doc.transact();
-        if txn.has_missing_updates() {
-            tracing::debug!(board_id = %self.board, "compaction postponed: unintegrated updates");
-            return None;
-        }
-        Some(Encoded::new(&txn))
-    }
-
     /// Compacts in the background once enough is logged and the Doc holds exactly the log
     /// up to the room's position: the snapshot covers that position and nothing more, so
-    /// no process's row above it is ever deleted. Transcoding the snapshot and checking it
-    /// take longer than encoding it, so they happen off the room's task, which goes on
-    /// serving.
+    /// no process's row above it is ever deleted.
     fn maybe_compact(&mut self) {
-        if !self.compaction.is_due(&self.settings) {
-            return;
-        }
-        if self
+        if !self
             .compaction
-            .running
-            .as_ref()
-            .is_some_and(|c| !c.is_finished())
+            .is_due(self.settings.compact_every, self.settings.compact_bytes)
         {
-            // One at a time; the counters stay up, so the next save starts the next.
             return;
         }
         let Some(seq) = self.journal.settled() else {
@@ -866,29 +710,12 @@ impl Room {
         if seq <= self.compaction.snapshot_seq {
             return;
         }
-        let Some(encoded) = self.snapshot_state() else {
+        let Some((encoded, memory)) = self.doc.compacting() else {
+            tracing::debug!(board_id = %self.board, "compaction postponed: unintegrated updates");
             return;
         };
-        let (log, board) = (self.log.clone(), self.board);
-        self.compaction.snapshot_seq = seq;
-        self.compaction.logged_updates = 0;
-        self.compaction.logged_bytes = 0;
-        self.doc_bytes = encoded.v1_len() as u64;
-        // Until the task has its own estimate of the document, the running one stands.
-        self.memory_base.store(self.doc_memory(), Ordering::Relaxed);
-        self.memory_since = 0;
-        let memory_base = self.memory_base.clone();
-        self.compaction.running = Some(tokio::spawn(async move {
-            let Some(encoded) = for_store(board, encoded, Some(memory_base)).await else {
-                return;
-            };
-            if let Err(e) = log
-                .compact(board, &encoded.state, encoded.encoding, seq)
-                .await
-            {
-                tracing::warn!(board_id = %board, error = %crate::telemetry::chain(&e), "compaction failed; the log is kept");
-            }
-        }));
+        self.compaction
+            .start(self.log.clone(), self.board, encoded, seq, memory);
     }
 
     /// Saves every pending update, reads what other processes appended, and writes a
@@ -924,24 +751,14 @@ impl Room {
             }
         }
         // A background compaction finishes first: the room does not end before it.
-        if let Some(running) = self.compaction.running.take() {
-            let _ = running.await;
-        }
+        self.compaction.finished().await;
         if let Some(seq) = self.journal.settled()
             && seq > self.compaction.snapshot_seq
-            && let Some(encoded) = self.snapshot_state()
-            && let Some(encoded) = for_store(self.board, encoded, None).await
+            && let Some(encoded) = self.doc.encoded()
         {
-            match self
-                .log
-                .compact(self.board, &encoded.state, encoded.encoding, seq)
-                .await
-            {
-                Ok(_) => self.compaction.snapshot_seq = seq,
-                Err(e) => {
-                    tracing::warn!(board_id = %self.board, error = %crate::telemetry::chain(&e), "final compaction failed; the log is kept")
-                }
-            }
+            self.compaction
+                .last(&*self.log, self.board, encoded, seq)
+                .await;
         }
         true
     }
@@ -984,18 +801,7 @@ impl Room {
     }
 
     fn send_step2(&mut self, conn: ConnId, sv: &StateVector) {
-        let (before, frame) = if sv.is_empty() {
-            let fresh = self.full_state.get_or_insert_with(|| {
-                let (unintegrated, step2) = encode_step2(&self.doc, sv);
-                FreshJoin::new(step2, unintegrated)
-            });
-            (fresh.tail.clone(), fresh.base.clone())
-        } else {
-            let (unintegrated, step2) = encode_step2(&self.doc, sv);
-            let queued = &self.queued;
-            let unintegrated = unintegrated.into_iter().map(|f| counted(f, queued));
-            (unintegrated.collect(), counted(step2, queued))
-        };
+        let (before, frame) = self.doc.step2(sv, &self.queued);
         // The updates first, the step 2 last: once the client counts itself synced,
         // it holds everything (it keeps updates whose dependencies are still to come).
         for update in before {
@@ -1012,13 +818,6 @@ impl Room {
         Some(self.frame(protocol::encode_awareness(&update)))
     }
 
-    /// What the document takes in memory, as the pre-scan estimates it.
-    fn doc_memory(&self) -> u64 {
-        self.memory_base
-            .load(Ordering::Relaxed)
-            .saturating_add(self.memory_since)
-    }
-
     /// A frame this room sends, counted on its meter while any copy is queued.
     fn frame(&self, message: Vec<u8>) -> Bytes {
         counted(Bytes::from(message), &self.queued)
@@ -1032,7 +831,7 @@ impl Room {
             bytes: self
                 .settings
                 .max_queued_bytes
-                .saturating_add(self.doc_bytes as usize),
+                .saturating_add(self.doc.bytes() as usize),
         }
     }
 
@@ -1061,7 +860,7 @@ impl Room {
         let allowance = self
             .settings
             .max_room_queued_bytes
-            .saturating_add(self.doc_bytes as usize);
+            .saturating_add(self.doc.bytes() as usize);
         let over = self.queued.get().saturating_sub(allowance);
         if over == 0 {
             return;
@@ -1113,39 +912,6 @@ fn interval_from_now(every: Duration) -> tokio::time::Interval {
     let mut interval = tokio::time::interval_at(Instant::now() + every, every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval
-}
-
-/// `encoded` in its stored encoding, checked on a blocking thread before it replaces the
-/// log it covers (a snapshot that does not load is a lost board); `None` when it fails,
-/// and the log stays.
-async fn for_store(
-    board: BoardId,
-    encoded: Encoded,
-    memory: Option<Arc<AtomicU64>>,
-) -> Option<ForStore> {
-    let checked = tokio::task::spawn_blocking(move || {
-        if let Some(memory) = memory {
-            memory.store(encoded.memory(), Ordering::Relaxed);
-        }
-        encoded.for_store()
-    })
-    .await;
-    match checked {
-        Ok(Ok(ready)) => {
-            if let Some(why) = &ready.v2_refused {
-                tracing::warn!(board_id = %board, error = %why, "snapshot stored as v1");
-            }
-            Some(ready)
-        }
-        Ok(Err(e)) => {
-            tracing::error!(board_id = %board, error = %e, "snapshot failed its check; keeping the log");
-            None
-        }
-        Err(e) => {
-            tracing::error!(board_id = %board, error = %e, "snapshot check failed; keeping the log");
-            None
-        }
-    }
 }
 
 async fn sleep_until(at: Option<Instant>) {
