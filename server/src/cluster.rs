@@ -29,6 +29,9 @@ pub const MAX_MESSAGE: usize = 7_800;
 /// Messages waiting for the publisher before new ones are dropped.
 const QUEUE: usize = 1_024;
 
+/// Most messages handed to the store in one round trip.
+const BATCH: usize = 64;
+
 /// Identifies one running process among those sharing a store (new at every start).
 pub type NodeId = Uuid;
 
@@ -167,15 +170,18 @@ impl Relay {
 }
 
 /// Starts the publisher for this process (`node`): it hands every message relayed to the
-/// store, in order, and ends once every [`Relay`] is dropped and its queue is empty.
+/// store, in order, those queued together in one round trip, and ends once every
+/// [`Relay`] is dropped and its queue is empty.
 pub fn start(store: Arc<dyn Store>, node: NodeId) -> (Relay, JoinHandle<()>) {
     let (tx, mut rx) = mpsc::channel::<String>(QUEUE);
     let task = tokio::spawn(async move {
-        while let Some(text) = rx.recv().await {
-            if let Err(e) = store.relay(&text).await {
-                metrics().relay_dropped.inc();
+        let mut batch = Vec::with_capacity(BATCH);
+        while rx.recv_many(&mut batch, BATCH).await > 0 {
+            if let Err(e) = store.relay(&batch).await {
+                metrics().relay_dropped.inc_by(batch.len() as u64);
                 tracing::debug!(error = %crate::telemetry::chain(&e), "relaying to other processes failed");
             }
+            batch.clear();
         }
     });
     (Relay { node, tx }, task)

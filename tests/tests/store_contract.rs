@@ -2250,7 +2250,7 @@ async fn appends_and_relayed_messages_are_announced_where_the_backend_can(fx: &F
     let Some(mut subscription) = store.subscribe().await.unwrap() else {
         assert_eq!(store.backend(), Backend::Sqlite);
         // One process serves SQLite: relaying is accepted and goes nowhere.
-        store.relay("q|anything").await.unwrap();
+        store.relay(&["q|anything".into()]).await.unwrap();
         return;
     };
     let board = new_board(&*other, "Announced log", "alice").await;
@@ -2258,9 +2258,12 @@ async fn appends_and_relayed_messages_are_announced_where_the_backend_can(fx: &F
         .append_updates(board, &[vec![1], vec![2], vec![3]])
         .await
         .unwrap();
-    other.relay("a|hello|world").await.unwrap();
+    other
+        .relay(&["a|hello|world".into(), "q|second".into()])
+        .await
+        .unwrap();
     let mut heard = Vec::new();
-    while heard.len() < 2 {
+    while heard.len() < 3 {
         let notice = tokio::time::timeout(Duration::from_secs(30), subscription.next())
             .await
             .expect("announced")
@@ -2277,6 +2280,7 @@ async fn appends_and_relayed_messages_are_announced_where_the_backend_can(fx: &F
                 seq: range.last
             },
             Notice::Relay("a|hello|world".into()),
+            Notice::Relay("q|second".into()),
         ],
         "in commit order, with the board's new last number"
     );

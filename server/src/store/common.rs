@@ -509,8 +509,8 @@ macro_rules! impl_store {
                 sql::stored_doc(rows)
             }
 
-            async fn relay(&self, message: &str) -> Result<()> {
-                self.relay_message(message).await
+            async fn relay(&self, messages: &[String]) -> Result<()> {
+                self.relay_messages(messages).await
             }
 
             async fn compact(

@@ -882,10 +882,11 @@ pub trait Store: Send + Sync + 'static {
     /// the change feed (Postgres `LISTEN`). `None` where the backend cannot push (SQLite):
     /// poll [`Store::events_after`] instead.
     async fn subscribe(&self) -> Result<Option<Box<dyn Subscription>>>;
-    /// Hands `message` to every process subscribed to the store ([`Notice::Relay`]), best
-    /// effort: nothing is stored. Does nothing where a single process serves the store
-    /// (SQLite). Postgres caps a message near 8,000 bytes.
-    async fn relay(&self, message: &str) -> Result<()>;
+    /// Hands `messages`, in order, to every process subscribed to the store
+    /// ([`Notice::Relay`]), in one round trip, best effort: nothing is stored. Does nothing
+    /// where a single process serves the store (SQLite). Postgres caps a message near
+    /// 8,000 bytes.
+    async fn relay(&self, messages: &[String]) -> Result<()>;
 
     /// How many boards and users there are.
     async fn counts(&self) -> Result<Counts>;

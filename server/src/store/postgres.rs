@@ -103,14 +103,18 @@ impl PostgresStore {
         Ok(Some(Box::new(Listening(listener))))
     }
 
-    /// Announces `message` to every process listening on [`CHANNEL`] (`r:<message>`).
-    async fn relay_message(&self, message: &str) -> Result<()> {
-        sqlx::query("SELECT pg_notify($1, $2 || $3)::text")
-            .bind(CHANNEL)
-            .bind(RELAY_PREFIX)
-            .bind(message)
-            .execute(&self.pool)
-            .await?;
+    /// Announces `messages`, in order, to every process listening on [`CHANNEL`]
+    /// (`r:<message>` each), in one statement.
+    async fn relay_messages(&self, messages: &[String]) -> Result<()> {
+        sqlx::query(
+            "SELECT pg_notify($1, $2 || m)::text FROM UNNEST($3::text[]) WITH ORDINALITY AS t(m, i) \
+             ORDER BY i",
+        )
+        .bind(CHANNEL)
+        .bind(RELAY_PREFIX)
+        .bind(messages)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -80,7 +80,7 @@ impl SqliteStore {
     }
 
     /// One process serves an SQLite store: there is nobody to relay to.
-    async fn relay_message(&self, _message: &str) -> Result<()> {
+    async fn relay_messages(&self, _messages: &[String]) -> Result<()> {
         Ok(())
     }
 
