@@ -535,3 +535,33 @@ impl Drop for ServerProcess {
         self.kill9();
     }
 }
+
+/// Runs the `easel` command line (`bin`, as for [`ServerProcess::start`]) with `args`, in
+/// `data_dir`, against `database_url` (SQLite in `data_dir` when `None`), as an operator
+/// would beside a running server; returns its stdout once it has exited successfully
+/// (its change is committed).
+pub async fn run_cli(
+    bin: &str,
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    args: &[&str],
+) -> String {
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
+        .env_clear()
+        .env("EASEL_DATA_DIR", data_dir)
+        .env("EASEL_JWT_SECRET", TEST_JWT_SECRET)
+        .env("EASEL_LOG", "error");
+    if let Some(url) = database_url {
+        cmd.env("DATABASE_URL", url);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run easel"))
+        .await
+        .expect("the easel command line");
+    assert!(
+        out.status.success(),
+        "easel {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}

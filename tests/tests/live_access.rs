@@ -7,7 +7,6 @@
 //!
 //! Delays are printed, never asserted: every wait has a generous timeout.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use easel::domain::{BoardId, Role, UserId};
@@ -15,8 +14,7 @@ use easel::store::{NewUser, Store};
 use easel_tests::board::shape_keys;
 use easel_tests::yclient::{Closed, YClient};
 use easel_tests::{
-    TEST_JWT_SECRET, TestApp, board_with, spawn_app_behind_proxy, spawn_app_with,
-    spawn_pg_app_with, token,
+    TestApp, board_with, run_cli, spawn_app_behind_proxy, spawn_app_with, spawn_pg_app_with, token,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -269,24 +267,8 @@ async fn an_admin_flag_change_reaches_live_sockets() {
 /// Runs the real `easel` binary against `app`'s database, as an operator would on the
 /// server's machine; returns when it has exited (its change is committed).
 async fn easel(app: &TestApp, args: &[&str]) -> String {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_clear()
-        .env("EASEL_DATA_DIR", app.data_dir.path())
-        .env("EASEL_JWT_SECRET", TEST_JWT_SECRET)
-        .env("EASEL_LOG", "error");
-    if let Some(db) = &app.db {
-        cmd.env("DATABASE_URL", db.url());
-    }
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "easel {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let url = app.db.as_ref().map(|db| db.url());
+    run_cli(BIN, app.data_dir.path(), url.as_deref(), args).await
 }
 
 async fn account(store: &dyn Store, id: &str, admin: bool) {

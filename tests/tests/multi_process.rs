@@ -10,7 +10,6 @@
 //! server code. Every wait is an `until` loop with a generous timeout, never a timing.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -18,9 +17,7 @@ use std::time::Duration;
 use easel::domain::{BoardId, Role};
 use easel_tests::board::{rebuild, shape_keys};
 use easel_tests::yclient::YClient;
-use easel_tests::{
-    Node, ServerProcess, TEST_JWT_SECRET, TcpProxy, TestDb, pg_board_with, pg_store, token,
-};
+use easel_tests::{Node, ServerProcess, TcpProxy, TestDb, pg_board_with, pg_store, run_cli, token};
 use sqlx::Connection;
 
 const BIN: &str = env!("CARGO_BIN_EXE_easel-test-server");
@@ -123,21 +120,7 @@ async fn stop(server: &mut ServerProcess) {
 /// Runs the `easel` command line against the database at `database_url`.
 async fn easel(database_url: &str, args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env_clear()
-        .env("DATABASE_URL", database_url)
-        .env("EASEL_DATA_DIR", dir.path())
-        .env("EASEL_JWT_SECRET", TEST_JWT_SECRET)
-        .env("EASEL_LOG", "error");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "easel {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_cli(BIN, dir.path(), Some(database_url), args).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -383,6 +383,17 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
     panic!("never happened: {what}");
 }
 
+/// Waits until every client has had its sync step 2.
+async fn synced(clients: &mut [&mut Client]) {
+    until("every client synced", || {
+        clients.iter_mut().all(|c| {
+            c.pump();
+            c.step2s == 1
+        })
+    })
+    .await;
+}
+
 /// The stored document, rebuilt.
 fn rebuilt(log: &MemLog) -> Doc {
     snapshot::rebuild(&log.stored()).unwrap()
@@ -410,11 +421,7 @@ async fn a_joiner_waits_for_the_write_in_flight_and_updates_after_it_stay_in_ord
     let log = Arc::new(MemLog::default());
     let mut h = Harness::start(log.clone(), 1_000).await;
     let mut ada = h.join().await;
-    until("ada synced", || {
-        ada.pump();
-        ada.step2s == 1
-    })
-    .await;
+    synced(&mut [&mut ada]).await;
 
     log.hold();
     h.type_text(&mut ada, "one ").await;
@@ -452,12 +459,7 @@ async fn a_store_outage_delays_fan_out_until_the_retry_saves() {
     let mut h = Harness::start(log.clone(), 1_000).await;
     let mut ada = h.join().await;
     let mut bob = h.join().await;
-    until("both synced", || {
-        ada.pump();
-        bob.pump();
-        ada.step2s == 1 && bob.step2s == 1
-    })
-    .await;
+    synced(&mut [&mut ada, &mut bob]).await;
 
     log.fail_next(4);
     h.type_text(&mut ada, "saved late").await;
@@ -482,12 +484,7 @@ async fn a_row_from_another_process_landing_during_a_local_write_is_applied_befo
     let mut h = Harness::start(log.clone(), 1).await;
     let mut ada = h.join().await;
     let mut bob = h.join().await;
-    until("both synced", || {
-        ada.pump();
-        bob.pump();
-        ada.step2s == 1 && bob.step2s == 1
-    })
-    .await;
+    synced(&mut [&mut ada, &mut bob]).await;
 
     log.hold();
     h.type_text(&mut ada, "local").await;
@@ -527,11 +524,7 @@ async fn compaction_during_busy_appends_from_two_processes_loses_and_duplicates_
     let log = Arc::new(MemLog::default());
     let mut h = Harness::start(log.clone(), 3).await;
     let mut ada = h.join().await;
-    until("ada synced", || {
-        ada.pump();
-        ada.step2s == 1
-    })
-    .await;
+    synced(&mut [&mut ada]).await;
     let mut expected_remote = BTreeSet::new();
     for i in 0..40u64 {
         h.type_text(&mut ada, &format!("{i},")).await;
@@ -572,11 +565,7 @@ async fn a_room_far_behind_catches_up_from_another_process_snapshot() {
     let log = Arc::new(MemLog::default());
     let mut h = Harness::start(log.clone(), 1_000).await;
     let mut ada = h.join().await;
-    until("ada synced", || {
-        ada.pump();
-        ada.step2s == 1
-    })
-    .await;
+    synced(&mut [&mut ada]).await;
     // Another process writes, then compacts past everything this room has read.
     let other = Doc::with_client_id(777);
     let text = other.get_or_insert_text("other777");
