@@ -420,21 +420,21 @@ for (const backend of backends) {
 // balancer sees with stock clients.
 for (const backend of backends.filter((b) => b.name === 'postgres')) {
   describe('stock yjs + y-websocket clients on two processes sharing one Postgres', { timeout: TEST_TIMEOUT_MS * 2 }, () => {
-    test('600 shapes written through both processes are seen by both writers and all survive a restart', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    test('600 shapes written through each process are seen by both writers and all 1,200 survive a restart', { timeout: TEST_TIMEOUT_MS }, async (t) => {
       const ctx = await setup(t, backend, { processes: 2, env: { EASEL_COMPACT_EVERY: '50' } })
       const [one, two] = ctx.servers
       const a = await ctx.connectSynced('alice', one)
       const b = await ctx.connectSynced('bob', two)
-      const ids = (prefix) => Array.from({ length: 300 }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`)
+      const ids = (prefix) => Array.from({ length: 600 }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`)
       const all = [...ids('a'), ...ids('b')]
-      for (let i = 0; i < 300; i++) {
+      for (let i = 0; i < 600; i++) {
         drawShape(a, ids('a')[i], shapeFields(i))
         drawShape(b, ids('b')[i], shapeFields(i))
         if (i % 50 === 49) await sleep(10)
       }
       const holdsAll = (c) => all.every((id) => c.elements.get(id)?.get('stroke') !== undefined)
-      await waitFor('alice (on one process) to see both writers\' 600 shapes', () => holdsAll(a), 30_000)
-      await waitFor('bob (on the other) to see both writers\' 600 shapes', () => holdsAll(b), 30_000)
+      await waitFor('alice (on one process) to see both writers\' 1,200 shapes', () => holdsAll(a), 30_000)
+      await waitFor('bob (on the other) to see both writers\' 1,200 shapes', () => holdsAll(b), 30_000)
 
       // Presence crosses processes too.
       a.provider.awareness.setLocalStateField('user', { name: 'A' })
