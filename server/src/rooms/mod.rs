@@ -242,7 +242,16 @@ impl RoomHandle {
     }
 }
 
-type Slot = Arc<OnceCell<RoomHandle>>;
+/// A board's place in the hub: its room once loaded, and the news of its log, which
+/// arrives from the moment loading starts (a row committed while the board was being read
+/// is announced before the room exists, and must not be missed).
+#[derive(Default)]
+struct RoomSlot {
+    handle: OnceCell<RoomHandle>,
+    follow: Arc<room::Follow>,
+}
+
+type Slot = Arc<RoomSlot>;
 
 /// Finds, loads and unloads rooms; one per node.
 pub struct Hub {
@@ -365,8 +374,9 @@ impl Hub {
     /// The board's log reached `seq` (another process appended to it): its room, if live
     /// here, reads and fans out what it lacks.
     pub fn log_advanced(&self, board: BoardId, seq: i64) {
-        if let Some(room) = self.live(board) {
-            room.follow.advanced(seq);
+        let slot = self.rooms.lock().expect("hub lock").get(&board).cloned();
+        if let Some(slot) = slot {
+            slot.follow.advanced(seq);
         }
     }
 
@@ -470,6 +480,7 @@ impl Hub {
             .or_default()
             .clone();
         match slot
+            .handle
             .get_or_try_init(|| self.load(board, slot.clone()))
             .await
         {
@@ -486,7 +497,7 @@ impl Hub {
         let mut rooms = self.rooms.lock().expect("hub lock");
         let same = rooms
             .get(&board)
-            .and_then(|s| s.get())
+            .and_then(|s| s.handle.get())
             .is_some_and(|h| h.tx.same_channel(&room.tx));
         if same {
             rooms.remove(&board);
@@ -495,12 +506,15 @@ impl Hub {
 
     fn live(&self, board: BoardId) -> Option<RoomHandle> {
         let slot = self.rooms.lock().expect("hub lock").get(&board).cloned();
-        slot.and_then(|s| s.get().cloned())
+        slot.and_then(|s| s.handle.get().cloned())
     }
 
     fn live_rooms(&self) -> Vec<RoomHandle> {
         let rooms = self.rooms.lock().expect("hub lock");
-        rooms.values().filter_map(|s| s.get().cloned()).collect()
+        rooms
+            .values()
+            .filter_map(|s| s.handle.get().cloned())
+            .collect()
     }
 
     /// Hands the heap memory freed by closed connections and unloaded rooms back to the
@@ -572,7 +586,7 @@ impl Hub {
         };
         let (tx, rx) = mpsc::channel(self.settings.command_queue);
         let members = Arc::new(AtomicUsize::new(0));
-        let follow = Arc::new(room::Follow::default());
+        let follow = slot.follow.clone();
         let unload = Unloader {
             rooms: self.rooms.clone(),
             board,
