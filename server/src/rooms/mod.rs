@@ -223,7 +223,6 @@ pub struct Joining {
 pub struct RoomHandle {
     tx: mpsc::Sender<room::Command>,
     members: Arc<AtomicUsize>,
-    follow: Arc<room::Follow>,
 }
 
 impl RoomHandle {
@@ -383,8 +382,15 @@ impl Hub {
     /// News of the logs may have been missed (the listening connection was lost): every
     /// live room reads its board's log.
     pub fn recheck_logs(&self) {
-        for room in self.live_rooms() {
-            room.follow.recheck();
+        let slots: Vec<Slot> = self
+            .rooms
+            .lock()
+            .expect("hub lock")
+            .values()
+            .cloned()
+            .collect();
+        for slot in slots {
+            slot.follow.recheck();
         }
     }
 
@@ -603,7 +609,7 @@ impl Hub {
                 .expect("hub lock")
                 .as_ref()
                 .map(|(r, _)| r.clone()),
-            follow: follow.clone(),
+            follow,
         };
         let room = off_thread(move || room::Room::new(parts, stored)).await?;
         let shutdown = self.shutdown.clone();
@@ -612,11 +618,7 @@ impl Hub {
             room.run(rx, shutdown, unload).await;
             metrics().rooms.dec();
         });
-        Ok(RoomHandle {
-            tx,
-            members,
-            follow,
-        })
+        Ok(RoomHandle { tx, members })
     }
 }
 
