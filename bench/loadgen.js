@@ -21,6 +21,8 @@ const scenarios = require('./lib/scenarios')
 
 const ALL_TARGETS = ['easel-sqlite', 'easel-postgres', 'y-websocket', 'hocuspocus']
 const COMPETITORS = ['y-websocket', 'hocuspocus']
+/** The scenarios run against every target, one column each in the table. */
+const PER_TARGET = ['fanout', 'idle', 'storm', 'board']
 
 const PROFILES = {
   full: {
@@ -44,7 +46,7 @@ const PROFILES = {
 }
 
 function parseArgs (argv) {
-  const a = { quick: false, targets: null, scenarios: ['fanout', 'idle', 'storm', 'board', 'cross-process'], json: null }
+  const a = { quick: false, targets: null, scenarios: [...PER_TARGET, 'cross-process'], json: null }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const v = () => { if (i + 1 >= argv.length) usage(`${k} needs a value`); return argv[++i] }
@@ -234,19 +236,19 @@ function judgeCross (r) {
 function renderCross (r) {
   const head = `Cross-process delivery (easel-postgres: two \`easel serve\` processes, A and B, on one fresh database; a writer on A sends ${r.updates.toLocaleString('en-US')} one-shape updates at ${r.rate}/s to one board; a reader on each process)`
   if (r.error && r.lostB == null) return `${head}: could not run (${r.error.split('\n')[0]})\n`
-  const cell = (x) => [fmtNum(x(r.cpuB ?? {}, r.cross, 'B')), fmtNum(x(r.cpuA ?? {}, r.same, 'A'))]
+  const cell = (x, digits) => [fmtNum(x(r.cpuB ?? {}, r.cross, 'B'), digits), fmtNum(x(r.cpuA ?? {}, r.same, 'A'), digits)]
   const rows = [
     ['delivery latency p50 (ms; writer\'s send → reader)', (c, l) => l.p50],
     ['delivery latency p99 (ms)', (c, l) => l.p99],
     ['delivery latency max (ms)', (c, l) => l.max],
     ['updates received / sent', (c, l, p) => `${p === 'B' ? r.updates - r.lostB : r.updates - r.lostA} / ${r.updates}`],
-    [`process CPU during the writes (ms, ${fmtNum(r.writeWindowMs / 1000, 1)} s)`, (c) => c.writesMs],
-    ['process CPU idle for as long, same clients (ms)', (c) => c.idleMs],
-    ['CPU per update during the writes (µs)', (c) => c.usPerUpdate],
-    ['CPU per update above idle (µs)', (c) => c.aboveIdleUsPerUpdate]
+    [`process CPU during the writes (ms, ${fmtNum(r.writeWindowMs / 1000, 1)} s)`, (c) => c.writesMs, 0],
+    ['process CPU idle for as long, same clients (ms)', (c) => c.idleMs, 0],
+    ['CPU per update during the writes (µs)', (c) => c.usPerUpdate, 0],
+    ['CPU per update above idle (µs)', (c) => c.aboveIdleUsPerUpdate, 0]
   ]
   const lines = ['| | reader on B / process B (follows the log) | reader on A / process A (the writer\'s) |', '|---|---:|---:|']
-  for (const [label, get] of rows) lines.push(`| ${label} | ${cell(get).join(' | ')} |`)
+  for (const [label, get, digits] of rows) lines.push(`| ${label} | ${cell(get, digits).join(' | ')} |`)
   return `${head}:\n\n${lines.join('\n')}\n`
 }
 
@@ -260,6 +262,7 @@ async function main () {
   if (args.board) profile.board = args.board
   const targetNames = args.targets || profile.targets
   for (const t of targetNames) if (!ALL_TARGETS.includes(t)) usage(`unknown target ${t}`)
+  for (const sc of args.scenarios) if (![...PER_TARGET, 'cross-process'].includes(sc)) usage(`unknown scenario ${sc}`)
   const nofile = nofileLimit()
   // Each idle connection costs the server one descriptor: stay below the limit it inherits.
   const cap = Math.max(100, Math.floor((nofile - 500) / 500) * 500)
@@ -274,7 +277,9 @@ async function main () {
   log(`mode ${args.quick ? 'quick' : 'full'}; targets ${targetNames.join(', ')}; RLIMIT_NOFILE ${nofile}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 
   const results = {}
-  for (const target of targets) {
+  // The per-target scenarios and their table, unless only the cross-process scenario runs.
+  const perTarget = args.scenarios.some((sc) => PER_TARGET.includes(sc))
+  for (const target of perTarget ? targets : []) {
     results[target.name] = {}
     const why = await target.available()
     if (why) {
@@ -361,7 +366,7 @@ async function main () {
     `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average at start ${os.loadavg()[0].toFixed(2)}; node ${process.version}; RLIMIT_NOFILE ${nofile}; took ${elapsed.toFixed(0)} s`,
     'ratios: Easel ÷ best competitor (lower is better except fill rate); "–" where not comparable'
   ]
-  console.log(`\n${header.join('\n')}\n\n${table}\n`)
+  console.log(`\n${header.join('\n')}\n${perTarget ? `\n${table}\n` : ''}`)
   if (floor) {
     console.log(floor.error
       ? `Join storm floor: could not run (${floor.error.split('\n')[0]})\n`
