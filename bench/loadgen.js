@@ -241,6 +241,7 @@ function renderCross (r) {
     ['delivery latency p50 (ms; writer\'s send → reader)', (c, l) => l.p50],
     ['delivery latency p99 (ms)', (c, l) => l.p99],
     ['delivery latency max (ms)', (c, l) => l.max],
+    ['reader on B after reader on A, p50 / p99 / max (ms)', (c, l, p) => p === 'B' && r.behindA ? `${fmtNum(r.behindA.p50)} / ${fmtNum(r.behindA.p99)} / ${fmtNum(r.behindA.max)}` : null],
     ['updates received / sent', (c, l, p) => `${p === 'B' ? r.updates - r.lostB : r.updates - r.lostA} / ${r.updates}`],
     [`process CPU during the writes (ms, ${fmtNum(r.writeWindowMs / 1000, 1)} s)`, (c) => c.writesMs, 0],
     ['process CPU idle for as long, same clients (ms)', (c) => c.idleMs, 0],

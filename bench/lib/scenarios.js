@@ -680,6 +680,12 @@ async function crossProcess (target, cfg) {
       idleWindowMs,
       cross: summary(all.filter((e) => e.b != null).map((e) => e.b - e.t)),
       same: summary(all.filter((e) => e.a != null).map((e) => e.a - e.t)),
+      // What crossing processes adds to each update: B's receipt after A's.
+      behindA: summary(all.filter((e) => e.a != null && e.b != null).map((e) => e.b - e.a)),
+      // The slow deliveries: [update's index, ms after the first send, latency on A, on B].
+      slow: all.flatMap((e, i) => (e.b ?? Infinity) - e.t > 50 || (e.a ?? Infinity) - e.t > 50
+        ? [[i, Math.round(e.t - ww0), e.a == null ? null : Math.round(e.a - e.t), e.b == null ? null : Math.round(e.b - e.t)]]
+        : []).slice(0, 500),
       lostB: all.filter((e) => e.b == null).length,
       lostA: all.filter((e) => e.a == null).length,
       duplicates,
