@@ -8,8 +8,9 @@
 //                         [--idle N,N] [--storm N] [--board N,N] [--json FILE]
 //
 // Exits 1 when a server crashed, when Easel lost updates (fan-out loss, an incomplete
-// board, a joiner missing shapes, an update that did not reach the other process) or a scenario could not run against Easel; 2 on a bad
-// invocation. Timing figures never fail the run.
+// board, a joiner missing shapes, an update that did not reach the other process) or a
+// scenario could not run against Easel; 2 on a bad invocation. Timing figures never fail
+// the run.
 'use strict'
 
 const fs = require('node:fs')
@@ -219,17 +220,23 @@ function judge (results) {
   return { failures, notes }
 }
 
-/** What fails the run in the cross-process scenario: a crash, an error, a lost update. */
+/**
+ * What fails the run in the cross-process scenario (a crash, an error, a lost update) and
+ * what is only noted (a process that would not stop or was not healthy at the end).
+ */
 function judgeCross (r) {
-  if (!r) return []
   const failures = []
+  const notes = []
+  if (!r) return { failures, notes }
   const where = 'easel-postgres cross-process'
   if (r.crashed) failures.push(`${where}: ${r.crashed.process} crashed (${JSON.stringify({ code: r.crashed.code, signal: r.crashed.signal })}); its last output:\n${r.crashed.log.split('\n').filter(Boolean).slice(-12).map((l) => `    ${l}`).join('\n') || '    (none)'}`)
   if (r.error) failures.push(`${where}: scenario failed: ${r.error.split('\n')[0]}`)
   if (r.lostB != null && (r.lostB > 0 || r.lostA > 0 || r.diverged)) {
     failures.push(`${where}: of ${r.updates} updates, ${r.lostB} never reached the reader on process B and ${r.lostA} the reader on A; shapes held ${JSON.stringify(r.shapes)}`)
   }
-  return failures
+  if (r.stopKilled) notes.push(`${where}: a process did not stop within 20 s of SIGTERM (killed)`)
+  if (r.aliveAtEnd === false && !r.crashed && !r.error) notes.push(`${where}: a process was not healthy at the end of the scenario`)
+  return { failures, notes }
 }
 
 /** The cross-process scenario's table: the reader and process on B beside those on A. */
@@ -361,7 +368,9 @@ async function main () {
   const rows = tableRows(profile)
   const table = renderTable(rows, results, targetNames)
   const { failures, notes } = judge(results)
-  failures.push(...judgeCross(cross))
+  const crossVerdict = judgeCross(cross)
+  failures.push(...crossVerdict.failures)
+  notes.push(...crossVerdict.notes)
   const header = [
     `Easel load benchmark (${args.quick ? 'quick' : 'full'}), ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, easel ${rev}`,
     `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average at start ${os.loadavg()[0].toFixed(2)}; node ${process.version}; RLIMIT_NOFILE ${nofile}; took ${elapsed.toFixed(0)} s`,

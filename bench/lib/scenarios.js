@@ -666,6 +666,8 @@ async function crossProcess (target, cfg) {
       const writes = cpuMs(s0, s1)
       // The idle stretch lasted about as long as the writes; scaled to exactly as long.
       const idle = cpuMs(i0, i1) * (writeWindowMs / idleWindowMs)
+      // A process that died during the writes has no figures.
+      if (writes == null) return {}
       return {
         writesMs: writes,
         idleMs: idle,
