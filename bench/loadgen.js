@@ -4,12 +4,13 @@
 // lightweight y-sync clients, then prints one table with Easel's figures next to the
 // competitors' and as ratios (Easel ÷ best competitor). See bench/README.md.
 //
-//   node bench/loadgen.js [--quick] [--targets a,b] [--scenarios fanout,idle,storm,board]
+//   node bench/loadgen.js [--quick] [--targets a,b] [--scenarios fanout,idle,storm,board,cross-process]
 //                         [--idle N,N] [--storm N] [--board N,N] [--json FILE]
 //
 // Exits 1 when a server crashed, when Easel lost updates (fan-out loss, an incomplete
-// board, a joiner missing shapes) or a scenario could not run against Easel; 2 on a bad
-// invocation. Timing figures never fail the run.
+// board, a joiner missing shapes, an update that did not reach the other process) or a
+// scenario could not run against Easel; 2 on a bad invocation. Timing figures never fail
+// the run.
 'use strict'
 
 const fs = require('node:fs')
@@ -21,6 +22,8 @@ const scenarios = require('./lib/scenarios')
 
 const ALL_TARGETS = ['easel-sqlite', 'easel-postgres', 'y-websocket', 'hocuspocus']
 const COMPETITORS = ['y-websocket', 'hocuspocus']
+/** The scenarios run against every target, one column each in the table. */
+const PER_TARGET = ['fanout', 'idle', 'storm', 'board']
 
 const PROFILES = {
   full: {
@@ -29,7 +32,8 @@ const PROFILES = {
     idle: [2000, 20_000],
     idleSettleMs: 3000,
     storm: { clients: 1000 },
-    board: [10_000, 50_000]
+    board: [10_000, 50_000],
+    crossProcess: { updates: 2000, rate: 50, warmup: 20, drainMs: 10_000 }
   },
   quick: {
     targets: ['easel-sqlite', 'easel-postgres', 'y-websocket'],
@@ -37,12 +41,13 @@ const PROFILES = {
     idle: [200],
     idleSettleMs: 1000,
     storm: { clients: 100, leaveSettleMs: 1000 },
-    board: [2000]
+    board: [2000],
+    crossProcess: { updates: 300, rate: 50, warmup: 20, drainMs: 5000 }
   }
 }
 
 function parseArgs (argv) {
-  const a = { quick: false, targets: null, scenarios: ['fanout', 'idle', 'storm', 'board'], json: null }
+  const a = { quick: false, targets: null, scenarios: [...PER_TARGET, 'cross-process'], json: null }
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]
     const v = () => { if (i + 1 >= argv.length) usage(`${k} needs a value`); return argv[++i] }
@@ -60,7 +65,7 @@ function parseArgs (argv) {
 }
 
 function usage (err) {
-  const text = 'usage: loadgen.js [--quick] [--targets easel-sqlite,easel-postgres,y-websocket,hocuspocus] [--scenarios fanout,idle,storm,board] [--idle N,N] [--storm N] [--board N,N] [--json FILE]'
+  const text = 'usage: loadgen.js [--quick] [--targets easel-sqlite,easel-postgres,y-websocket,hocuspocus] [--scenarios fanout,idle,storm,board,cross-process] [--idle N,N] [--storm N] [--board N,N] [--json FILE]'
   if (err) { console.error(`loadgen: ${err}\n${text}`); process.exit(2) }
   console.log(text)
   process.exit(0)
@@ -215,6 +220,46 @@ function judge (results) {
   return { failures, notes }
 }
 
+/**
+ * What fails the run in the cross-process scenario (a crash, an error, a lost update) and
+ * what is only noted (a process that would not stop or was not healthy at the end).
+ */
+function judgeCross (r) {
+  const failures = []
+  const notes = []
+  if (!r) return { failures, notes }
+  const where = 'easel-postgres cross-process'
+  if (r.crashed) failures.push(`${where}: ${r.crashed.process} crashed (${JSON.stringify({ code: r.crashed.code, signal: r.crashed.signal })}); its last output:\n${r.crashed.log.split('\n').filter(Boolean).slice(-12).map((l) => `    ${l}`).join('\n') || '    (none)'}`)
+  if (r.error) failures.push(`${where}: scenario failed: ${r.error.split('\n')[0]}`)
+  if (r.lostB != null && (r.lostB > 0 || r.lostA > 0 || r.diverged)) {
+    failures.push(`${where}: of ${r.updates} updates, ${r.lostB} never reached the reader on process B and ${r.lostA} the reader on A; shapes held ${JSON.stringify(r.shapes)}`)
+  }
+  if (r.stopKilled) notes.push(`${where}: a process did not stop within 20 s of SIGTERM (killed)`)
+  if (r.aliveAtEnd === false && !r.crashed && !r.error) notes.push(`${where}: a process was not healthy at the end of the scenario`)
+  return { failures, notes }
+}
+
+/** The cross-process scenario's table: the reader and process on B beside those on A. */
+function renderCross (r) {
+  const head = `Cross-process delivery (easel-postgres: two \`easel serve\` processes, A and B, on one fresh database; a writer on A sends ${r.updates.toLocaleString('en-US')} one-shape updates at ${r.rate}/s to one board; a reader on each process)`
+  if (r.error && r.lostB == null) return `${head}: could not run (${r.error.split('\n')[0]})\n`
+  const cell = (x, digits) => [fmtNum(x(r.cpuB ?? {}, r.cross, 'B'), digits), fmtNum(x(r.cpuA ?? {}, r.same, 'A'), digits)]
+  const rows = [
+    ['delivery latency p50 (ms; writer\'s send → reader)', (c, l) => l.p50],
+    ['delivery latency p99 (ms)', (c, l) => l.p99],
+    ['delivery latency max (ms)', (c, l) => l.max],
+    ['reader on B after reader on A, p50 / p99 / max (ms)', (c, l, p) => p === 'B' && r.behindA ? `${fmtNum(r.behindA.p50)} / ${fmtNum(r.behindA.p99)} / ${fmtNum(r.behindA.max)}` : null],
+    ['updates received / sent', (c, l, p) => `${p === 'B' ? r.updates - r.lostB : r.updates - r.lostA} / ${r.updates}`],
+    [`process CPU during the writes (ms, ${fmtNum(r.writeWindowMs / 1000, 1)} s)`, (c) => c.writesMs, 0],
+    ['process CPU idle for as long, same clients (ms)', (c) => c.idleMs, 0],
+    ['CPU per update during the writes (µs)', (c) => c.usPerUpdate, 0],
+    ['CPU per update above idle (µs)', (c) => c.aboveIdleUsPerUpdate, 0]
+  ]
+  const lines = ['| | reader on B / process B (follows the log) | reader on A / process A (the writer\'s) |', '|---|---:|---:|']
+  for (const [label, get, digits] of rows) lines.push(`| ${label} | ${cell(get, digits).join(' | ')} |`)
+  return `${head}:\n\n${lines.join('\n')}\n`
+}
+
 // ---------------------------------------------------------------------------------------
 
 async function main () {
@@ -225,6 +270,7 @@ async function main () {
   if (args.board) profile.board = args.board
   const targetNames = args.targets || profile.targets
   for (const t of targetNames) if (!ALL_TARGETS.includes(t)) usage(`unknown target ${t}`)
+  for (const sc of args.scenarios) if (![...PER_TARGET, 'cross-process'].includes(sc)) usage(`unknown scenario ${sc}`)
   const nofile = nofileLimit()
   // Each idle connection costs the server one descriptor: stay below the limit it inherits.
   const cap = Math.max(100, Math.floor((nofile - 500) / 500) * 500)
@@ -239,7 +285,9 @@ async function main () {
   log(`mode ${args.quick ? 'quick' : 'full'}; targets ${targetNames.join(', ')}; RLIMIT_NOFILE ${nofile}; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 
   const results = {}
-  for (const target of targets) {
+  // The per-target scenarios and their table, unless only the cross-process scenario runs.
+  const perTarget = args.scenarios.some((sc) => PER_TARGET.includes(sc))
+  for (const target of perTarget ? targets : []) {
     results[target.name] = {}
     const why = await target.available()
     if (why) {
@@ -297,6 +345,15 @@ async function main () {
       try { idleFloor.push(await scenarios.idle(target, { n, mode: 'one', settleMs: profile.idleSettleMs })) } catch (e) { idleFloor.push({ n, error: e.stack || e.message }) }
     }
   }
+  // Two Easel processes on one Postgres database: delivery from one to the other, and the
+  // CPU the other spends following the board's log.
+  let cross = null
+  if (args.scenarios.includes('cross-process') && targetNames.includes('easel-postgres')) {
+    const [target] = makeTargets(['easel-postgres'], { adminUrl, workDir })
+    const why = await target.available()
+    log('easel-postgres: cross-process ...')
+    try { cross = why ? { error: `not available: ${why}` } : await scenarios.crossProcess(target, profile.crossProcess) } catch (e) { cross = { error: e.stack || e.message } }
+  }
   // What yrs alone needs to hold each board (server/examples/doc_memory.rs).
   const docMemory = []
   if (args.scenarios.includes('board') && process.env.EASEL_DOC_MEMORY_BIN) {
@@ -311,12 +368,15 @@ async function main () {
   const rows = tableRows(profile)
   const table = renderTable(rows, results, targetNames)
   const { failures, notes } = judge(results)
+  const crossVerdict = judgeCross(cross)
+  failures.push(...crossVerdict.failures)
+  notes.push(...crossVerdict.notes)
   const header = [
     `Easel load benchmark (${args.quick ? 'quick' : 'full'}), ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, easel ${rev}`,
     `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, load average at start ${os.loadavg()[0].toFixed(2)}; node ${process.version}; RLIMIT_NOFILE ${nofile}; took ${elapsed.toFixed(0)} s`,
     'ratios: Easel ÷ best competitor (lower is better except fill rate); "–" where not comparable'
   ]
-  console.log(`\n${header.join('\n')}\n\n${table}\n`)
+  console.log(`\n${header.join('\n')}\n${perTarget ? `\n${table}\n` : ''}`)
   if (floor) {
     console.log(floor.error
       ? `Join storm floor: could not run (${floor.error.split('\n')[0]})\n`
@@ -353,11 +413,12 @@ async function main () {
         `(v1 encoding ${fmtNum(d.v1Bytes / 2 ** 20, 1)} MB, v2 as snapshots store it ${fmtNum(d.v2Bytes / 2 ** 20, 1)} MB): Easel's RSS after that fill cannot go below it plus what the server holds at rest. ` +
         `The same number of shapes in the web client's layout (a Y.Map per element, a tenth recoloured): v1 ${fmtNum(d.schemaV1Bytes / 2 ** 20, 1)} MB, v2 ${fmtNum(d.schemaV2Bytes / 2 ** 20, 1)} MB.\n`)
   }
+  if (cross) console.log(renderCross(cross))
   if (notes.length) console.log(`Notes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`)
   if (failures.length) console.log(`FAILURES:\n${failures.map((n) => `- ${n}`).join('\n')}\n`)
   const json = args.json || path.join(__dirname, 'results', `last-${args.quick ? 'quick' : 'full'}.json`)
   fs.mkdirSync(path.dirname(json), { recursive: true })
-  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, relayFloor, durableFloor, durableFloorSqlite, idleFloor, docMemory, failures, notes, table }, null, 2))
+  fs.writeFileSync(json, JSON.stringify({ started, elapsed, mode: args.quick ? 'quick' : 'full', rev, nofile, profile, results, floor, relayFloor, durableFloor, durableFloorSqlite, idleFloor, cross, docMemory, failures, notes, table }, null, 2))
   log(`results written to ${path.relative(process.cwd(), json)}`)
   fs.rmSync(workDir, { recursive: true, force: true })
   process.exit(failures.length ? 1 : 0)

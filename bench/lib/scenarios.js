@@ -1,10 +1,12 @@
-// The four scenarios. Each starts a fresh server of the target (fresh store, fresh process),
-// drives it, reads the server's CPU and memory from /proc, stops it and reports.
+// The scenarios. Each starts a fresh server of the target (fresh store, fresh process;
+// two processes on one store for cross-process), drives it, reads the server's CPU and memory from /proc, stops it and reports.
 //
 //   fanout — R rooms × C clients, S senders per room each writing one shape at U/s
 //   idle   — N idle, synced connections, all in one room or each in its own room
 //   storm  — N clients with awareness join one room at once, then all leave
 //   board  — fill a board with N shapes in 100-shape transactions, then fresh joins
+//   cross-process — two Easel processes on one Postgres database: a writer on one, readers
+//            on both; delivery latency across processes and the CPU of following the log
 'use strict'
 
 const path = require('node:path')
@@ -578,4 +580,137 @@ async function board (target, cfg) {
   })
 }
 
-module.exports = { fanout, idle, storm, stormFloor, board, summary, MB }
+// ---------------------------------------------------------------------------------------
+
+/**
+ * cross-process — two Easel processes, A and B, on one fresh Postgres database, one board.
+ * A writer on A sends `updates` one-shape updates at `rate` per second; a reader on B (the
+ * other process: the update reaches it through the log and NOTIFY) and a reader on A (the
+ * same process) note when each arrives. Before the writes, both processes sit idle with
+ * the same three clients connected for as long as the writes take, so that the CPU they
+ * spend following the log stands apart from what they spend doing nothing.
+ */
+async function crossProcess (target, cfg) {
+  const { updates: N, rate: U, warmup: W, drainMs } = cfg
+  const { servers, rooms: [room] } = await target.prepare('cross', 1, { processes: 2 })
+  const [a, b] = servers
+  const result = { target: target.name, updates: N, rate: U, warmup: W }
+  const clients = []
+  try {
+    await Promise.all([a.start(), b.start()])
+    // Each measured update is known by its author's client id and clock (see fanout);
+    // an entry notes when it was sent and when each reader received it.
+    const sent = new Map()
+    let duplicates = 0
+    const reader = (server, which) => new Client({
+      ...target.clientOpts(server.port, room),
+      withDoc: true,
+      onUpdate: (c, client, clock) => {
+        const e = sent.get(`${client}:${clock}`)
+        if (!e) return
+        if (e[which] == null) e[which] = now()
+        else duplicates++
+      }
+    })
+    const writer = new Client({ ...target.clientOpts(a.port, room), withDoc: true })
+    const onA = reader(a, 'a')
+    const onB = reader(b, 'b')
+    clients.push(writer, onA, onB)
+    const openErrors = await openAll(clients, 3, 30_000)
+    if (openErrors.length) throw new Error(`${openErrors.length} of 3 clients did not sync: ${openErrors[0]}`)
+
+    const write = (seq, measured) => {
+      const t = now()
+      const clock = Y.getState(writer.doc.store, writer.doc.clientID)
+      if (measured) sent.set(`${writer.doc.clientID}:${clock}`, { t, a: null, b: null })
+      writer.doc.transact(() => writer.shapes.set(`s-${seq}`, makeShape(seq, t)))
+    }
+    /** Writes `count` updates from `first`, one every 1000 / U ms on a fixed schedule. */
+    const writeSteadily = async (first, count, measured) => {
+      const start = now()
+      for (let i = 0; i < count; i++) {
+        await sleep(start + (i * 1000) / U - now())
+        write(first + i, measured)
+      }
+    }
+    // Warm-up: the pools' connections open and the rooms settle; not measured.
+    await writeSteadily(0, W, false)
+    const warmed = await until(() => onA.shapes.size >= W && onB.shapes.size >= W, drainMs)
+    if (!warmed) throw new Error(`the warm-up's ${W} updates did not reach both readers (A ${onA.shapes.size}, B ${onB.shapes.size})`)
+    await sleep(1000)
+
+    // Idle baseline: as long as the writes will take, nothing written.
+    const idleMs = (N * 1000) / U
+    const ia0 = a.stats()
+    const ib0 = b.stats()
+    const iw0 = now()
+    await sleep(idleMs)
+    const ia1 = a.stats()
+    const ib1 = b.stats()
+    const idleWindowMs = now() - iw0
+
+    // The writes, measured until the reader on B holds them all (or the drain ran out).
+    const wa0 = a.stats()
+    const wb0 = b.stats()
+    const ww0 = now()
+    await writeSteadily(W, N, true)
+    const all = [...sent.values()]
+    const drained = await until(() => all.every((e) => e.b != null && e.a != null), drainMs, 5)
+    const wa1 = a.stats()
+    const wb1 = b.stats()
+    const writeWindowMs = now() - ww0
+
+    const total = W + N
+    await until(() => onA.shapes.size >= total && onB.shapes.size >= total, drainMs)
+    const cpu = (s0, s1, i0, i1) => {
+      const writes = cpuMs(s0, s1)
+      // The idle stretch lasted about as long as the writes; scaled to exactly as long.
+      const idle = cpuMs(i0, i1) * (writeWindowMs / idleWindowMs)
+      // A process that died during the writes has no figures.
+      if (writes == null) return {}
+      return {
+        writesMs: writes,
+        idleMs: idle,
+        usPerUpdate: (writes * 1000) / N,
+        idleUsPerUpdate: (idle * 1000) / N,
+        aboveIdleUsPerUpdate: ((writes - idle) * 1000) / N
+      }
+    }
+    Object.assign(result, {
+      drained,
+      writeWindowMs,
+      idleWindowMs,
+      cross: summary(all.filter((e) => e.b != null).map((e) => e.b - e.t)),
+      same: summary(all.filter((e) => e.a != null).map((e) => e.a - e.t)),
+      // What crossing processes adds to each update: B's receipt after A's.
+      behindA: summary(all.filter((e) => e.a != null && e.b != null).map((e) => e.b - e.a)),
+      // The slow deliveries: [update's index, ms after the first send, latency on A, on B].
+      slow: all.flatMap((e, i) => (e.b ?? Infinity) - e.t > 50 || (e.a ?? Infinity) - e.t > 50
+        ? [[i, Math.round(e.t - ww0), e.a == null ? null : Math.round(e.a - e.t), e.b == null ? null : Math.round(e.b - e.t)]]
+        : []).slice(0, 500),
+      lostB: all.filter((e) => e.b == null).length,
+      lostA: all.filter((e) => e.a == null).length,
+      duplicates,
+      shapes: { expected: total, writer: writer.shapes.size, a: onA.shapes.size, b: onB.shapes.size },
+      diverged: onA.shapes.size !== total || onB.shapes.size !== total,
+      dropped: clients.filter((c) => c.unexpectedlyClosed).length,
+      closeCodes: closeCodes(clients),
+      cpuB: cpu(wb0, wb1, ib0, ib1),
+      cpuA: cpu(wa0, wa1, ia0, ia1)
+    })
+  } catch (e) {
+    result.error = e.message
+  } finally {
+    await Promise.all(clients.map((c) => c.close()))
+    result.aliveAtEnd = a.alive && b.alive && (await a.healthy()) && (await b.healthy())
+    for (const server of servers) {
+      const stop = await server.stop()
+      if (stop.killed) result.stopKilled = true
+      if (server.crashed) result.crashed = { process: server.name, ...server.crashed }
+    }
+    await target.cleanup()
+  }
+  return result
+}
+
+module.exports = { fanout, idle, storm, stormFloor, board, crossProcess, summary, MB }

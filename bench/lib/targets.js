@@ -197,8 +197,13 @@ class EaselTarget {
     return env
   }
 
-  /** A fresh store with `boards` empty boards; returns a server ready to start and the room ids. */
-  async prepare (label, boards) {
+  /**
+   * A fresh store with `boards` empty boards; returns a server ready to start and the room
+   * ids. With `processes` > 1 (Postgres only), `servers` holds that many servers on the one
+   * database, each with a data directory and a port of its own; `server` is the first.
+   */
+  async prepare (label, boards, { processes = 1 } = {}) {
+    if (processes > 1 && this.backend !== 'postgres') throw new Error('several processes share a store only on Postgres')
     const dataDir = fs.mkdtempSync(path.join(this.workDir, `${this.name}-${label}-`))
     let dbUrl = null
     this.dropDb = null
@@ -229,12 +234,16 @@ class EaselTarget {
       lines.push('COMMIT;')
       await run('sqlite3', [path.join(dataDir, 'easel.db')], process.env, lines.join('\n'))
     }
-    const port = await freePort()
-    env.EASEL_BIND = `127.0.0.1:${port}`
-    const server = new ServerProcess({
-      name: this.name, cmd: EASEL_BIN, args: ['serve'], env, port, readyPath: '/healthz', logFile: path.join(dataDir, 'server.log')
-    })
-    return { server, rooms: ids }
+    const servers = []
+    for (let i = 0; i < processes; i++) {
+      const dir = i === 0 ? dataDir : fs.mkdtempSync(path.join(this.workDir, `${this.name}-${label}-${i}-`))
+      const port = await freePort()
+      const name = processes > 1 ? `${this.name}-${String.fromCharCode(65 + i)}` : this.name
+      servers.push(new ServerProcess({
+        name, cmd: EASEL_BIN, args: ['serve'], env: { ...this.baseEnv(dir, dbUrl), EASEL_BIND: `127.0.0.1:${port}` }, port, readyPath: '/healthz', logFile: path.join(dir, 'server.log')
+      }))
+    }
+    return { server: servers[0], servers, rooms: ids }
   }
 
   url (port, room) { return `ws://127.0.0.1:${port}/ws/boards/${room}?token=${encodeURIComponent(this.token)}` }
