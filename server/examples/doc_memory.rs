@@ -4,7 +4,7 @@
 //! growth and the size of the board's v1 encoding (the wire's) and v2 encoding (its
 //! snapshots'). `bench/run` prints it beside the board scenario's server RSS, which cannot
 //! go below it. It also prints both encodings' sizes for the same number of shapes laid
-//! out as the web client stores them (DESIGN.md: one `Y.Map` per element, one key per
+//! out as the web client stores them (docs/architecture.md: one `Y.Map` per element, one key per
 //! property), after a tenth of them were recoloured.
 //!
 //! Run: `cargo run --release -p easel --example doc_memory -- 50000`

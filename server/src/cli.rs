@@ -17,7 +17,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Easel: a self-hosted collaborative whiteboard. Settings come from EASEL_* environment
-/// variables and DATABASE_URL (see the README).
+/// variables and DATABASE_URL (see docs/configuration.md).
 #[derive(Parser)]
 #[command(name = "easel", version, about)]
 struct Cli {

@@ -2,8 +2,8 @@
 //!
 //! Owns parsing and validating settings; it does no I/O beyond reading the variables it is
 //! handed (and the key file `EASEL_JWT_PUBLIC_KEY` may name), so it is unit-testable.
-//! Secrets are redacted in `Debug`. The README's settings table lists exactly the variables
-//! named here.
+//! Secrets are redacted in `Debug`. The settings table in `docs/configuration.md` lists
+//! exactly the variables named here.
 
 use std::fmt;
 use std::net::SocketAddr;

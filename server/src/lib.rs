@@ -1,7 +1,7 @@
 //! Easel: a self-hosted, multi-user collaborative whiteboard server.
 //!
 //! The library holds everything; `main.rs` only parses the command line and calls in.
-//! See `DESIGN.md` for the architecture: `http` (transport) sits on `auth` and `store`;
+//! See `docs/architecture.md` for the architecture: `http` (transport) sits on `auth` and `store`;
 //! `store` knows nothing of HTTP; `domain` and `config` do no I/O.
 
 pub mod auth;

@@ -58,7 +58,7 @@ struct Admitted {
         ("token" = Option<String>, Query, description = "The JWT (or send the easel_token cookie)"),
     ),
     responses(
-        (status = 101, description = "Upgraded. Refusals (bad token, no role, no such board) complete the upgrade and close at once with 4401/4403/4404 and a reason; see the README for every close code."),
+        (status = 101, description = "Upgraded. Refusals (bad token, no role, no such board) complete the upgrade and close at once with 4401/4403/4404 and a reason; see docs/realtime.md for every close code."),
         (status = 400, description = "Not a WebSocket upgrade", body = ErrorBody),
         (status = 403, description = "Origin not allowed", body = ErrorBody),
         (status = 503, description = "Node or board at its connection limit, database down, or shutting down; retry", body = ErrorBody),
