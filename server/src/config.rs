@@ -140,6 +140,18 @@ pub struct Config {
     pub max_asset_bytes: usize,
     /// `EASEL_MAX_BOARD_ASSET_BYTES`: bytes all of one board's images may take together.
     pub max_board_asset_bytes: u64,
+    /// `EASEL_TLS_CERT` and `EASEL_TLS_KEY`: serve HTTPS and WSS directly with this
+    /// certificate; `None` serves plain HTTP (behind a proxy that terminates TLS).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files `easel serve` serves TLS with, read at start and again on `SIGHUP`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `EASEL_TLS_CERT`: the certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// `EASEL_TLS_KEY`: the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// The administrator account `easel serve` creates when it does not exist yet.
@@ -416,6 +428,8 @@ impl Config {
             1 << 40,
         )?;
 
+        let tls = parse_tls_files(&get)?;
+
         Ok(Self {
             bind,
             metrics_bind,
@@ -444,7 +458,26 @@ impl Config {
             max_versions_per_board,
             max_asset_bytes,
             max_board_asset_bytes,
+            tls,
         })
+    }
+}
+
+fn parse_tls_files(get: &impl Fn(&str) -> Option<String>) -> Result<Option<TlsFiles>, ConfigError> {
+    match (get("EASEL_TLS_CERT"), get("EASEL_TLS_KEY")) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+            cert: PathBuf::from(cert.trim()),
+            key: PathBuf::from(key.trim()),
+        })),
+        (Some(_), None) => Err(bad(
+            "EASEL_TLS_KEY",
+            "is required when EASEL_TLS_CERT is set (the certificate's private key, PEM)",
+        )),
+        (None, Some(_)) => Err(bad(
+            "EASEL_TLS_CERT",
+            "is required when EASEL_TLS_KEY is set (the certificate chain, PEM)",
+        )),
     }
 }
 
@@ -948,6 +981,27 @@ mod tests {
                 assert_eq!(config(&[(var, bad)]).unwrap_err().var, var, "{bad}");
             }
         }
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        assert_eq!(config(&[]).unwrap().tls, None);
+        let c = config(&[
+            ("EASEL_TLS_CERT", "/etc/easel/cert.pem"),
+            ("EASEL_TLS_KEY", "/etc/easel/key.pem"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsFiles {
+                cert: PathBuf::from("/etc/easel/cert.pem"),
+                key: PathBuf::from("/etc/easel/key.pem"),
+            })
+        );
+        let e = config(&[("EASEL_TLS_CERT", "/etc/easel/cert.pem")]).unwrap_err();
+        assert_eq!(e.var, "EASEL_TLS_KEY");
+        let e = config(&[("EASEL_TLS_KEY", "/etc/easel/key.pem")]).unwrap_err();
+        assert_eq!(e.var, "EASEL_TLS_CERT");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! no account has that email, starts following the change feed before serving, and starts
 //! the metrics server on `EASEL_METRICS_BIND` when it is set (stopped with the app). On the
 //! embedded SQLite store it first takes the store's [`ServeLock`], held until the store is
-//! closed, so a second server on the same file refuses to start.
+//! closed, so a second server on the same file refuses to start. With `EASEL_TLS_CERT` and
+//! `EASEL_TLS_KEY` set it serves HTTPS/WSS on `EASEL_BIND` with the [`Tls`] material, whose
+//! `SIGHUP` reload runs until the server stops (metrics stay plain HTTP).
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use crate::serve_lock::ServeLock;
 use crate::spill;
 use crate::store::{self, NewUser, Store, StoreError};
 use crate::telemetry;
+use crate::tls::Tls;
 
 /// Pending connections the kernel queues before the server accepts them (capped by
 /// `net.core.somaxconn`).
@@ -42,6 +45,8 @@ pub struct Application {
     hub: Arc<Hub>,
     /// Held on the embedded SQLite store until the store is closed.
     serve_lock: Option<ServeLock>,
+    /// Reloads the TLS certificate on `SIGHUP` while serving TLS.
+    tls_reload: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Stops a running [`Application`] in the documented order.
@@ -72,6 +77,7 @@ impl Application {
             Database::Postgres(_) => None,
         };
         let keys = JwtKeys::from_config(&config).context("loading the JWT signing key")?;
+        let tls = config.tls.clone().map(Tls::load).transpose()?.map(Arc::new);
         let store = store::open(&config).await.context("opening the store")?;
         store
             .migrate()
@@ -170,12 +176,22 @@ impl Application {
             Some(n) => server.workers(n),
             None => server,
         };
+        let (server, tls_reload) = match tls {
+            Some(tls) => (
+                server.listen_rustls_0_23(listener, tls.server_config()?)?,
+                Some(
+                    tls.reload_on_sighup()
+                        .context("listening for SIGHUP to reload the TLS certificate")?,
+                ),
+            ),
+            None => (server.listen(listener)?, None),
+        };
         let server = server
-            .listen(listener)?
             .disable_signals()
             .shutdown_timeout(shutdown_timeout)
             .run();
-        tracing::info!(port, backend = ?store.backend(), "easel is listening");
+        let tls = tls_reload.is_some();
+        tracing::info!(port, tls, backend = ?store.backend(), "easel is listening");
         Ok(Self {
             port,
             server,
@@ -183,6 +199,7 @@ impl Application {
             store,
             hub,
             serve_lock,
+            tls_reload,
         })
     }
 
@@ -239,6 +256,9 @@ impl Application {
             }
             None => self.server.await,
         };
+        if let Some(reload) = self.tls_reload {
+            reload.abort();
+        }
         self.hub.shutdown().await;
         self.store.close().await;
         drop(self.serve_lock);
@@ -251,9 +271,14 @@ impl Application {
 /// receive window shut, for `limit` (`TCP_USER_TIMEOUT`). A client that stops reading
 /// would otherwise hold its socket, the buffers queued on it and its connection slot for
 /// as long as it stays connected: once actix-ws's queue is full, nothing above the socket
-/// can close it, since closing means sending a close frame.
+/// can close it, since closing means sending a close frame. Plain and TLS connections alike.
 fn limit_unacknowledged(conn: &dyn std::any::Any, limit: std::time::Duration) {
-    if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>()
+    use actix_tls::accept::rustls_0_23::TlsStream;
+    use actix_web::rt::net::TcpStream;
+    let tcp = conn
+        .downcast_ref::<TcpStream>()
+        .or_else(|| Some(conn.downcast_ref::<TlsStream<TcpStream>>()?.get_ref().0));
+    if let Some(tcp) = tcp
         && let Err(e) = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(limit))
     {
         tracing::warn!(error = %e, "cannot set TCP_USER_TIMEOUT on a connection");
