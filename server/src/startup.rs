@@ -76,8 +76,8 @@ impl Application {
             Database::Sqlite(path) => Some(ServeLock::acquire(path)?),
             Database::Postgres(_) => None,
         };
-        let keys = JwtKeys::from_config(&config).context("loading the JWT signing key")?;
         let tls = config.tls.clone().map(Tls::load).transpose()?.map(Arc::new);
+        let keys = JwtKeys::from_config(&config).context("loading the JWT signing key")?;
         let store = store::open(&config).await.context("opening the store")?;
         store
             .migrate()

@@ -11,10 +11,11 @@
 
 const { describe, test } = require('node:test')
 const assert = require('node:assert/strict')
-const { spawn, execFile } = require('node:child_process')
+const { spawn, execFile, execFileSync } = require('node:child_process')
 const crypto = require('node:crypto')
 const fs = require('node:fs')
 const http = require('node:http')
+const https = require('node:https')
 const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
@@ -40,6 +41,23 @@ process.on('exit', () => {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/**
+ * Makes a self-signed certificate for localhost and 127.0.0.1 with openssl, in a folder
+ * removed after test `t`; returns the paths of its PEM files.
+ */
+function makeCertificate (t) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'easel-interop-tls-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const cert = path.join(dir, 'cert.pem')
+  const key = path.join(dir, 'key.pem')
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    '-days', '1', '-keyout', key, '-out', cert
+  ], { stdio: 'pipe' })
+  return { cert, key }
+}
+
 /** Polls `predicate` every 20 ms until it is truthy; fails after `timeoutMs` naming `what`. */
 async function waitFor (what, predicate, timeoutMs = WAIT_MS) {
   const deadline = Date.now() + timeoutMs
@@ -63,12 +81,15 @@ function freePort () {
   })
 }
 
-function healthz (port) {
+/** Whether `GET /healthz` answers 200; over HTTPS trusting `ca` (PEM) alone when given. */
+function healthz (port, ca = null) {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }, (res) => {
+    const options = { host: '127.0.0.1', port, path: '/healthz', timeout: 1000 }
+    const req = (ca ? https.get({ ...options, ca }, onResponse) : http.get(options, onResponse))
+    function onResponse (res) {
       res.resume()
       resolve(res.statusCode === 200)
-    })
+    }
     req.on('timeout', () => req.destroy())
     req.on('error', () => resolve(false))
   })
@@ -124,6 +145,16 @@ class EaselServer {
     this.stderr = ''
   }
 
+  /** The certificate (PEM) the server serves HTTPS and WSS with, or null for plain HTTP. */
+  get ca () {
+    return this.env.EASEL_TLS_CERT ? fs.readFileSync(this.env.EASEL_TLS_CERT) : null
+  }
+
+  /** `ws` or `wss`, for WebSocket URLs. */
+  get wsScheme () {
+    return this.env.EASEL_TLS_CERT ? 'wss' : 'ws'
+  }
+
   async start () {
     assert.equal(this.child, null, 'server already running')
     this.stderr = ''
@@ -141,7 +172,8 @@ class EaselServer {
     let gone = null
     this.exited.then((status) => { gone = status })
     const deadline = Date.now() + 20_000
-    while (!(await healthz(this.port))) {
+    const ca = this.ca
+    while (!(await healthz(this.port, ca))) {
       if (gone) throw new Error(`easel serve exited early (${JSON.stringify(gone)}):\n${this.stderr}`)
       if (Date.now() > deadline) throw new Error(`easel serve not healthy after 20 s:\n${this.stderr}`)
       await sleep(50)
@@ -205,9 +237,14 @@ async function setup (t, backend, { processes = 1, env = {} } = {}) {
   /** A stock y-websocket client for `user` on the board (through server `on`); records its events. */
   function connect (user, on = server) {
     const doc = new Y.Doc()
-    const provider = new WebsocketProvider(`ws://127.0.0.1:${on.port}/ws/boards`, board, doc, {
+    const ca = on.ca
+    // Over wss://, a stock `ws` socket that trusts the test's certificate and nothing else.
+    const Socket = ca
+      ? class extends WebSocket { constructor (url, protocols) { super(url, protocols, { ca }) } }
+      : WebSocket
+    const provider = new WebsocketProvider(`${on.wsScheme}://127.0.0.1:${on.port}/ws/boards`, board, doc, {
       params: { token: tokens[user] },
-      WebSocketPolyfill: WebSocket,
+      WebSocketPolyfill: Socket,
       // Node has a global BroadcastChannel: without this, clients in this one process would
       // sync with each other directly, bypassing the server under test.
       disableBc: true,
@@ -315,6 +352,17 @@ for (const backend of backends) {
       // A third client joining now gets the whole board by sync step 2 alone.
       const c = await ctx.connectSynced('carol')
       await waitFor('carol to see every shape', () => c.elements.size === SHAPES && c.elements.get(shapeId(7)).get('geom').x === 1)
+    })
+
+    test('over wss:// (EASEL_TLS_CERT, EASEL_TLS_KEY) an editor sees all 100 shapes another member draws', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const { cert, key } = makeCertificate(t)
+      const ctx = await setup(t, backend, { env: { EASEL_TLS_CERT: cert, EASEL_TLS_KEY: key } })
+      assert.equal(await healthz(ctx.server.port), false, 'plain HTTP is not answered on the TLS port')
+      const { a, b } = await drawAndConfirm(ctx)
+      assert.match(a.provider.url, /^wss:\/\/127\.0\.0\.1:/)
+      assert.match(b.provider.url, /^wss:\/\//)
+      drawShape(b, 'from-bob', shapeFields(3))
+      await waitFor('alice to see bob\'s shape over wss://', () => a.elements.get('from-bob')?.get('stroke') !== undefined)
     })
 
     test('awareness: a member sees another one\'s presence, and its removal when it leaves', { timeout: TEST_TIMEOUT_MS }, async (t) => {
