@@ -573,7 +573,10 @@ impl Room {
         if let (Some(relay), Some(local)) = (&self.relay, self.presence.local()) {
             relay.awareness(self.board, local);
         }
-        let before = Instant::now() - self.settings.presence_timeout;
+        // No clock reading is older than the monotonic clock's start: nothing to expire.
+        let Some(before) = Instant::now().checked_sub(self.settings.presence_timeout) else {
+            return;
+        };
         if self.presence.expire_remote(before) > 0 {
             self.schedule_awareness();
         }
