@@ -1,4 +1,4 @@
-//! The command line (`easel serve`, `migrate`, `token`, `board ...`, `admin ...`), parsed
+//! The command line (`easel serve`, `migrate`, `token`, `board ...`, `admin ...`, `health`),
 //! with clap.
 //!
 //! Owns the CLI surface and how results and errors are printed: results on stdout, one
@@ -52,6 +52,13 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Check that the server on EASEL_BIND answers `GET /healthz` (over HTTPS when
+    /// EASEL_TLS_CERT is set): exit 0 if it does. The container image's HEALTHCHECK.
+    Health {
+        /// How long to wait for each of connect, send and answer.
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
 }
 
 #[derive(Subcommand)]
@@ -202,6 +209,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let result = admin(&*store, cmd).await;
             store.close().await;
             result
+        }
+        Command::Health { timeout } => {
+            let addr = crate::probe::local_address(config.bind);
+            crate::probe::check(addr, config.tls.is_some(), timeout)?;
+            println!("healthy");
+            Ok(())
         }
     }
 }

@@ -236,6 +236,17 @@ pub struct Realtime {
 
 /// Shortest accepted `EASEL_JWT_SECRET`, in bytes (HS256 wants at least 256 bits).
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Fewest different characters a production `EASEL_JWT_SECRET` may hold: a placeholder
+/// such as `changeme…` repeated to length, or one character repeated, is refused.
+pub const MIN_JWT_SECRET_DISTINCT: usize = 8;
+
+fn looks_weak(secret: &str) -> bool {
+    let mut seen: Vec<char> = secret.chars().collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len() < MIN_JWT_SECRET_DISTINCT
+}
+
 /// Smallest accepted RSA key for `EASEL_JWT_PUBLIC_KEY`, in bits.
 pub const MIN_RSA_KEY_BITS: usize = 2048;
 
@@ -296,6 +307,14 @@ impl Config {
                     ),
                 ));
             }
+            Some(s) if mode == Mode::Production && looks_weak(&s) => {
+                return Err(bad(
+                    "EASEL_JWT_SECRET",
+                    format!(
+                        "looks weak (fewer than {MIN_JWT_SECRET_DISTINCT} different characters), which EASEL_ENV=production refuses; use a random one (e.g. `openssl rand -hex 32`)"
+                    ),
+                ));
+            }
             Some(s) => Some(Secret::new(s)),
             None if mode == Mode::Production => {
                 return Err(bad(
@@ -313,6 +332,7 @@ impl Config {
             )
         })?;
         let log_format = match get("EASEL_LOG_FORMAT").as_deref().map(str::trim) {
+            None if mode == Mode::Production => LogFormat::Json,
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(v) => {
@@ -725,9 +745,32 @@ mod tests {
     fn production_requires_a_jwt_secret() {
         let e = config(&[("EASEL_ENV", "production")]).unwrap_err();
         assert_eq!(e.var, "EASEL_JWT_SECRET");
-        let secret = "k".repeat(32);
+        let secret = "0123456789abcdef".repeat(4);
         let c = config(&[("EASEL_ENV", "production"), ("EASEL_JWT_SECRET", &secret)]).unwrap();
         assert_eq!(c.mode, Mode::Production);
+        assert_eq!(
+            c.log_format,
+            LogFormat::Json,
+            "production logs JSON by default"
+        );
+        let c = config(&[
+            ("EASEL_ENV", "production"),
+            ("EASEL_JWT_SECRET", &secret),
+            ("EASEL_LOG_FORMAT", "text"),
+        ])
+        .unwrap();
+        assert_eq!(c.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn production_refuses_a_weak_jwt_secret() {
+        for weak in ["k".repeat(32), "changeme".repeat(4)] {
+            let e =
+                config(&[("EASEL_ENV", "production"), ("EASEL_JWT_SECRET", &weak)]).unwrap_err();
+            assert_eq!(e.var, "EASEL_JWT_SECRET");
+            assert!(e.to_string().contains("looks weak"), "{e}");
+            config(&[("EASEL_JWT_SECRET", &weak)]).expect("development accepts it");
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod http;
 pub mod image;
 pub mod metrics;
 pub mod private_fs;
+pub mod probe;
 pub mod protocol;
 pub mod rooms;
 pub mod serve_lock;

@@ -261,6 +261,9 @@ async fn serve_migrates_postgres_answers_readyz_and_stops_on_sigterm() {
         res.json::<serde_json::Value>().await.unwrap()["store"],
         "postgres"
     );
+    let healthy = health(&format!("0.0.0.0:{port}"));
+    assert!(healthy.status.success(), "{healthy:?}");
+    assert_eq!(String::from_utf8_lossy(&healthy.stdout), "healthy\n");
 
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -271,6 +274,26 @@ async fn serve_migrates_postgres_answers_readyz_and_stops_on_sigterm() {
         .await
         .unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status:?}");
+    let gone = health(&format!("0.0.0.0:{port}"));
+    assert!(!gone.status.success(), "a stopped server is not healthy");
+    let err = String::from_utf8_lossy(&gone.stderr);
+    assert!(
+        err.contains(&format!("http://127.0.0.1:{port}/healthz: ")),
+        "{err}"
+    );
+}
+
+/// `easel health` (the image's HEALTHCHECK) with the server's EASEL_BIND, as a container
+/// runs it beside its server.
+fn health(bind: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_easel-test-server"))
+        .arg("health")
+        .env_clear()
+        .env("EASEL_BIND", bind)
+        .env("EASEL_JWT_SECRET", TEST_JWT_SECRET)
+        .env("EASEL_LOG", "error")
+        .output()
+        .unwrap()
 }
 
 fn create<'a>(email: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

@@ -165,6 +165,27 @@ async fn https_and_wss_are_served_and_a_new_certificate_is_taken_on_sighup() {
             .is_err(),
         "plain HTTP is not answered on the TLS port"
     );
+    let probe = |tls: bool| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("health")
+            .env_clear()
+            .env("EASEL_BIND", format!("0.0.0.0:{port}"))
+            .env("EASEL_JWT_SECRET", easel_tests::TEST_JWT_SECRET)
+            .env("EASEL_DATA_DIR", data_dir.to_str().unwrap());
+        if tls {
+            cmd.env("EASEL_TLS_CERT", &cert).env("EASEL_TLS_KEY", &key);
+        }
+        cmd.output().expect("easel health")
+    };
+    let over_tls = probe(true);
+    assert!(
+        over_tls.status.success(),
+        "easel health over HTTPS: {over_tls:?}"
+    );
+    assert!(
+        !probe(false).status.success(),
+        "easel health without the TLS settings speaks plain HTTP, which is not answered"
+    );
 
     let board = pg_board_with(&db.url(), "alice", &[("bob", Role::Editor)]).await;
     let mut alice = first.client(&wss_url(&server, &board, "alice")).await;
