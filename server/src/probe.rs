@@ -22,12 +22,12 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     /// No connection, a TLS failure or a timeout.
-    #[error("{url}: {source}")]
+    #[error("{url}: {error}")]
     Io {
         /// What was probed.
         url: String,
         /// What went wrong.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The server answered something other than 200.
     #[error("{url}: answered {status:?}")]
@@ -54,9 +54,9 @@ pub fn local_address(bind: SocketAddr) -> SocketAddr {
 /// `timeout` for each of connect, write and read.
 pub fn check(addr: SocketAddr, tls: bool, timeout: Duration) -> Result<(), ProbeError> {
     let url = format!("{}://{addr}/healthz", if tls { "https" } else { "http" });
-    let io = |source| ProbeError::Io {
+    let io = |error| ProbeError::Io {
         url: url.clone(),
-        source,
+        error,
     };
     let stream = TcpStream::connect_timeout(&addr, timeout).map_err(io)?;
     stream.set_read_timeout(Some(timeout)).map_err(io)?;
