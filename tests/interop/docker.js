@@ -49,7 +49,7 @@ const buildArgs = Object.fromEntries(
  * Runs `cmd args`; resolves with { code, stdout, stderr, ms }. Rejects on a non-zero exit
  * unless `allowFail`. `log` also copies the output to that file.
  */
-function run (cmd, args, { env = {}, allowFail = false, log = null, input = null } = {}) {
+function run (cmd, args, { env = {}, allowFail = false, log = null } = {}) {
   return new Promise((resolve, reject) => {
     const started = Date.now()
     const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env } })
@@ -58,7 +58,6 @@ function run (cmd, args, { env = {}, allowFail = false, log = null, input = null
     const sink = log ? fs.createWriteStream(log, { flags: 'a' }) : null
     child.stdout.on('data', (d) => { stdout += d; if (sink) sink.write(d) })
     child.stderr.on('data', (d) => { stderr += d; if (sink) sink.write(d) })
-    if (input !== null) child.stdin.end(input)
     child.on('error', reject)
     child.on('close', (code) => {
       if (sink) sink.end()
