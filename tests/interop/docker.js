@@ -24,6 +24,12 @@ const { WebsocketProvider } = require('y-websocket')
 const WebSocket = require('ws')
 
 const REPO_ROOT = path.resolve(__dirname, '../..')
+// The browser end-to-end tests' playwright-core (web/e2e), driving Debian's Chromium.
+const { chromium } = require(path.join(REPO_ROOT, 'web/e2e/node_modules/playwright-core'))
+const CHROMIUM = process.env.EASEL_CHROMIUM || '/usr/bin/chromium'
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync']
+const ARTIFACTS = path.join(REPO_ROOT, 'web/e2e/artifacts')
 const DOCKER = '/usr/bin/docker'
 const COMPOSE = 'docker-compose'
 const IMAGE = `easel:test-${process.pid}`
@@ -423,5 +429,40 @@ test('docker compose: build, run, restart, stop and scale Easel as an operator w
     }
     const metrics = await fetch(`http://127.0.0.1:${caddyPort}/metrics`)
     assert.equal(metrics.status, 404, 'Caddy keeps /metrics off the public port')
+  })
+  await t.test('a person signs in and draws in Chromium through nginx; both processes get the shape', async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    try {
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage()
+      await page.goto(`http://127.0.0.1:${clusterPort}/boards/${board}`)
+      await page.waitForURL((url) => url.pathname === '/signin')
+      await page.getByLabel('Email').fill(admin.email)
+      await page.getByLabel('Password').fill(admin.password)
+      await page.getByRole('button', { name: 'Sign in' }).click()
+      await page.waitForURL((url) => url.pathname === `/boards/${board}`)
+      await page.locator('body[data-synced="true"]').waitFor({ state: 'attached', timeout: WAIT_MS })
+      await page.waitForFunction(() => window.easel !== undefined)
+      const one = await connectSynced(port, board, token)
+      const two = await connectSynced(secondPort, board, token)
+      const seen = await page.evaluate(() => window.easel.doc.getMap('elements').size)
+      assert.equal(seen, one.elements.size, 'the browser has the board as saved')
+      assert.equal(seen, 900, 'every shape drawn so far')
+      const drawnByBrowser = (client) => [...client.elements.values()]
+        .filter((el) => el instanceof Y.Map && el.get('type') === 'rect' && el.get('label') === undefined).length
+      assert.equal(drawnByBrowser(one), 0)
+      await page.getByRole('button', { name: 'Rectangle', exact: true }).click()
+      await page.mouse.move(500, 300)
+      await page.mouse.down()
+      await page.mouse.move(620, 380, { steps: 8 })
+      await page.mouse.move(760, 470, { steps: 8 })
+      await page.mouse.up()
+      for (const [name, client] of [['easel', one], ['easel-2', two]]) {
+        await waitFor(`the client on ${name} to get the browser's rectangle`, () => drawnByBrowser(client) === 1)
+      }
+      fs.mkdirSync(ARTIFACTS, { recursive: true })
+      await page.screenshot({ path: path.join(ARTIFACTS, 'docker-cluster-drawn-through-nginx.png') })
+    } finally {
+      await browser.close()
+    }
   })
 })
