@@ -2105,15 +2105,20 @@ async fn feed_readers_miss_no_event_of_concurrent_writers(fx: &Fixture) {
         tokio::spawn(async move {
             let (mut cursor, mut seen) = (start, Vec::new());
             loop {
+                // Read before the page: once the writers are done and a page comes back
+                // empty, the follower has caught up (it may be several pages behind then).
                 let finished = done.load(std::sync::atomic::Ordering::SeqCst);
-                for e in reader.events_after(cursor, 7).await.unwrap() {
+                let page = reader.events_after(cursor, 7).await.unwrap();
+                if page.is_empty() {
+                    if finished {
+                        return seen;
+                    }
+                    tokio::task::yield_now().await;
+                }
+                for e in page {
                     cursor = e.id;
                     seen.push(e.id);
                 }
-                if finished {
-                    return seen;
-                }
-                tokio::task::yield_now().await;
             }
         })
     };
