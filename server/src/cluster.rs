@@ -138,11 +138,6 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// This process's id.
-    pub fn node(&self) -> NodeId {
-        self.node
-    }
-
     /// Relays the presence of this process's members of `board`.
     pub fn awareness(&self, board: BoardId, update: AwarenessUpdate) {
         self.send(PeerMessage::Awareness {

@@ -130,6 +130,17 @@ async function inspect (id, format) {
   return (await run(DOCKER, ['inspect', '--format', format, id])).stdout.trim()
 }
 
+/** Waits until Easel answers `GET /healthz` through `name` (a proxy) on `port`. */
+async function waitAnswers (name, port) {
+  await waitFor(`${name} to answer`, async () => {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}/healthz`)).status === 200
+    } catch {
+      return false
+    }
+  })
+}
+
 /** Waits until `service`'s HEALTHCHECK (`easel health`) reports healthy. */
 async function waitHealthy (compose, service) {
   const id = await containerOf(compose, service)
@@ -382,13 +393,7 @@ test('docker compose: build, run, restart, stop and scale Easel as an operator w
   await t.test('the cluster profile: two processes behind nginx see each other\'s edits', async () => {
     await compose(['--profile', 'cluster', 'up', '-d'])
     await waitHealthy(compose, 'easel-2')
-    await waitFor('nginx to answer', async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${clusterPort}/healthz`)).status === 200
-      } catch {
-        return false
-      }
-    })
+    await waitAnswers('nginx', clusterPort)
     const one = await connectSynced(port, board, token)
     const two = await connectSynced(secondPort, board, token)
     const proxied = await connectSynced(clusterPort, board, token)
@@ -411,13 +416,7 @@ test('docker compose: build, run, restart, stop and scale Easel as an operator w
       '--env', 'EASEL_SITE_ADDRESS=:80',
       '--volume', `${path.join(REPO_ROOT, 'deploy/Caddyfile')}:/etc/caddy/Caddyfile:ro`,
       '--publish', `127.0.0.1:${caddyPort}:80`, buildArgs.EASEL_CADDY_IMAGE || 'caddy:2'])
-    await waitFor('caddy to answer', async () => {
-      try {
-        return (await fetch(`http://127.0.0.1:${caddyPort}/healthz`)).status === 200
-      } catch {
-        return false
-      }
-    })
+    await waitAnswers('caddy', caddyPort)
     const viaCaddy = await connectSynced(caddyPort, board, token)
     assert.equal(countOf(viaCaddy, 'on-two', 100), 100, 'through Caddy, the board as saved')
     const one = await connectSynced(port, board, token)

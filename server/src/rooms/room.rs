@@ -570,9 +570,7 @@ impl Room {
     /// was not renewed within the timeout is removed (their process died or lost the
     /// database).
     fn refresh_presence(&mut self) {
-        if let (Some(relay), Some(local)) = (&self.relay, self.presence.local()) {
-            relay.awareness(self.board, local);
-        }
+        self.relay_presence();
         // No clock reading is older than the monotonic clock's start: nothing to expire.
         let Some(before) = Instant::now().checked_sub(self.settings.presence_timeout) else {
             return;
@@ -590,11 +588,15 @@ impl Room {
                     self.schedule_awareness();
                 }
             }
-            PeerMessage::Query { .. } => {
-                if let (Some(relay), Some(local)) = (&self.relay, self.presence.local()) {
-                    relay.awareness(self.board, local);
-                }
-            }
+            PeerMessage::Query { .. } => self.relay_presence(),
+        }
+    }
+
+    /// Relays the live states of this process's members in full, when there are any and
+    /// other processes share the store.
+    fn relay_presence(&self) {
+        if let (Some(relay), Some(local)) = (&self.relay, self.presence.local()) {
+            relay.awareness(self.board, local);
         }
     }
 
@@ -735,12 +737,12 @@ impl Room {
                 }
                 continue;
             }
-            if !self.journal.has_unsaved() && !self.held.is_empty() {
+            if !self.journal.has_unsaved() {
+                if self.held.is_empty() {
+                    break;
+                }
                 self.release_waiting();
                 continue;
-            }
-            if !self.journal.has_unsaved() && self.held.is_empty() {
-                break;
             }
             let Some(at) = self.journal.retry_at() else {
                 break;
